@@ -1,0 +1,32 @@
+"""A tiny random-init CLIP for tests and benchmarks: 16 px, one layer, no download.
+
+Like open_clip's own tests, it exercises the real code paths in a second.
+"""
+
+from __future__ import annotations
+
+import open_clip
+import torch
+
+from .models import ModelHandle, handle_from_model
+
+TINY_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 16, "patch_size": 4, "width": 32, "layers": 1, "head_width": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+def tiny_tokenizer():
+    base = open_clip.get_tokenizer("ViT-B-32")  # the BPE vocabulary ships inside open_clip
+    return lambda texts: base(texts, context_length=TINY_CFG["text_cfg"]["context_length"])
+
+
+def make_tiny_model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return open_clip.model.CLIP(**TINY_CFG)
+
+
+def tiny_handle(seed: int = 0, device: str = "cpu") -> ModelHandle:
+    return handle_from_model(make_tiny_model(seed), tiny_tokenizer(), name="tiny", architecture=TINY_CFG,
+                             device=device)

@@ -1,0 +1,153 @@
+"""Model loading: offline errors, checkpoints, fingerprints, devices."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import open_clip
+import pytest
+import torch
+
+from clipsafety.errors import ModelLoadError
+from clipsafety.models import (
+    default_pretrained,
+    fingerprint_model,
+    forget_loaded_models,
+    load_model,
+    resolve_device,
+    save_checkpoint,
+)
+
+from clipsafety.testing import TINY_CFG, make_tiny_model
+
+
+class Payload:  # an arbitrary object, not tensors: weights_only=True must refuse it
+    pass
+
+
+@pytest.fixture
+def tiny_arch(tmp_path):
+    """Register the tiny config as an open_clip architecture for this process."""
+    path = tmp_path / "tiny-test.json"
+    path.write_text(json.dumps(TINY_CFG))
+    open_clip.add_model_config(path)
+    return "tiny-test"
+
+
+def test_uncached_tag_fails_fast_with_a_fix(tmp_path):
+    started = time.perf_counter()
+    with pytest.raises(ModelLoadError) as err:
+        load_model("ViT-B-32", "laion2b_s34b_b79k", cache_dir=str(tmp_path))
+    assert time.perf_counter() - started < 10  # no network retries
+    text = str(err.value)
+    assert "laion2b_s34b_b79k" in text and "not available offline" in text
+    assert "--clip-pretrained=/path/to" in text and "local-dir:" in text
+
+
+def test_default_tag_is_open_clips_first():
+    assert default_pretrained("ViT-B-32") == "openai"
+
+
+def test_default_tag_is_used_when_none_given(tmp_path):
+    with pytest.raises(ModelLoadError, match="pretrained tag 'openai' for ViT-B-32"):
+        load_model("ViT-B-32", cache_dir=str(tmp_path))
+
+
+def test_hub_model_not_cached_fails_clearly(tmp_path):
+    with pytest.raises(ModelLoadError, match="hf-hub:org/nothing.*not available offline"):
+        load_model("hf-hub:org/nothing", cache_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "name, pretrained, expected",
+    [
+        ("ViT-B-23", None, "unknown model 'ViT-B-23' (did you mean ViT-B-32"),
+        ("ViT-B-32", "laion2b_s34b", "did you mean laion2b_s34b_b79k"),
+        ("ViT-B-32", "/no/such/file.safetensors", "checkpoint file not found"),
+        ("local-dir:/no/such/dir", None, "open_clip_config.json not found"),
+    ],
+)
+def test_bad_names_give_one_clear_message(name, pretrained, expected):
+    with pytest.raises(ModelLoadError) as err:
+        load_model(name, pretrained)
+    assert expected in str(err.value)
+    assert "fix:" in str(err.value)
+
+
+def test_checkpoint_round_trip_and_stable_fingerprint(tmp_path, tiny_arch):
+    model = make_tiny_model(seed=3)
+    st = save_checkpoint(model, tmp_path / "w.safetensors")
+    pt = tmp_path / "w.pt"
+    torch.save(model.state_dict(), pt)
+
+    a = load_model(tiny_arch, str(st))
+    forget_loaded_models()
+    b = load_model(tiny_arch, str(st))
+    forget_loaded_models()
+    c = load_model(tiny_arch, str(pt))
+    assert a.fingerprint == b.fingerprint == c.fingerprint
+    for key, value in model.state_dict().items():
+        assert torch.equal(a.model.state_dict()[key], value)
+
+    other = make_tiny_model(seed=4)
+    save_checkpoint(other, tmp_path / "other.safetensors")
+    assert load_model(tiny_arch, str(tmp_path / "other.safetensors")).fingerprint != a.fingerprint
+    assert len(a.fingerprint) == 64
+
+
+def test_fingerprint_covers_architecture_and_weights():
+    model = make_tiny_model(seed=0)
+    base = fingerprint_model(model, TINY_CFG)
+    assert fingerprint_model(model, TINY_CFG) == base
+    assert fingerprint_model(model, {**TINY_CFG, "embed_dim": 33}) != base
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] += 1e-3
+    assert fingerprint_model(model, TINY_CFG) != base
+
+
+def test_local_dir_round_trip(tmp_path):
+    model = make_tiny_model(seed=5)
+    folder = tmp_path / "my-clip"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
+    save_checkpoint(model, folder / "open_clip_model.safetensors")
+    handle = load_model(f"local-dir:{folder}")
+    pixels = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.normalize(model.encode_image(handle.normalize_pixels(pixels)), dim=-1)
+    assert torch.allclose(handle.encode_images(pixels), expected, atol=1e-6)
+    assert handle.input_size == 16 and handle.world == "natural"
+
+
+def test_pickled_code_and_corrupt_files_are_refused(tmp_path, tiny_arch):
+    bad = tmp_path / "evil.pt"
+    torch.save({"x": Payload()}, bad)
+    with pytest.raises(ModelLoadError, match="weights_only=True"):
+        load_model(tiny_arch, str(bad))
+    corrupt = tmp_path / "broken.safetensors"
+    corrupt.write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelLoadError, match="could not read checkpoint"):
+        load_model(tiny_arch, str(corrupt))
+
+
+def test_wrong_architecture_checkpoint_names_the_mismatch(tmp_path, tiny_arch):
+    other = open_clip.model.CLIP(**{**TINY_CFG, "embed_dim": 24})
+    path = save_checkpoint(other, tmp_path / "other.safetensors")
+    with pytest.raises(ModelLoadError, match="does not fit the architecture"):
+        load_model(tiny_arch, str(path))
+
+
+def test_devices():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ModelLoadError, match="unknown device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelLoadError, match="CUDA is not available"):
+            resolve_device("cuda:0")
+
+
+def test_random_init_loads_without_weights():
+    handle = load_model("ViT-B-32", "random")
+    assert handle.input_size == 224 and handle.pretrained == "random"
+    assert handle.mean == pytest.approx(open_clip.OPENAI_DATASET_MEAN)
