@@ -1,0 +1,110 @@
+"""What every probe is: a class with declared metadata and a `measure` method.
+
+The metadata (value_range, settings_schema, required_settings, applies_to) is
+read by suite validation at load time, so a probe module must be cheap to
+import: numpy at the top, torch and weights only inside __init__/measure.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:  # keep `import clipsafety.probes` free of torch
+    import torch
+
+    from ..models import ModelHandle
+
+
+@dataclass
+class ProbeContext:
+    """What a probe may use: the model under test and a way to load a judge."""
+
+    handle: "ModelHandle"
+    load_model: Callable[..., "ModelHandle"]  # clipsafety.models.load_model(name, pretrained=, device=, ...)
+    device: "torch.device"
+
+
+class SettingError(ValueError):
+    """A probe setting is invalid; suite validation turns it into a SuiteError at `key`'s line."""
+
+    def __init__(self, key: str, message: str, fix: str | None = None):
+        super().__init__(message)
+        self.key = key
+        self.message = message
+        self.fix = fix
+
+
+class Probe:
+    """Measures a batch of images; one float per image."""
+
+    name: ClassVar[str]
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    # setting key -> a type, a tuple of types, or list[T] (a list whose items are T)
+    settings_schema: ClassVar[dict[str, Any]] = {}
+    required_settings: ClassVar[frozenset[str]] = frozenset()
+    applies_to: ClassVar[frozenset[str]] = frozenset({"natural", "toy"})
+    description: ClassVar[str] = ""
+
+    def __init__(self, settings: Mapping[str, Any], context: ProbeContext):
+        self.settings = dict(settings)
+        self.context = context
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        """Checks beyond types (e.g. two or more labels); raise SettingError."""
+
+    def measure(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
+        """images: uint8 [N, H, W, 3]; prompts: the prompt text of each image. Returns float [N]."""
+        raise NotImplementedError
+
+    def details(self, images: np.ndarray, prompts: list[str]) -> list[dict[str, Any]]:
+        """Optional per-image extras for the report (e.g. every label's probability)."""
+        return [{} for _ in range(len(images))]
+
+
+# -- settings type checking (shared by suite validation) ----------------------
+
+
+def type_name(expected: Any) -> str:
+    if typing.get_origin(expected) is list:
+        (item,) = typing.get_args(expected) or (Any,)
+        return f"a list of {type_name(item)}s"
+    if isinstance(expected, tuple):
+        return " or ".join(type_name(t) for t in expected)
+    return {str: "string", int: "integer", float: "number", bool: "boolean (true/false)", type(None): "null"}.get(
+        expected, getattr(expected, "__name__", str(expected))
+    )
+
+
+def matches_type(value: Any, expected: Any) -> bool:
+    """isinstance with YAML sense: bools are not numbers, ints are floats, list[T] checks items."""
+    if typing.get_origin(expected) is list:
+        (item,) = typing.get_args(expected) or (object,)
+        return isinstance(value, list) and all(matches_type(v, item) for v in value)
+    if isinstance(expected, tuple):
+        return any(matches_type(value, t) for t in expected)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def to_images(images: np.ndarray) -> np.ndarray:
+    """Validate a uint8 [N, H, W, 3] batch (a single [H, W, 3] image becomes N=1)."""
+    arr = np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] != 3:
+        raise ValueError(f"expected images shaped [N, H, W, 3], got {arr.shape}")
+    if arr.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images, got {arr.dtype}")
+    return arr
+
+
+__all__ = ["Probe", "ProbeContext", "SettingError", "matches_type", "to_images", "type_name"]
