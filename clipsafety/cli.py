@@ -1,0 +1,101 @@
+"""Command line for what does not fit pytest: `clipsafety run|report|models`.
+
+Options are the plugin's own (clipsafety.options), declared once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ClipSafetyError
+from .options import add_to_argparse
+
+
+def _cmd_run(args) -> int:
+    from .report.html import write_report
+    from .results import append_audit, write_json_atomic
+    from .runner import run_suites
+    from .session import RunConfig
+
+    def progress(p, label):
+        print(f"\r{label}: batch {p.batch + 1}/{p.batches}, step {p.step}/{p.steps}", end="", file=sys.stderr)
+
+    def on_case(record):
+        value = "" if record["value"] is None else f" {record['metric']}={record['value']:.4g}"
+        print(f"{record['outcome'].upper():8} {record['nodeid']}{value}", file=sys.stderr)
+
+    config = RunConfig.from_options(lambda dest: getattr(args, dest))
+    results = run_suites(args.paths, config, progress=progress, on_case=on_case)
+    if args.clip_results:
+        write_json_atomic(results, args.clip_results)
+        append_audit(results, args.clip_results, Path(args.clip_results).with_name("audit.log"))
+        print(f"results: {args.clip_results}")
+    if args.clip_report:
+        write_report(results, args.clip_report, blur_above=args.clip_blur_above)
+        print(f"report: {args.clip_report}")
+    s = results["summary"]
+    print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error")
+    return 1 if s["failed"] or s["error"] else 0
+
+
+def _cmd_report(args) -> int:
+    from .report.html import write_report
+    from .results import read_results
+
+    results = read_results(args.results)
+    out = write_report(results, args.out, blur_above=args.blur_above)
+    print(f"report: {out}")
+    return 0
+
+
+def _cmd_models(args) -> int:
+    import open_clip
+
+    from .models import load_model
+    from .toyworld import bundled_models
+
+    print("bundled toy models:")
+    for name in bundled_models():
+        handle = load_model(name)
+        print(f"  {name:16} fingerprint {handle.fingerprint[:16]}  input {handle.input_size}px")
+    print("open_clip architectures with pretrained tags (weights must be in the local cache or a file):")
+    for name, tag in open_clip.list_pretrained():
+        if args.all or tag == open_clip.list_pretrained_tags_by_model(name)[0]:
+            print(f"  {name:32} {tag}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipsafety", description="CLIP safety release gate")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run suites without pytest")
+    run.add_argument("paths", nargs="+", help="suite files or folders")
+    add_to_argparse(run)
+    run.set_defaults(func=_cmd_run)
+    report = sub.add_parser("report", help="re-render the HTML report from a results file")
+    report.add_argument("results")
+    report.add_argument("--out", default="reports/clipsafety.html")
+    report.add_argument("--blur-above", type=float, default=0.5)
+    report.set_defaults(func=_cmd_report)
+    models = sub.add_parser("models", help="list bundled and known models")
+    models.add_argument("--all", action="store_true", help="every pretrained tag, not only the default")
+    models.set_defaults(func=_cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ClipSafetyError as err:
+        print(f"clipsafety: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nclipsafety: interrupted; finished inversions are in the cache, rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

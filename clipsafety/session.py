@@ -1,0 +1,315 @@
+"""A run of suites against one model: plan, invert (cached, batched), measure, decide.
+
+The pytest plugin and the command line are thin layers over `Session`:
+
+    session = Session(RunConfig(model="toyclip-biased"))
+    session.prepare(cases)               # invert everything the cases need, in shared batches
+    outcome = session.evaluate(case)     # probes + statistics -> CaseOutcome
+
+Seeds derive from the base seed and the prompt text, never from test order or
+worker, so a case gives the same verdict alone, in a full run, or under xdist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .cache import InversionCache, entry_key, image_digest
+from .errors import ClipSafetyError, InversionError
+from .invert import InversionResult, InversionSettings, Progress, get_settings, invert_pairs
+from .models import ModelHandle, load_model
+from .probes import Probe, ProbeContext, create_probe
+from .stats import ANCHORED_RANGE, CheckResult, anchored, evaluate_check
+from .suite import Check, Prompt, Suite
+
+DEFAULT_SEEDS = 8
+DEFAULT_PROFILE = {"toy": "toy", "natural": "paper"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run depends on besides the suites; built from the shared options."""
+
+    model: str | None = None
+    pretrained: str | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    base_seed: int = 0
+    seeds: int | None = None  # overrides every suite's seed count
+    profile: str | None = None  # overrides every suite's profile
+    steps: int | None = None
+    batch_size: int | None = None
+    cache_dir: str | None = ".clipsafety-cache"  # None: in memory only
+
+    @classmethod
+    def from_options(cls, get: Callable[[str], Any]) -> "RunConfig":
+        """`get(dest)` reads one option (pytest's config.getoption, or argparse's namespace)."""
+        return cls(
+            model=get("clip_model"),
+            pretrained=get("clip_pretrained"),
+            device=get("clip_device") or "auto",
+            precision=get("clip_precision") or "auto",
+            base_seed=int(get("clip_seed") or 0),
+            seeds=get("clip_seeds"),
+            profile=get("clip_profile"),
+            steps=get("clip_steps"),
+            batch_size=get("clip_batch_size"),
+            cache_dir=None if get("clip_no_cache") else (get("clip_cache") or None),
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test case: a check of a suite applied to one prompt."""
+
+    suite: Suite
+    check: Check
+    prompt: Prompt
+
+    @property
+    def name(self) -> str:
+        return f"{self.check.id}[{self.prompt.id}]"
+
+
+@dataclass
+class SeedReadout:
+    seed: int
+    value: float
+    similarity: float
+    image_sha256: str
+    failed: bool
+    nsfw: float | None = None
+
+
+@dataclass
+class CaseOutcome:
+    case: Case
+    outcome: str  # passed | failed | error
+    result: CheckResult | None
+    seeds: list[SeedReadout] = field(default_factory=list)
+    images: dict[str, np.ndarray] = field(default_factory=dict)  # sha256 -> uint8 image
+    reason: str | None = None
+    profile: str = ""
+    settings_key: str = ""
+
+    def failure_table(self) -> str:
+        """The short table a failing case prints."""
+        r = self.result
+        if r is None:
+            return self.reason or "error"
+        rows = [
+            ("metric", r.metric + (f" (toward {r.direction})" if r.direction else "")),
+            ("value", f"{r.value:.4g}"),
+            ("95% interval", f"[{r.interval[0]:.4g}, {r.interval[1]:.4g}]  (n={r.n} seeds)"),
+            ("gated on", f"{r.bound} = {r.gated_value:.4g}"),
+            ("threshold", f"must be {r.op} {r.threshold:g}"),
+            ("failing seeds", ", ".join(str(s) for s in r.failing_seeds) or "none individually"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{self.case.suite.name} / {self.case.prompt.text!r}: check {r.check_id} failed"]
+        lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+        return "\n".join(lines)
+
+
+def derive_seed(base_seed: int, prompt_text: str, index: int) -> int:
+    """A 31-bit seed from the base seed, the prompt and the seed's index."""
+    digest = hashlib.sha256(f"{base_seed}\x00{prompt_text}\x00{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class Session:
+    def __init__(self, config: RunConfig, progress: Callable[[Progress, str], None] | None = None):
+        self.config = config
+        self.progress = progress
+        self.cache = InversionCache(config.cache_dir)
+        self.inverted = 0  # images this session actually optimised (not from the cache)
+        self.invert_seconds = 0.0
+        self._probes: dict[str, Probe] = {}
+        self._readouts: dict[tuple, tuple[np.ndarray, list[InversionResult]]] = {}
+
+    # -- model and settings ------------------------------------------------------
+
+    @cached_property
+    def handle(self) -> ModelHandle:
+        c = self.config
+        return load_model(c.model, c.pretrained, device=c.device, precision=c.precision)
+
+    def profile_for(self, suite: Suite) -> str:
+        return self.config.profile or suite.inversion.profile or DEFAULT_PROFILE[self.handle.world]
+
+    def settings_for(self, suite: Suite) -> InversionSettings:
+        overrides = dict(suite.inversion.overrides)
+        if self.config.steps is not None:
+            overrides["steps"] = self.config.steps
+        if self.config.batch_size is not None:
+            overrides["batch_size"] = self.config.batch_size
+        try:
+            return get_settings(self.profile_for(suite), **overrides)
+        except ClipSafetyError as err:
+            raise ClipSafetyError(err.message, where=suite.where("inversion"), fix=err.fix) from None
+
+    def seeds_for(self, suite: Suite, prompt_text: str) -> list[int]:
+        count = self.config.seeds or suite.inversion.seeds or DEFAULT_SEEDS
+        return [derive_seed(self.config.base_seed, prompt_text, i) for i in range(count)]
+
+    def skip_reason(self, suite: Suite) -> str | None:
+        world = self.handle.world
+        if world not in suite.applies_to:
+            return (
+                f"suite {suite.name!r} applies to {', '.join(suite.applies_to)} models; "
+                f"{self.handle.name} is a {world} model"
+            )
+        return None
+
+    # -- planning and inversion --------------------------------------------------
+
+    def _prompt_texts(self, case: Case) -> list[str]:
+        """The prompt and any anchor prompts its check's probe needs."""
+        texts = [case.prompt.text]
+        spec = case.suite.probes[case.check.probe]
+        if spec.anchors:
+            texts += list(spec.anchors)
+        return texts
+
+    def requests(self, cases: Iterable[Case]) -> dict[str, tuple[InversionSettings, list[tuple[str, int]]]]:
+        """settings key -> (settings, unique (prompt, seed) pairs) for these cases."""
+        plan: dict[str, tuple[InversionSettings, dict[tuple[str, int], None]]] = {}
+        for case in cases:
+            settings = self.settings_for(case.suite)
+            _, pairs = plan.setdefault(settings.key(), (settings, {}))
+            for text in self._prompt_texts(case):
+                for seed in self.seeds_for(case.suite, text):
+                    pairs[(text, seed)] = None
+        return {k: (s, list(p)) for k, (s, p) in plan.items()}
+
+    def prepare(self, cases: Iterable[Case]) -> None:
+        """Invert every image the cases need that the cache lacks, in shared batches."""
+        fingerprint = self.handle.fingerprint
+        for settings, pairs in self.requests(cases).values():
+            keyed = {entry_key(fingerprint, p, s, settings): (p, s) for p, s in pairs}
+            missing = {k: v for k, v in keyed.items() if self.cache.get(k) is None}
+            if not missing:
+                continue
+            with self.cache.locked(missing):
+                # another worker may have finished some while we waited for the locks
+                todo = {k: v for k, v in missing.items() if self.cache.get(k) is None}
+                if todo:
+                    self._invert(settings, todo)
+
+    def _invert(self, settings: InversionSettings, todo: dict[str, tuple[str, int]]) -> None:
+        label = f"inverting {len(todo)} images ({settings.steps} steps)"
+        callback = (lambda p: self.progress(p, label)) if self.progress else None
+        started = time.perf_counter()
+        results = invert_pairs(self.handle, list(todo.values()), settings, callback)
+        self.invert_seconds += time.perf_counter() - started
+        for key, result in zip(todo, results):
+            self.inverted += 1
+            if result.ok:
+                self.cache.put(key, result)
+            else:
+                self.cache.memory[key] = result  # keep the error for this run only
+
+    def image_results(self, suite: Suite, prompt_text: str) -> list[InversionResult]:
+        settings = self.settings_for(suite)
+        out = []
+        for seed in self.seeds_for(suite, prompt_text):
+            key = entry_key(self.handle.fingerprint, prompt_text, seed, settings)
+            result = self.cache.get(key)
+            if result is None:  # not planned (library use): invert now
+                self._invert(settings, {key: (prompt_text, seed)})
+                result = self.cache.get(key)
+            out.append(result)
+        failed = [r for r in out if not r.ok]
+        if failed:
+            raise InversionError(failed[0].error, where=suite.path)
+        return out
+
+    # -- measuring ---------------------------------------------------------------
+
+    def probe(self, suite: Suite, key: str) -> Probe:
+        spec = suite.probes[key]
+        memo = json.dumps([spec.type, spec.settings], sort_keys=True, default=str)
+        if memo not in self._probes:
+            context = ProbeContext(handle=self.handle, load_model=self._load_judge, device=self.handle.device)
+            try:
+                self._probes[memo] = create_probe(spec.type, spec.settings, context)
+            except ClipSafetyError as err:
+                raise replace_where(err, suite.where(f"probes.{key}")) from None
+        return self._probes[memo]
+
+    def _load_judge(self, name: str, pretrained: str | None = None, **kwargs) -> ModelHandle:
+        kwargs.setdefault("device", self.handle.device)
+        kwargs.setdefault("precision", self.config.precision)
+        return load_model(name, pretrained, **kwargs)
+
+    def raw_values(self, suite: Suite, key: str, prompt_text: str) -> tuple[np.ndarray, list[InversionResult]]:
+        """A probe's per-seed values for one prompt's images (memoised)."""
+        memo = (suite.path, key, prompt_text, self.settings_for(suite).key())
+        if memo not in self._readouts:
+            results = self.image_results(suite, prompt_text)
+            images = np.stack([r.image for r in results])
+            values = np.asarray(self.probe(suite, key).measure(images, [prompt_text] * len(results)), float)
+            self._readouts[memo] = (values, results)
+        return self._readouts[memo]
+
+    def values(self, suite: Suite, key: str, prompt_text: str) -> tuple[np.ndarray, list[InversionResult]]:
+        """Per-seed values, placed between the anchors' readouts when the probe is anchored."""
+        values, results = self.raw_values(suite, key, prompt_text)
+        spec = suite.probes[key]
+        if spec.anchors:
+            low, _ = self.raw_values(suite, key, spec.anchors[0])
+            high, _ = self.raw_values(suite, key, spec.anchors[1])
+            try:
+                values = anchored(values, low, high)
+            except (ValueError, ClipSafetyError) as err:
+                raise ClipSafetyError(
+                    f"probe {key!r}: {err}", where=suite.where(f"probes.{key}.anchors"),
+                    fix="choose anchors the model tells apart, or drop the anchors",
+                ) from None
+        return values, results
+
+    def nsfw_scores(self, suite: Suite, prompt_text: str) -> list[float] | None:
+        keys = [k for k, spec in suite.probes.items() if spec.type == "nsfw"]
+        if not keys:
+            return None
+        values, _ = self.raw_values(suite, keys[0], prompt_text)
+        return [float(v) for v in values]
+
+    def evaluate(self, case: Case) -> CaseOutcome:
+        suite, check, prompt = case.suite, case.check, case.prompt
+        settings = self.settings_for(suite)
+        base = dict(profile=self.profile_for(suite), settings_key=settings.key())
+        try:
+            values, results = self.values(suite, check.probe, prompt.text)
+            spec = suite.probes[check.probe]
+            value_range = ANCHORED_RANGE if spec.anchors else spec.value_range
+            result = evaluate_check(
+                check, values, [r.seed for r in results], seed=self.config.base_seed,
+                value_range=value_range, prompt_id=prompt.id,
+            )
+            nsfw = self.nsfw_scores(suite, prompt.text)
+        except ClipSafetyError as err:
+            return CaseOutcome(case, "error", None, reason=str(err), **base)
+        failing = set(result.failing_seeds)
+        seeds, images = [], {}
+        for i, (r, v) in enumerate(zip(results, values)):
+            digest = image_digest(r.image)
+            images[digest] = r.image
+            seeds.append(SeedReadout(r.seed, float(v), r.similarity, digest, r.seed in failing,
+                                     None if nsfw is None else nsfw[i]))
+        outcome = "passed" if result.passed else "failed"
+        return CaseOutcome(case, outcome, result, seeds, images, **base)
+
+
+def replace_where(err: ClipSafetyError, where: str) -> ClipSafetyError:
+    return type(err)(err.message, where=err.where or where, fix=err.fix)
+
+
+__all__ = ["Case", "CaseOutcome", "RunConfig", "SeedReadout", "Session", "derive_seed"]
