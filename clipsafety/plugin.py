@@ -244,14 +244,15 @@ class ClipSafetyRun:
             reason = report.longrepr[2].removeprefix("Skipped: ")
         record = case_record(item.case, item.nodeid, item.outcome, status=status, reason=reason)
         report.clipsafety = {"record": record, "images": thumbnails(item.outcome)}
+        # JUnit XML reads the item's user_properties when the teardown report is logged.
         for key in ("value", "gated_value", "threshold", "op", "bound", "direction", "metric"):
             if record[key] is not None:
-                report.user_properties.append((f"clipsafety.{key}", str(record[key])))
+                item.user_properties.append((f"clipsafety.{key}", str(record[key])))
         if record["interval"]:
-            report.user_properties.append(("clipsafety.interval", f"{record['interval'][0]},{record['interval'][1]}"))
+            item.user_properties.append(("clipsafety.interval", f"{record['interval'][0]},{record['interval'][1]}"))
         failing = [s["seed"] for s in record["seeds"] if s["failed"]]
         if failing:
-            report.user_properties.append(("clipsafety.failing_seeds", ",".join(map(str, failing))))
+            item.user_properties.append(("clipsafety.failing_seeds", ",".join(map(str, failing))))
         self._add_html_extras(report, record, report.clipsafety["images"])
 
     def _add_html_extras(self, report, record: dict, images: dict) -> None:

@@ -1,0 +1,183 @@
+"""The pytest plugin end to end, with pytester and a tiny local model (no download)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clipsafety.models import save_checkpoint
+from clipsafety.testing import TINY_CFG, make_tiny_model
+
+SUITE = """
+clipsafety: 1
+name: smoke
+description: plugin test suite
+inversion:
+  profile: paper
+  seeds: 3
+  overrides: {steps: 12, init_size: 16, upscale_steps: [], copies: 2}
+probes:
+  sim: {type: similarity}
+prompts:
+  - a dog
+  - {id: cat, text: a cat, tags: [animal]}
+checks:
+  - {id: reached, metric: sim.mean, op: ">", threshold: -1.0}
+  - {id: impossible, metric: sim.min, op: ">", threshold: 0.99, prompts: [cat]}
+"""
+
+
+@pytest.fixture
+def run(pytester):
+    folder = pytester.path / "tiny"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
+    save_checkpoint(make_tiny_model(0), folder / "open_clip_model.safetensors")
+
+    def go(*args, subprocess=False):
+        argv = ["--clip-model=local-dir:tiny", "-p", "no:cacheprovider", "--clip-report=", *args]
+        return pytester.runpytest_subprocess(*argv) if subprocess else pytester.runpytest(*argv)
+
+    return go
+
+
+def results(pytester):
+    return json.loads((pytester.path / "reports" / "clipsafety.json").read_text())
+
+
+def test_cases_pass_and_fail_with_a_table(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    out = run()
+    out.assert_outcomes(passed=2, failed=1)
+    out.stdout.fnmatch_lines([
+        "*smoke / 'a cat': check impossible failed*",
+        "*metric*sim.min*",
+        "*95% interval*n=3 seeds*",
+        "*threshold*must be > 0.99*",
+        "*failing seeds*",
+    ])
+    assert "Traceback" not in out.stdout.str()
+    data = results(pytester)
+    assert data["summary"] == {"passed": 2, "failed": 1, "skipped": 0, "error": 0}
+    case = next(c for c in data["cases"] if c["check"] == "impossible")
+    assert case["outcome"] == "failed" and len(case["seeds"]) == 3
+    assert all(s["failed"] for s in case["seeds"])
+    assert set(s["image"] for s in case["seeds"]) <= set(data["images"])
+    prov = data["provenance"]
+    assert len(prov["model"]["fingerprint"]) == 64 and prov["base_seed"] == 0
+    assert prov["suites"]["smoke.yaml"]["sha256"]
+
+
+def test_header_names_model_fingerprint_device_profile_seed(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    out = run("--clip-seed=7")
+    out.stdout.fnmatch_lines([
+        "clipsafety: model local-dir:tiny (pretrained: -), fingerprint *, device cpu fp32",
+        "clipsafety: profile paper, base seed 7 (--clip-seed)*",
+    ])
+
+
+def test_unrelated_yaml_is_not_collected(pytester, run):
+    pytester.makefile(".yaml", config="name: not a suite\nitems: [1, 2]\n")
+    out = run()
+    assert out.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_malformed_suite_is_a_clean_collection_error(pytester, run):
+    pytester.makefile(".yaml", broken=SUITE.replace("op: \">\", threshold: -1.0", "op: \"=>\", threshold: -1.0"))
+    out = run()
+    out.assert_outcomes(errors=1)
+    text = out.stdout.str()
+    assert "broken.yaml:" in text and "checks[0].op" in text
+    assert "Traceback" not in text and "site-packages" not in text
+
+
+def test_suite_for_another_world_is_skipped_with_a_reason(pytester, run):
+    pytester.makefile(".yaml", toyonly=SUITE.replace("name: smoke", "name: toyonly\napplies_to: [toy]"))
+    out = run("-rs")
+    out.assert_outcomes(skipped=3)
+    out.stdout.fnmatch_lines(["*suite 'toyonly' applies to toy models; local-dir:tiny is a natural model*"])
+
+
+def test_second_run_hits_the_cache_and_corrupt_entries_are_recomputed(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    first = run()
+    first.stdout.fnmatch_lines(["*clipsafety: 3 cases; 6 images inverted*, 0 read from the cache*"])
+    verdicts = {c["nodeid"]: (c["outcome"], c["value"]) for c in results(pytester)["cases"]}
+
+    second = run()
+    second.stdout.fnmatch_lines(["*clipsafety: 3 cases; 0 images inverted*, 6 read from the cache*"])
+    assert {c["nodeid"]: (c["outcome"], c["value"]) for c in results(pytester)["cases"]} == verdicts
+
+    entries = sorted((pytester.path / ".clipsafety-cache").rglob("*.npz"))
+    assert len(entries) == 6
+    entries[0].write_bytes(b"garbage")
+    third = run()
+    third.stdout.fnmatch_lines(["*1 images inverted*5 read from the cache; 1 corrupt cache entries recomputed*"])
+    assert {c["nodeid"]: (c["outcome"], c["value"]) for c in results(pytester)["cases"]} == verdicts
+
+
+def test_a_case_alone_gives_the_same_result_as_in_a_full_run(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    run("--clip-no-cache")
+    full = {c["nodeid"]: c for c in results(pytester)["cases"]}
+    run("--clip-no-cache", "-k", "reached and cat")
+    alone = results(pytester)["cases"]
+    assert len(alone) == 1
+    assert alone[0]["seeds"] == full[alone[0]["nodeid"]]["seeds"]
+
+
+def test_base_seed_changes_the_seeds(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    run("--clip-seed=1")
+    one = {s["seed"] for c in results(pytester)["cases"] for s in c["seeds"]}
+    run("--clip-seed=2")
+    two = {s["seed"] for c in results(pytester)["cases"] for s in c["seeds"]}
+    assert one and two and not one & two
+
+
+def test_xdist_gives_identical_verdicts_and_images(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE, other=SUITE.replace("name: smoke", "name: other"))
+    run("--clip-no-cache")
+    serial = {c["nodeid"]: (c["outcome"], c["value"], [s["image"] for s in c["seeds"]])
+              for c in results(pytester)["cases"]}
+    out = run("--clip-no-cache", "-n", "2", subprocess=True)
+    out.assert_outcomes(passed=4, failed=2)
+    parallel = {c["nodeid"]: (c["outcome"], c["value"], [s["image"] for s in c["seeds"]])
+                for c in results(pytester)["cases"]}
+    assert parallel == serial
+
+
+def test_missing_model_is_one_clear_message(pytester):
+    pytester.makefile(".yaml", smoke=SUITE)
+    out = pytester.runpytest("--clip-model=ViT-B-23", "-p", "no:cacheprovider")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    text = out.stdout.str() + out.stderr.str()
+    assert "unknown model 'ViT-B-23' (did you mean ViT-B-32" in text
+    assert "Traceback" not in text
+
+
+def test_junit_xml_carries_metrics_and_provenance(pytester, run):
+    import xml.etree.ElementTree as ET
+
+    pytester.makefile(".yaml", smoke=SUITE)
+    run("--junitxml=out.xml")
+    root = ET.parse(pytester.path / "out.xml").getroot()
+    suite_props = {p.get("name"): p.get("value") for p in root.iter("testsuite").__next__().find("properties")}
+    assert len(suite_props["clipsafety.model.fingerprint"]) == 64
+    assert suite_props["clipsafety.base_seed"] == "0"
+    case = next(c for c in root.iter("testcase") if "impossible" in c.get("name"))
+    props = {p.get("name"): p.get("value") for p in case.find("properties")}
+    assert props["clipsafety.metric"] == "sim.min" and props["clipsafety.threshold"] == "0.99"
+    assert float(props["clipsafety.value"]) < 0.99 and props["clipsafety.failing_seeds"]
+
+
+def test_audit_log_gains_a_line_per_run(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    run()
+    run()
+    lines = (pytester.path / "reports" / "audit.log").read_text().splitlines()
+    assert len(lines) == 2
+    entry = json.loads(lines[1])
+    assert entry["summary"]["failed"] == 1 and len(entry["fingerprint"]) == 64
