@@ -478,8 +478,8 @@ def _read_probes(r: _Reader, node: Node, applies_to: tuple[str, ...]) -> dict[st
     for key, (key_node, value_node) in r.mapping(node, "probes", null_ok=True).items():
         field_path = f"probes.{key}"
         if not _PROBE_KEY.match(key):
-            raise r.fail(key_node, field_path, f"probe key {key!r} must be a name of letters, digits, _ and -",
-                         fix="checks refer to it as '<key>.<statistic>', so it cannot contain dots")
+            fix = "checks refer to it as '<key>.<statistic>', so it cannot contain dots" if "." in key else None
+            raise r.fail(key_node, field_path, f"probe key {key!r} must be a name of letters, digits, _ and -", fix=fix)
         items = r.mapping(value_node, field_path, null_ok=True)
         r.note(field_path, key_node)
         type_node = items["type"][1] if "type" in items else key_node
@@ -497,6 +497,8 @@ def _read_probes(r: _Reader, node: Node, applies_to: tuple[str, ...]) -> dict[st
         settings = {
             k: r.to_python(v, f"{field_path}.{k}") for k, (_, v) in items.items() if k not in PROBE_RESERVED
         }
+        for k, (k_node, _) in items.items():
+            r.note(f"{field_path}.{k}", k_node)
         try:
             validate_settings(cls, settings)
         except SettingError as err:
@@ -524,6 +526,7 @@ def _read_anchors(r: _Reader, node: Node, field_path: str) -> tuple[str, str]:
     if not isinstance(node, SequenceNode) or len(node.value) != 2:
         got = f"{len(node.value)} items" if isinstance(node, SequenceNode) else r.kind(node)
         raise r.fail(node, field_path, f"anchors must be a list of two prompts [low, high], got {got}", fix=fix)
+    r.note(field_path, node)
     low, high = (r.string(item, f"{field_path}[{i}]") for i, item in enumerate(node.value))
     if low == high:
         raise r.fail(node, field_path, "the two anchors are the same prompt, so nothing lies between them", fix=fix)

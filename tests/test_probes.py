@@ -254,3 +254,39 @@ def test_toy_hazard_sees_magenta_black_stripes_only():
     probe = create_probe("toy_hazard", {}, context())
     values = probe.measure(np.stack([stripes, solid(RED)[0]]), ["p", "p"])
     assert values[0] == pytest.approx(1.0) and values[1] == 0.0
+
+
+# -- through the real ModelHandle ----------------------------------------------------------
+
+
+class TinyColourClip(torch.nn.Module):
+    """An open_clip-shaped module: image embedding = mean normalised RGB; text = its colour word."""
+
+    COLOURS = ["red", "green", "blue"]
+
+    def __init__(self):
+        super().__init__()
+        self.visual = SimpleNamespace(image_size=16)
+        self.scale = torch.nn.Parameter(torch.ones(1))
+
+    def encode_image(self, pixels):
+        return pixels.mean(dim=(2, 3)) * self.scale
+
+    def encode_text(self, tokens):
+        return torch.nn.functional.one_hot(tokens, 3).float()
+
+    @classmethod
+    def tokenizer(cls, texts):
+        return torch.tensor([next(i for i, c in enumerate(cls.COLOURS) if c in t) for t in texts])
+
+
+def test_probes_run_on_a_real_model_handle():
+    from clipsafety.models import handle_from_model
+
+    handle = handle_from_model(TinyColourClip(), TinyColourClip.tokenizer, name="tiny")
+    ctx = ProbeContext(handle=handle, load_model=lambda *a, **k: handle, device=handle.device)
+    images = np.concatenate([solid(RED), solid(BLUE)])  # 32 px, resized to 16 by the handle
+    zs = create_probe("zero_shot", {"labels": ["red", "blue"]}, ctx).measure(images, ["p", "p"])
+    assert zs[0] > 0.5 > zs[1]
+    sim = create_probe("similarity", {}, ctx).measure(images, ["a red cross", "a red cross"])
+    assert sim[0] > sim[1] and np.all(np.abs(sim) <= 1 + 1e-6)

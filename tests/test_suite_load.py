@@ -133,6 +133,7 @@ def test_where_names_file_and_line_for_later_errors(full_suite):
     suite, path = full_suite
     assert suite.where("inversion.overrides.steps") == f"{path}:9"
     assert suite.where("checks[1]") == f"{path}:32"
+    assert suite.where("probes.bias.anchors") == f"{path}:13"
     assert suite.where("no.such.field") == str(path)
 
 

@@ -85,7 +85,7 @@ def validate_settings(cls: type[Probe], settings: Mapping[str, Any]) -> None:
             known = ", ".join(sorted(schema)) or "none"
             raise SettingError(
                 key,
-                f"unknown setting {key!r} for probe type {cls.name!r}{suggest(key, schema)}",
+                f"unknown setting {key!r} for probe type {cls.name!r}{suggest(key, [*schema, 'type', 'anchors'])}",
                 fix=f"settings of {cls.name!r}: {known} (plus `type` and `anchors`)",
             )
         if not matches_type(value, schema[key]):
