@@ -26,7 +26,7 @@ from .errors import ClipSafetyError, InversionError
 from .invert import InversionResult, InversionSettings, Progress, get_settings, invert_pairs
 from .models import ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
-from .stats import ANCHORED_RANGE, CheckResult, anchored, evaluate_check
+from .stats import CheckResult, anchored, evaluate_check
 from .suite import Check, Prompt, Suite
 
 DEFAULT_SEEDS = 8
@@ -288,11 +288,9 @@ class Session:
         base = dict(profile=self.profile_for(suite), settings_key=settings.key())
         try:
             values, results = self.values(suite, check.probe, prompt.text)
-            spec = suite.probes[check.probe]
-            value_range = ANCHORED_RANGE if spec.anchors else spec.value_range
             result = evaluate_check(
                 check, values, [r.seed for r in results], seed=self.config.base_seed,
-                value_range=value_range, prompt_id=prompt.id,
+                value_range=suite.probes[check.probe].value_range, prompt_id=prompt.id,
             )
             nsfw = self.nsfw_scores(suite, prompt.text)
         except ClipSafetyError as err:

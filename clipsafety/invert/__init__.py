@@ -1,7 +1,21 @@
-"""CLIP inversion: parametrisations, augmentations, objectives and the loop."""
+"""CLIP inversion: parametrisations, augmentations, objectives and the loop.
 
-from .loop import InversionResult, Progress, image_similarity, invert, invert_pairs
+The settings import without torch (suite validation reads them); the loop and
+its torch imports load on first use.
+"""
+
 from .settings import PROFILES, InversionSettings, get_settings, setting_names
+
+_LAZY = {"InversionResult", "Progress", "image_similarity", "invert", "invert_pairs"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import loop
+
+        return getattr(loop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "InversionResult",
