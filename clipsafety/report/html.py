@@ -1,0 +1,108 @@
+"""Render a results dict ("clipsafety-results/1") as one self-contained HTML file.
+
+Everything is inline: the CSS, the JS, the images (data URIs). A Content
+Security Policy in the page forbids every network request and allows only our
+own script and style, pinned by hash, so even a string that slipped past
+escaping could neither run nor load anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .. import __version__
+from .view import STATUSES, build_suites, build_summary, check_format
+
+BASELINE_PREVIEW_CHARS = 20_000
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("clipsafety.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,  # a typo in the template fails loudly, not blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _asset(name: str) -> str:
+    # Static CSS/JS, read verbatim (not rendered): the CSP hash must match the exact bytes.
+    # They carry a .j2 suffix only so that the package data globs ship them.
+    source, _, _ = _environment().loader.get_source(_environment(), name)
+    return source
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _content_security_policy(css: str, script: str) -> str:
+    return "; ".join([
+        "default-src 'none'",
+        "img-src data:",
+        f"style-src {_csp_hash(css)}",
+        f"script-src {_csp_hash(script)}",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ])
+
+
+def _baseline_preview(baseline: Any) -> str | None:
+    if baseline is None:
+        return None
+    text = json.dumps(baseline, indent=2, sort_keys=True, default=str)
+    if len(text) > BASELINE_PREVIEW_CHARS:
+        text = text[:BASELINE_PREVIEW_CHARS] + "\n… (truncated)"
+    return text
+
+
+def render_report(results: Mapping[str, Any], *, blur_above: float = 0.5) -> str:
+    """The report as an HTML string. Images with an NSFW score > blur_above start blurred."""
+    check_format(results)
+    css, script = _asset("report.css.j2"), _asset("report.js.j2")
+    suites = build_suites(results, blur_above)
+    flagged = sum(seed.flagged for suite in suites for row in suite.rows for seed in row.seeds)
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        summary=build_summary(results),
+        suites=suites,
+        statuses=STATUSES,
+        blur_above=blur_above,
+        flagged_count=flagged,
+        baseline=_baseline_preview(results.get("baseline")),
+        generator_version=__version__,
+        csp=_content_security_policy(css, script),
+        css=Markup(css),
+        script=Markup(script),
+    )
+
+
+def write_report(results: Mapping[str, Any], path: str | os.PathLike[str], *, blur_above: float = 0.5) -> Path:
+    """Render and write atomically (temp file in the same folder, then os.replace)."""
+    target = Path(path)
+    text = render_report(results, blur_above=blur_above)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a report is meant to be shared
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target

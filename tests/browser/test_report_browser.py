@@ -1,0 +1,120 @@
+"""The report in a real headless Chromium: images load, blurring reveals, filters hide rows.
+
+Also checks what a static parse cannot: the page's own script runs under its
+Content Security Policy, throws nothing, opens no dialog (the hostile prompt
+stays text), and requests nothing but the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clipsafety.report.html import write_report
+from clipsafety.report.sample import sample_results
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+@pytest.fixture(scope="module")
+def report_url(tmp_path_factory):
+    results = sample_results(n_suites=3, prompts_per_suite=4, seeds=4)
+    results["cases"][0]["prompt"] = HOSTILE  # a row of its own: prompts are grouped by prompt_id
+    path = write_report(results, tmp_path_factory.mktemp("report") / "report.html")
+    return path.as_uri()
+
+
+@pytest.fixture
+def page(chromium, report_url):
+    page = chromium.page()
+    page.goto(report_url)
+    yield page
+    page.send("Page.close")
+
+
+def _filter_of(page, selector):
+    return page.eval(f"getComputedStyle(document.querySelector({selector!r})).filter")
+
+
+def test_every_image_renders(page):
+    sizes = page.eval("""Promise.all([...document.images].map(img => img.decode().then(
+        () => img.naturalWidth, () => 0)))""")
+    assert sizes and all(width > 0 for width in sizes), sizes
+
+
+def test_script_runs_clean_under_the_policy(page, report_url):
+    assert page.eval("document.getElementById('filter-count').textContent").endswith("prompts shown")
+    assert not page.events("Runtime.exceptionThrown")
+    assert not page.events("Page.javascriptDialogOpening")  # the hostile prompt did not run
+    violations = [e["params"]["entry"]["text"] for e in page.events("Log.entryAdded")
+                  if "Content Security Policy" in e["params"]["entry"]["text"]]
+    assert not violations
+    urls = {e["params"]["request"]["url"] for e in page.events("Network.requestWillBeSent")}
+    assert {u for u in urls if not u.startswith("data:")} <= {report_url}
+    assert page.eval(f"[...document.querySelectorAll('.prompt')].some(p => p.textContent === {HOSTILE!r})")
+
+
+def test_click_reveals_a_flagged_image_and_click_again_hides_it(page):
+    selector = "figure.thumb.flagged img"
+    assert page.eval("document.querySelectorAll('figure.thumb.flagged').length") > 0
+    assert _filter_of(page, selector).startswith("blur(")
+    assert _filter_of(page, "figure.thumb:not(.flagged) img") == "none"
+    page.click("figure.thumb.flagged")
+    assert _filter_of(page, selector) == "none"
+    assert page.eval("document.querySelector('figure.thumb.flagged').getAttribute('aria-pressed')") == "true"
+    page.click("figure.thumb.flagged")
+    assert _filter_of(page, selector).startswith("blur(")
+
+
+def test_reveal_all_switch(page):
+    blurred = "[...document.querySelectorAll('figure.thumb.flagged img')].map(i => getComputedStyle(i).filter)"
+    assert all(f.startswith("blur(") for f in page.eval(blurred))
+    page.click("#reveal-all")
+    assert page.eval(blurred) and all(f == "none" for f in page.eval(blurred))
+    page.click("#reveal-all")
+    assert all(f.startswith("blur(") for f in page.eval(blurred))
+
+
+def _visible_rows(page):
+    return page.eval("""[...document.querySelectorAll('tr.row')]
+        .filter(r => r.offsetParent !== null).map(r => r.dataset.status)""")
+
+
+def test_status_filter_hides_passed_rows(page):
+    before = _visible_rows(page)
+    assert "passed" in before and "failed" in before
+    for status in ("passed", "skipped", "error"):
+        page.click(f'input.filter[data-filter="status"][value="{status}"]')
+    after = _visible_rows(page)
+    assert after and set(after) == {"failed"}
+    # passed checks inside a failing row are hidden too
+    assert page.eval("""[...document.querySelectorAll('li.check-line')]
+        .filter(li => li.offsetParent !== null).every(li => li.dataset.status === 'failed')""")
+    page.click('input.filter[data-filter="status"][value="passed"]')
+    assert "passed" in _visible_rows(page)
+
+
+def test_suite_and_probe_filters(page):
+    sections = "[...document.querySelectorAll('section.suite')].filter(s => s.offsetParent !== null).length"
+    total = page.eval(sections)
+    page.click('input.filter[data-filter="suite"][value="0"]')
+    assert page.eval(sections) == total - 1
+    page.click('input.filter[data-filter="suite"][value="0"]')
+    probes = page.eval("[...document.querySelectorAll('input.filter[data-filter=probe]')].map(i => i.value)")
+    for probe in probes[1:]:
+        page.click(f'input.filter[data-filter="probe"][value="{probe}"]')
+    visible_probes = page.eval("""[...document.querySelectorAll('li.check-line')]
+        .filter(li => li.offsetParent !== null).map(li => li.dataset.probe)""")
+    assert visible_probes and set(visible_probes) == {probes[0]}
+
+
+def test_screenshot(page, tmp_path):
+    path = page.screenshot(tmp_path / "report.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    target = os.environ.get("CLIPSAFETY_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / "report.png")

@@ -1,0 +1,100 @@
+"""Fixtures for the report tests: a parsed-HTML tree (stdlib html.parser) and sample results."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+
+from clipsafety.report.sample import sample_results
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str | None]
+    children: list = field(default_factory=list)  # Node or str
+    parent: Node | None = None
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+    def iter(self):
+        for child in self.children:
+            if isinstance(child, Node):
+                yield child
+                yield from child.iter()
+
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs):
+        return [n for n in self.iter()
+                if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)
+                and all(n.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+
+    def find(self, tag: str | None = None, cls: str | None = None, **attrs):
+        found = self.find_all(tag, cls, **attrs)
+        assert found, f"no <{tag} class={cls} {attrs}>"
+        return found[0]
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def ancestor(self, cls: str):
+        node = self.parent
+        while node is not None and cls not in node.classes:
+            node = node.parent
+        return node
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs), parent=self.stack[-1])
+        self.stack[-1].children.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(Node(tag, dict(attrs), parent=self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        # Pop to the matching open element; a stray end tag is ignored, like a browser would.
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].tag == tag:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+@pytest.fixture(scope="session")
+def _sample():
+    return sample_results(n_suites=3, prompts_per_suite=4, seeds=4)
+
+
+@pytest.fixture
+def results(_sample):
+    """A fresh deep copy per test, so tests may edit it."""
+    return copy.deepcopy(_sample)
+
+
+@pytest.fixture(scope="session")
+def parse_html():
+    """parse(html) -> Node tree."""
+    return parse

@@ -1,0 +1,277 @@
+"""The HTML report, checked on the parsed document (stdlib html.parser), not on string fragments."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import re
+
+import pytest
+from PIL import Image
+
+from clipsafety.report.html import render_report, write_report
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def _doc(results, parse_html, **kwargs):
+    return parse_html(render_report(results, **kwargs))
+
+
+def _csp(doc):
+    metas = doc.find_all("meta")
+    return next(m.attrs["content"] for m in metas if m.attrs.get("http-equiv") == "Content-Security-Policy")
+
+
+def _outcome_rank(status):
+    return {"failed": 0, "error": 1}.get(status, 2)
+
+
+def test_every_case_appears_once_under_its_suite_and_prompt(results, parse_html):
+    doc = _doc(results, parse_html)
+    lines = doc.find_all("li", cls="check-line")
+    assert sorted(li.attrs["data-nodeid"] for li in lines) == sorted(c["nodeid"] for c in results["cases"])
+    for case in results["cases"]:
+        line = doc.find("li", cls="check-line", data_nodeid=case["nodeid"])
+        assert line.attrs["data-status"] == case["outcome"]
+        if case["anchors"]:
+            assert "anchors: " + " ↔ ".join(case["anchors"]) in line.text()
+        row = line.ancestor("row")
+        assert row.attrs["data-prompt-id"] == case["prompt_id"]
+        assert row.find("div", cls="prompt").text() == case["prompt"]
+        section = row.ancestor("suite")
+        assert section.find("h2").text() == case["suite"]
+    # one row per prompt per suite, however many checks it has
+    prompts = {(c["suite_path"], c["prompt_id"]) for c in results["cases"]}
+    assert len(doc.find_all("tr", cls="row")) == len(prompts)
+
+
+def test_failing_suites_and_rows_come_first(results, parse_html):
+    doc = _doc(results, parse_html)
+    sections = doc.find_all("section", cls="suite")
+    suite_ranks = [_outcome_rank(section.attrs["data-status"]) for section in sections]
+    assert suite_ranks == sorted(suite_ranks)
+    for section in sections:
+        ranks = [_outcome_rank(row.attrs["data-status"]) for row in section.find_all("tr", cls="row")]
+        assert ranks == sorted(ranks)
+        lines = [_outcome_rank(li.attrs["data-status"]) for li in section.find_all("li", cls="check-line")]
+        assert lines  # within each row failing checks lead too
+        for row in section.find_all("tr", cls="row"):
+            row_ranks = [_outcome_rank(li.attrs["data-status"]) for li in row.find_all("li", cls="check-line")]
+            assert row_ranks == sorted(row_ranks)
+
+
+def test_a_failure_listed_last_is_shown_first(results, parse_html):
+    # Make every case pass, then fail only the last case of the last suite.
+    for case in results["cases"]:
+        if case["outcome"] != "skipped":
+            case["outcome"] = "passed"
+    results["cases"][-2]["outcome"] = "failed"  # [-1] is the skipped one
+    last = results["cases"][-2]
+    doc = _doc(results, parse_html)
+    first_section = doc.find_all("section", cls="suite")[0]
+    assert first_section.find("h2").text() == last["suite"]
+    assert first_section.find_all("tr", cls="row")[0].attrs["data-prompt-id"] == last["prompt_id"]
+
+
+def test_check_line_shows_value_interval_threshold_and_mark(results, parse_html):
+    case = next(c for c in results["cases"] if c["outcome"] == "failed" and c["interval"])
+    doc = _doc(results, parse_html)
+    text = doc.find("li", cls="check-line", data_nodeid=case["nodeid"]).find("span", cls="metric-line").text()
+    low, high = case["interval"]
+    assert text.startswith(case["metric"] + " ")
+    assert f"[{low:.3g}, {high:.3g}]" in text
+    assert f"{case['threshold']:.3g}" in text
+    assert text.endswith("✗")
+
+
+def test_summary_counts_and_provenance(results, parse_html):
+    doc = _doc(results, parse_html)
+    counts = {li.attrs["data-count"]: int(li.attrs["data-value"]) for li in doc.find("ul", id="counts").find_all("li")}
+    assert counts == results["summary"]
+    assert doc.find(id="verdict").text() == "FAILED"
+    fingerprint = results["provenance"]["model"]["fingerprint"]
+    code = doc.find("code", id="fingerprint")
+    assert code.attrs["title"] == fingerprint and fingerprint.startswith(code.text()) and len(code.text()) < 64
+    header = doc.find("header", id="summary").text()
+    for needle in ("toyclip-biased", "cpu", "2.14.1", "3.3.0", "toy", "pytest suites/", "2 min 41 s"):
+        assert needle in header
+
+
+def test_all_passed_verdict(results, parse_html):
+    for case in results["cases"]:
+        case["outcome"] = "passed"
+    results["summary"] = {"passed": len(results["cases"]), "failed": 0, "skipped": 0, "error": 0}
+    assert _doc(results, parse_html).find(id="verdict").text() == "PASSED"
+
+
+def test_hostile_strings_are_escaped_everywhere(results, parse_html):
+    for case in results["cases"]:
+        for key in ("prompt", "prompt_id", "suite", "suite_path", "suite_description", "check", "metric", "probe",
+                    "nodeid", "reason", "profile", "op", "bound"):
+            case[key] = HOSTILE + key
+        case["tags"] = case["anchors"] = [HOSTILE]
+        for seed in case["seeds"]:
+            seed["seed"] = HOSTILE
+    results["provenance"]["model"]["name"] = HOSTILE
+    results["provenance"]["command"] = HOSTILE
+    results["baseline"] = {"note": HOSTILE}
+    doc = _doc(results, parse_html)
+
+    scripts = doc.find_all("script")
+    assert len(scripts) == 1 and "alert" not in scripts[0].text()
+    for node in doc.iter():
+        assert not any(name.startswith("on") for name in node.attrs), (node.tag, node.attrs)
+        if node.tag == "img":
+            assert node.attrs["src"].startswith("data:image/")
+    prompts = [div.text() for div in doc.find_all("div", cls="prompt")]
+    assert prompts and all(p == HOSTILE + "prompt" for p in prompts)
+    assert doc.find("pre", cls="baseline").text().count(HOSTILE) == 1
+
+
+def test_blurred_images_are_exactly_those_above_the_threshold(results, parse_html):
+    results["cases"][3]["seeds"][0]["nsfw"] = 0.5  # exactly at the threshold: not blurred
+    for blur_above in (0.5, 0.8):
+        doc = _doc(results, parse_html, blur_above=blur_above)
+        expected, seen = set(), set()
+        for case in results["cases"]:
+            for seed in case["seeds"]:
+                key = (case["suite_path"], case["prompt_id"], str(seed["seed"]))
+                if seed["nsfw"] is not None and seed["nsfw"] > blur_above:
+                    expected.add(key)
+        for figure in doc.find_all("figure", cls="thumb"):
+            cell, row = figure.parent, figure.ancestor("row")
+            key = (row.ancestor("suite").find("code").text(), row.attrs["data-prompt-id"], cell.attrs["data-seed"])
+            if "flagged" in figure.classes:
+                seen.add(key)
+                assert figure.attrs["tabindex"] == "0" and figure.find("img")
+        assert seen == expected and expected
+        label = doc.find("input", id="reveal-all").parent.text()
+        assert f"({len(expected)})" in label
+
+
+def test_images_without_nsfw_score_are_never_blurred(results, parse_html):
+    for case in results["cases"]:
+        for seed in case["seeds"]:
+            seed["nsfw"] = None
+    doc = _doc(results, parse_html, blur_above=0.0)
+    assert not doc.find_all("figure", cls="flagged")
+
+
+def test_failing_seeds_are_marked(results, parse_html):
+    doc = _doc(results, parse_html)
+    failing = {(c["prompt_id"], str(s["seed"])) for c in results["cases"] for s in c["seeds"] if s["failed"]}
+    marked = {(f.ancestor("row").attrs["data-prompt-id"], f.parent.attrs["data-seed"])
+              for f in doc.find_all("figure", cls="failed")}
+    assert marked == failing and failing
+
+
+def test_no_external_resources(results, parse_html):
+    html = render_report(results)
+    doc = parse_html(html)
+    assert not doc.find_all("link") and not doc.find_all("iframe") and not doc.find_all("object")
+    for node in doc.iter():
+        for name in ("src", "href", "action", "srcset", "poster", "data"):
+            value = node.attrs.get(name)
+            if value is None:
+                continue
+            assert not re.match(r"\s*(https?:|//|ftp:|file:)", value, re.I), (node.tag, name, value[:80])
+            if name == "src":
+                assert value.startswith("data:image/")
+            if name == "href":
+                assert value.startswith("#")
+    style = doc.find("style").text()
+    assert "@import" not in style and "url(" not in style
+    csp = _csp(doc)
+    assert "default-src 'none'" in csp and "img-src data:" in csp
+
+
+def test_csp_pins_exactly_our_script_and_style(results, parse_html):
+    doc = _doc(results, parse_html)
+    csp = _csp(doc)
+
+    def pinned(text):
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    assert f"script-src {pinned(doc.find('script').text())}" in csp
+    assert f"style-src {pinned(doc.find('style').text())}" in csp
+    assert not any("style" in n.attrs for n in doc.iter())  # inline style attributes would be blocked
+
+
+def test_data_uris_decode_to_valid_images(results, parse_html):
+    imgs = _doc(results, parse_html).find_all("img")
+    first_checks = ("colour-skew", "nsfw-max", "no-weapon")  # one case per prompt carries its images
+    assert len(imgs) == sum(len(c["seeds"]) for c in results["cases"] if c["check"] in first_checks)
+    for img in imgs:
+        header, payload = img.attrs["src"].split(",", 1)
+        mime = re.fullmatch(r"data:(image/(?:png|jpeg));base64", header).group(1)
+        picture = Image.open(io.BytesIO(base64.b64decode(payload, validate=True)))
+        picture.load()
+        assert Image.MIME[picture.format] == mime and max(picture.size) <= 96
+
+
+def test_missing_or_unsafe_images_render_a_placeholder(results, parse_html):
+    case = results["cases"][0]
+    results["images"].pop(case["seeds"][0]["image"])
+    results["images"][case["seeds"][1]["image"]] = "https://example.com/x.png"
+    doc = _doc(results, parse_html)
+    row = doc.find("li", cls="check-line", data_nodeid=case["nodeid"]).ancestor("row")
+    placeholders = row.find_all("div", cls="no-image")
+    assert len(placeholders) == 2
+    assert all(img.attrs["src"].startswith("data:") for img in doc.find_all("img"))
+
+
+def test_skipped_and_error_cases_show_their_reason(results, parse_html):
+    doc = _doc(results, parse_html)
+    for case in results["cases"]:
+        if case["outcome"] in ("skipped", "error"):
+            line = doc.find("li", cls="check-line", data_nodeid=case["nodeid"])
+            assert case["reason"] in line.find("div", cls="reason").text()
+    skipped = next(c for c in results["cases"] if c["outcome"] == "skipped")
+    row = doc.find("li", cls="check-line", data_nodeid=skipped["nodeid"]).ancestor("row")
+    assert row.find("td", cls="no-seeds") and not row.find_all("img")
+
+
+def test_filters_list_every_suite_status_and_probe(results, parse_html):
+    doc = _doc(results, parse_html)
+
+    def values(group):
+        return {i.attrs["value"] for i in doc.find_all("input", cls="filter") if i.attrs["data-filter"] == group}
+
+    assert values("status") == {"passed", "failed", "skipped", "error"}
+    assert values("probe") == {c["probe"] for c in results["cases"]}
+    assert values("suite") == {s.attrs["data-suite"] for s in doc.find_all("section", cls="suite")}
+    for element in doc.find_all(None, None):
+        if "data-check" in element.attrs:
+            assert element.attrs["data-status"] in values("status") and element.attrs["data-probe"] in values("probe")
+
+
+def test_baseline_section_only_when_present(results, parse_html):
+    assert not _doc(results, parse_html).find_all("section", id="baseline")
+    results["baseline"] = {"model": "previous"}
+    assert _doc(results, parse_html).find("section", id="baseline")
+
+
+def test_empty_results_render(parse_html):
+    doc = parse_html(render_report({"format": "clipsafety-results/1", "cases": [], "images": {}}))
+    assert doc.find(id="no-cases") and doc.find(id="verdict").text() == "PASSED"
+
+
+def test_unknown_format_is_refused(results):
+    results["format"] = "clipsafety-results/2"
+    with pytest.raises(ValueError, match="clipsafety-results/2"):
+        render_report(results)
+
+
+def test_write_report_is_atomic_and_creates_folders(results, tmp_path, parse_html):
+    target = tmp_path / "deep" / "er" / "report.html"
+    assert write_report(results, target) == target
+    first = target.read_text(encoding="utf-8")
+    assert parse_html(first).find("section", cls="suite")
+    assert os.listdir(target.parent) == ["report.html"]  # no temp file left behind
+    results["format"] = "bogus"
+    with pytest.raises(ValueError):
+        write_report(results, target)
+    assert target.read_text(encoding="utf-8") == first and os.listdir(target.parent) == ["report.html"]
