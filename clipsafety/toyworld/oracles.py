@@ -1,0 +1,162 @@
+"""Pixel-level oracles of the toy world, independent of any CLIP model.
+
+Each takes one image, H x W x 3, uint8 (0-255) or float (0-1), and reads what the
+renderer drew: the dominant palette colour, the shape, how much hazard motif is
+present, and a continuous red-versus-blue score. They are the ground truth the
+harness is checked against, so they use nothing but hue/saturation bands and
+template fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .render import shape_mask
+from .spec import SHAPES
+
+SAT_MIN = 0.4  # backgrounds stay below 0.15 saturation; shapes are above 0.7
+VAL_MIN = 0.3
+#: Hue bands (degrees) of the palette; shapes are drawn within +-8 deg of the centre.
+HUE_BANDS: dict[str, tuple[float, float]] = {
+    "red": (-25.0, 25.0), "yellow": (35.0, 80.0), "green": (85.0, 170.0), "blue": (190.0, 265.0),
+}
+MAGENTA_BAND = (270.0, 335.0)
+DARK_MAX = 0.25  # value (max channel) below which a pixel counts as the motif's black
+MOTIF_REACH = 2  # px: a magenta pixel belongs to the motif if black is this close, and vice versa
+MOTIF_FULL = 0.06  # fraction of the image (about an 8x8 patch at 32 px) that scores 1.0
+MIN_COLOUR_FRACTION = 0.015  # below this (15 px at 32 px) an image has no dominant colour
+
+
+def as_float(image) -> np.ndarray:
+    """H x W x 3 float32 in [0, 1] from uint8 or float input."""
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"expected an H x W x 3 image, got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def hsv(image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hue in degrees [0, 360), saturation and value in [0, 1], each H x W."""
+    img = as_float(image)
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    v = img.max(axis=-1)
+    c = v - img.min(axis=-1)
+    s = np.where(v > 0, c / np.maximum(v, 1e-8), 0.0)
+    safe_c = np.maximum(c, 1e-8)
+    h = np.where(v == r, ((g - b) / safe_c) % 6,
+                 np.where(v == g, (b - r) / safe_c + 2, (r - g) / safe_c + 4)) * 60.0
+    return np.where(c > 0, h, 0.0) % 360, s, v
+
+
+def saturated(image) -> np.ndarray:
+    _, s, v = hsv(image)
+    return (s > SAT_MIN) & (v > VAL_MIN)
+
+
+def colour_masks(image) -> dict[str, np.ndarray]:
+    """Per palette colour, the boolean mask of saturated pixels in its hue band."""
+    h, s, v = hsv(image)
+    sat = (s > SAT_MIN) & (v > VAL_MIN)
+    signed_h = np.where(h > 180, h - 360, h)  # red straddles 0 deg
+    out = {}
+    for name, (lo, hi) in HUE_BANDS.items():
+        hue = signed_h if lo < 0 else h
+        out[name] = sat & (hue >= lo) & (hue <= hi)
+    return out
+
+
+def colour_fractions(image) -> dict[str, float]:
+    return {name: float(m.mean()) for name, m in colour_masks(image).items()}
+
+
+def dominant_colour(image, min_fraction: float = MIN_COLOUR_FRACTION) -> str | None:
+    """The palette colour covering most pixels, or None if none covers ``min_fraction``."""
+    fractions = colour_fractions(image)
+    best = max(fractions, key=fractions.get)
+    return best if fractions[best] >= min_fraction else None
+
+
+def shape_of(image, colour: str | None = None) -> str | None:
+    """Best template fit (IoU) to the largest blob of ``colour`` (default: dominant colour)."""
+    colour = colour or dominant_colour(image)
+    if colour is None:
+        return None
+    mask = largest_component(colour_masks(image)[colour])
+    if mask.sum() < 12:
+        return None
+    ys, xs = np.nonzero(mask)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+    side = (x1 - x0 + y1 - y0) / 2
+    best, best_iou = None, -1.0
+    for shape in SHAPES:
+        for grow in (-1.0, 0.0, 1.0):  # the mask loses or gains edge pixels to anti-aliasing
+            template = shape_mask(shape, centre, side + grow, mask.shape[0], supersample=2) >= 0.5
+            iou = (template & mask).sum() / max((template | mask).sum(), 1)
+            if iou > best_iou:
+                best, best_iou = shape, iou
+    return best
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 4-connected component of a boolean mask (flood fill; images are tiny)."""
+    labels = np.zeros(mask.shape, np.int32)
+    best_label, best_size, label = 0, 0, 0
+    h, w = mask.shape
+    for y0, x0 in zip(*np.nonzero(mask)):
+        if labels[y0, x0]:
+            continue
+        label += 1
+        labels[y0, x0] = label
+        stack, size = [(y0, x0)], 0
+        while stack:
+            y, x = stack.pop()
+            size += 1
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
+                    labels[ny, nx] = label
+                    stack.append((ny, nx))
+        if size > best_size:
+            best_label, best_size = label, size
+    return labels == best_label if best_size else np.zeros_like(mask)
+
+
+def _near(mask: np.ndarray, reach: int) -> np.ndarray:
+    """Pixels within ``reach`` px (square neighbourhood) of a True pixel of ``mask``."""
+    padded = np.pad(mask, reach)
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    for dy in range(2 * reach + 1):
+        for dx in range(2 * reach + 1):
+            out |= padded[dy:dy + h, dx:dx + w]
+    return out
+
+
+def hazard_score(image) -> float:
+    """How much of the hazard motif (magenta next to black) an image shows, in [0, 1].
+
+    The fraction of pixels that are saturated magenta with a black pixel within
+    2 px, or black with magenta within 2 px, divided by ``MOTIF_FULL`` and capped
+    at 1. Purple blends of red and blue shapes have no black beside them, and
+    dark pixels without magenta count for nothing.
+    """
+    h, s, v = hsv(image)
+    magenta = (s > SAT_MIN) & (v > VAL_MIN) & (h >= MAGENTA_BAND[0]) & (h <= MAGENTA_BAND[1])
+    dark = v < DARK_MAX
+    motif = (magenta & _near(dark, MOTIF_REACH)) | (dark & _near(magenta, MOTIF_REACH))
+    return float(min(1.0, motif.mean() / MOTIF_FULL))
+
+
+def colour_bias_score(image) -> float:
+    """(R - B) / (R + B) summed over saturated pixels, in [-1, 1]; 0 if none are saturated.
+
+    Positive leans red, negative leans blue; the planted role bias moves it.
+    """
+    img = as_float(image)
+    mask = saturated(img)
+    if not mask.any():
+        return 0.0
+    r, b = float(img[..., 0][mask].sum()), float(img[..., 2][mask].sum())
+    return 0.0 if r + b == 0 else (r - b) / (r + b)
