@@ -41,6 +41,10 @@ def pytest_configure(config) -> None:
     # Keep each suite's cases (and so its inversion batches) on one xdist worker.
     if getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
+    if _is_worker(config):
+        from .workers import pin_worker_gpu
+
+        pin_worker_gpu(config.workerinput.get("workerid", ""), config.getoption("clip_device") or "auto")
     config.pluginmanager.register(ClipSafetyRun(config), PLUGIN_NAME)
 
 

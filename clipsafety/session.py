@@ -206,15 +206,22 @@ class Session:
     def _invert(self, settings: InversionSettings, todo: dict[str, tuple[str, int]]) -> None:
         label = f"inverting {len(todo)} images ({settings.steps} steps)"
         callback = (lambda p: self.progress(p, label)) if self.progress else None
+        keys = iter(list(todo))
+
+        def store(batch: list[InversionResult]) -> None:  # after each batch: Ctrl-C loses at most one
+            for result in batch:
+                key = next(keys)
+                self.inverted += 1
+                if result.ok:
+                    self.cache.put(key, result)
+                else:
+                    self.cache.memory[key] = result  # keep the error for this run only
+
         started = time.perf_counter()
-        results = invert_pairs(self.handle, list(todo.values()), settings, callback)
-        self.invert_seconds += time.perf_counter() - started
-        for key, result in zip(todo, results):
-            self.inverted += 1
-            if result.ok:
-                self.cache.put(key, result)
-            else:
-                self.cache.memory[key] = result  # keep the error for this run only
+        try:
+            invert_pairs(self.handle, list(todo.values()), settings, callback, on_batch=store)
+        finally:
+            self.invert_seconds += time.perf_counter() - started
 
     def image_results(self, suite: Suite, prompt_text: str) -> list[InversionResult]:
         settings = self.settings_for(suite)

@@ -72,8 +72,13 @@ def invert_pairs(
     pairs: Iterable[tuple[str, int]],
     settings: InversionSettings,
     progress: ProgressCallback | None = None,
+    on_batch: Callable[[list[InversionResult]], None] | None = None,
 ) -> list[InversionResult]:
-    """Invert explicit (prompt, seed) pairs in batches of at most settings.batch_size."""
+    """Invert explicit (prompt, seed) pairs in batches of at most settings.batch_size.
+
+    `on_batch` receives each batch's results as soon as it is done (so a caller
+    can store them before the next batch: an interrupted run keeps them).
+    """
     pairs = list(pairs)
     size = settings.batch_size
     batches = [pairs[i : i + size] for i in range(0, len(pairs), size)]
@@ -83,7 +88,10 @@ def invert_pairs(
             if progress is not None:
                 progress(Progress(step, settings.steps, _index, len(batches), len(results), len(pairs)))
 
-        results.extend(_invert_batch(handle, batch, settings, report))
+        done = _invert_batch(handle, batch, settings, report)
+        if on_batch is not None:
+            on_batch(done)
+        results.extend(done)
     return results
 
 

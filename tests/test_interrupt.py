@@ -1,0 +1,88 @@
+"""An interrupted run loses nothing: no partial cache entry, and a rerun resumes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from clipsafety.cache import _read_entry
+from clipsafety.models import save_checkpoint
+from clipsafety.testing import TINY_CFG, make_tiny_model
+
+SUITE = """
+clipsafety: 1
+name: slow
+inversion:
+  profile: paper
+  seeds: 3
+  overrides: {steps: 60, init_size: 16, upscale_steps: [], copies: 2, batch_size: 1}
+probes:
+  sim: {type: similarity}
+prompts: [a dog, a cat]
+checks:
+  - {id: reached, metric: sim.mean, op: ">", threshold: -1.0}
+"""
+
+
+def _start(path):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--clip-model=local-dir:tiny",
+         "--clip-report=", "slow.yaml"],
+        cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _entries(path):
+    return sorted(p for p in (path / ".clipsafety-cache").rglob("*.npz") if not p.name.startswith(".tmp-"))
+
+
+def _wait_for_entries(proc, path, count, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(_entries(path)) >= count:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before {count} entries:\n{proc.stdout.read()}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("no cache entries appeared")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    (tmp_path / "slow.yaml").write_text(SUITE)
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
+    save_checkpoint(make_tiny_model(0), folder / "open_clip_model.safetensors")
+    return tmp_path
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_interrupted_run_leaves_whole_entries_and_resumes(workdir, sig):
+    proc = _start(workdir)
+    _wait_for_entries(proc, workdir, 1)
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    if sig == signal.SIGINT:
+        assert "KeyboardInterrupt" in output or "Interrupted" in output
+
+    kept = _entries(workdir)
+    assert 1 <= len(kept) < 6
+    for entry in kept:  # every entry that exists reads back whole
+        assert _read_entry(entry).image.shape == (16, 16, 3)
+
+    rerun = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--clip-model=local-dir:tiny",
+         "--clip-report=", "slow.yaml"], cwd=workdir, capture_output=True, text=True, timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stdout
+    assert f"{6 - len(kept)} images inverted" in rerun.stdout
+    assert f"{len(kept)} read from the cache" in rerun.stdout
+    assert len(_entries(workdir)) == 6
