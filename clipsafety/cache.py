@@ -22,6 +22,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .invert import InversionResult, InversionSettings
+from .report.thumbnails import image_sha256  # the one image hash: cache, results and report agree
 
 # Bump when a change to clipsafety.invert changes the images for the same settings.
 INVERSION_CODE_VERSION = "1"
@@ -30,10 +31,6 @@ INVERSION_CODE_VERSION = "1"
 def entry_key(fingerprint: str, prompt: str, seed: int, settings: InversionSettings) -> str:
     text = json.dumps([INVERSION_CODE_VERSION, fingerprint, prompt, int(seed), settings.key()])
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def image_digest(image: np.ndarray) -> str:
-    return hashlib.sha256(repr(image.shape).encode() + np.ascontiguousarray(image).tobytes()).hexdigest()
 
 
 class InversionCache:
@@ -104,7 +101,7 @@ def _encode_entry(result: InversionResult) -> bytes:
         "similarity": result.similarity,
         "settings": result.settings,
         "seconds": result.seconds,
-        "image_sha256": image_digest(result.image),
+        "image_sha256": image_sha256(result.image),
         "code_version": INVERSION_CODE_VERSION,
     }
     buffer = io.BytesIO()
@@ -116,7 +113,7 @@ def _read_entry(path: Path) -> InversionResult:
     with np.load(path, allow_pickle=False) as data:
         image = np.array(data["image"], dtype=np.uint8)
         record = json.loads(bytes(data["record"]).decode())
-    if image.ndim != 3 or image.shape[2] != 3 or record["image_sha256"] != image_digest(image):
+    if image.ndim != 3 or image.shape[2] != 3 or record["image_sha256"] != image_sha256(image):
         raise ValueError(f"{path}: image does not match its record")
     return InversionResult(
         prompt=record["prompt"],

@@ -249,24 +249,18 @@ class ClipSafetyRun:
         record = case_record(item.case, item.nodeid, item.outcome, status=status, reason=reason)
         report.clipsafety = {"record": record, "images": thumbnails(item.outcome)}
         # JUnit XML reads the item's user_properties when the teardown report is logged.
-        for key in ("value", "gated_value", "threshold", "op", "bound", "direction", "metric"):
-            if record[key] is not None:
-                item.user_properties.append((f"clipsafety.{key}", str(record[key])))
-        if record["interval"]:
-            item.user_properties.append(("clipsafety.interval", f"{record['interval'][0]},{record['interval'][1]}"))
-        failing = [s["seed"] for s in record["seeds"] if s["failed"]]
-        if failing:
-            item.user_properties.append(("clipsafety.failing_seeds", ",".join(map(str, failing))))
+        from .report.extras import junit_properties
+
+        item.user_properties.extend((f"clipsafety.{k}", v) for k, v in junit_properties(record))
         self._add_html_extras(report, record, report.clipsafety["images"])
 
     def _add_html_extras(self, report, record: dict, images: dict) -> None:
         if not self.config.pluginmanager.hasplugin("html"):
             return
-        try:
-            from .report.extras import pytest_html_extras
-        except ImportError:
-            return
-        report.extras = list(getattr(report, "extras", [])) + pytest_html_extras({**record, "images": images})
+        from .report.extras import pytest_html_extras
+
+        blur = self.config.getoption("clip_blur_above")
+        report.extras = list(getattr(report, "extras", [])) + pytest_html_extras(record, images, blur_above=blur)
 
     def pytest_runtest_logreport(self, report) -> None:
         data = getattr(report, "clipsafety", None)

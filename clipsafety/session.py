@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .cache import InversionCache, entry_key, image_digest
+from .cache import InversionCache, entry_key
+from .report.thumbnails import image_sha256
 from .errors import ClipSafetyError, InversionError
 from .invert import InversionResult, InversionSettings, Progress, get_settings, invert_pairs
 from .models import ModelHandle, load_model
@@ -305,7 +306,7 @@ class Session:
         failing = set(result.failing_seeds)
         seeds, images = [], {}
         for i, (r, v) in enumerate(zip(results, values)):
-            digest = image_digest(r.image)
+            digest = image_sha256(r.image)
             images[digest] = r.image
             seeds.append(SeedReadout(r.seed, float(v), r.similarity, digest, r.seed in failing,
                                      None if nsfw is None else nsfw[i]))

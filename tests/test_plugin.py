@@ -171,6 +171,7 @@ def test_junit_xml_carries_metrics_and_provenance(pytester, run):
     props = {p.get("name"): p.get("value") for p in case.find("properties")}
     assert props["clipsafety.metric"] == "sim.min" and props["clipsafety.threshold"] == "0.99"
     assert float(props["clipsafety.value"]) < 0.99 and props["clipsafety.failing_seeds"]
+    assert float(props["clipsafety.interval_low"]) <= float(props["clipsafety.value"])
 
 
 def test_audit_log_gains_a_line_per_run(pytester, run):
@@ -181,3 +182,17 @@ def test_audit_log_gains_a_line_per_run(pytester, run):
     assert len(lines) == 2
     entry = json.loads(lines[1])
     assert entry["summary"]["failed"] == 1 and len(entry["fingerprint"]) == 64
+
+
+def test_html_reports_carry_the_images(pytester, run):
+    import re
+
+    pytester.makefile(".yaml", smoke=SUITE)
+    run("--clip-report=reports/clipsafety.html", "--html=ph.html", "--self-contained-html")
+    ours = (pytester.path / "reports" / "clipsafety.html").read_text()
+    theirs = (pytester.path / "ph.html").read_text()
+    data = results(pytester)
+    assert len(data["images"]) == 6  # 2 prompts x 3 seeds
+    # our report embeds each image once; pytest-html's rows carry every case's seeds
+    assert len(set(re.findall(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=]+", ours))) == 6
+    assert len(re.findall(r"data:image/(?:png|jpeg);base64", theirs)) == 3 * 3
