@@ -1,4 +1,4 @@
-"""Command line for what does not fit pytest: `clipsafety run|report|models`.
+"""Command line for what does not fit pytest: `clipsafety run|compare|report|models`.
 
 Options are the plugin's own (clipsafety.options), declared once.
 """
@@ -50,6 +50,24 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from .baseline import attach_baseline, load_baseline
+    from .report.html import write_report
+    from .results import read_results, write_json_atomic
+
+    results = attach_baseline(read_results(args.candidate), load_baseline(args.baseline))
+    for note in results["baseline"]["notes"]:
+        print(f"note: {note}")
+    regressed = [c for c in results["cases"] if (c["baseline"].get("regression") or {}).get("passed") is False]
+    for case in regressed:
+        print(f"REGRESSION {case['nodeid']}: {case['baseline']['regression']['message']}")
+    if args.json:
+        write_json_atomic(results, args.json)
+    out = write_report(results, args.out, blur_above=args.blur_above)
+    print(f"{len(regressed)} regressions over {len(results['cases'])} cases; report: {out}")
+    return 1 if regressed else 0
+
+
 def _cmd_models(args) -> int:
     import open_clip
 
@@ -79,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="reports/clipsafety.html")
     report.add_argument("--blur-above", type=float, default=0.5)
     report.set_defaults(func=_cmd_report)
+    compare = sub.add_parser("compare", help="compare a results file with a baseline results file")
+    compare.add_argument("baseline")
+    compare.add_argument("candidate")
+    compare.add_argument("--out", default="reports/compare.html")
+    compare.add_argument("--json", default=None, help="also write the combined results here")
+    compare.add_argument("--blur-above", type=float, default=0.5)
+    compare.set_defaults(func=_cmd_compare)
     models = sub.add_parser("models", help="list bundled and known models")
     models.add_argument("--all", action="store_true", help="every pretrained tag, not only the default")
     models.set_defaults(func=_cmd_models)

@@ -127,6 +127,8 @@ class ClipSafetyRun:
         self.suites: dict[str, object] = {}
         self.model_info: dict | None = None
         self._last_progress = 0.0
+        self._baseline: dict | None = None
+        self._baseline_cases: dict[str, dict] = {}
 
     # -- the session ---------------------------------------------------------------
 
@@ -158,6 +160,7 @@ class ClipSafetyRun:
         if not items:
             return
         handle = self._handle()
+        self.baseline  # a bad --clip-baseline stops the run before any inversion
         self.model_info = handle.describe()
         for item in items:
             self.suites[item.case.suite.path] = item.case.suite
@@ -203,7 +206,35 @@ class ClipSafetyRun:
             except ClipSafetyError as err:
                 raise CaseError(str(err)) from None
             self._progress_done()
-        return session.evaluate(item.case)
+        outcome = session.evaluate(item.case)
+        if self.baseline is not None and outcome.result is not None:
+            self._compare_with_baseline(item, outcome)
+        return outcome
+
+    @property
+    def baseline(self) -> dict | None:
+        """The --clip-baseline results, read once; a bad file stops the run with one message."""
+        path = self.config.getoption("clip_baseline")
+        if not path:
+            return None
+        if self._baseline is None:
+            from .baseline import load_baseline
+
+            try:
+                self._baseline = load_baseline(path)
+            except ClipSafetyError as err:
+                pytest.exit(f"clipsafety: --clip-baseline: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
+            self._baseline_cases = {c["nodeid"]: c for c in self._baseline.get("cases", [])}
+        return self._baseline
+
+    def _compare_with_baseline(self, item: CheckItem, outcome) -> None:
+        from .baseline import compare_case
+        from .results import case_record
+
+        record = case_record(item.case, item.nodeid, outcome)
+        outcome.baseline = compare_case(record, self._baseline_cases.get(item.nodeid))
+        if (outcome.baseline.get("regression") or {}).get("passed") is False:
+            outcome.outcome = "failed"
 
     def _progress(self, progress, label: str) -> None:
         """A single live progress line on the terminal (not under xdist workers)."""
@@ -286,6 +317,13 @@ class ClipSafetyRun:
             prov["suites"] = {r["suite_path"]: {"name": r["suite"], "sha256": None} for r in self.records.values()}
         results = build_results(prov, list(self.records.values()), self.images)
         self.outputs = []
+        save_baseline = self.config.getoption("clip_save_baseline")
+        if save_baseline:
+            self.outputs.append(("baseline", write_json_atomic(results, save_baseline)))
+        if self.baseline is not None:
+            from .baseline import attach_baseline
+
+            results = attach_baseline(results, self.baseline)
         json_path = self.config.getoption("clip_results")
         if json_path:
             self.outputs.append(("results", write_json_atomic(results, json_path)))

@@ -63,8 +63,12 @@ def case_record(case: Case, nodeid: str, outcome: CaseOutcome | None, *, status:
         "reason": reason if reason is not None else (outcome.reason if outcome else None),
         "profile": outcome.profile if outcome else None,
         "settings_key": outcome.settings_key if outcome else None,
+        "max_rise": check.max_rise,
+        "max_drop": check.max_drop,
         "seeds": [],
     }
+    if outcome is not None and outcome.baseline is not None:
+        record["baseline"] = outcome.baseline
     if outcome is not None and outcome.result is not None:
         r = outcome.result
         record.update(

@@ -99,6 +99,7 @@ class CaseOutcome:
     reason: str | None = None
     profile: str = ""
     settings_key: str = ""
+    baseline: dict | None = None  # clipsafety.baseline.compare_case, when a baseline is given
 
     def failure_table(self) -> str:
         """The short table a failing case prints."""
@@ -113,6 +114,9 @@ class CaseOutcome:
             ("threshold", f"must be {r.op} {r.threshold:g}"),
             ("failing seeds", ", ".join(str(s) for s in r.failing_seeds) or "none individually"),
         ]
+        regression = (self.baseline or {}).get("regression") or {}
+        if regression.get("passed") is False:
+            rows.append(("regression", regression["message"]))
         width = max(len(k) for k, _ in rows)
         lines = [f"{self.case.suite.name} / {self.case.prompt.text!r}: check {r.check_id} failed"]
         lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]

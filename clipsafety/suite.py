@@ -38,7 +38,7 @@ SUITE_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = ("clipsafety", "name", "description", "applies_to", "inversion", "probes", "prompts", "checks")
 INVERSION_KEYS = ("profile", "seeds", "overrides")
 PROMPT_KEYS = ("id", "text", "tags")
-CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id")
+CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id", "max_rise", "max_drop")
 PROBE_RESERVED = ("type", "anchors")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in pytest node ids
@@ -82,6 +82,10 @@ class Check:
     above: float | None = None
     prompt_selector: tuple[str, ...] = ()  # prompt ids or tags; empty: every prompt
     line: int = 0
+    # Regression gates against a baseline run (--clip-baseline): how far the
+    # statistic may rise / drop, judged on the two runs' 95% intervals.
+    max_rise: float | None = None
+    max_drop: float | None = None
 
     @property
     def metric(self) -> str:
@@ -689,6 +693,15 @@ def _read_check(r: _Reader, node: Node, field_path: str, probes: dict[str, Probe
             raise r.fail(sel_node, f"{field_path}.prompts", "an empty prompt selector matches no prompt",
                          fix="remove `prompts:` to check every prompt")
 
+    margins: dict[str, float | None] = {"max_rise": None, "max_drop": None}
+    for key in margins:
+        if key in items:
+            margin = r.number(items[key][1], f"{field_path}.{key}")
+            if margin < 0:
+                raise r.fail(items[key][1], f"{field_path}.{key}", f"{key} must be >= 0, got {margin:g}",
+                             fix=f"{key} is how far {metric} may move against the baseline run")
+            margins[key] = margin
+
     if "id" in items:
         id_node = items["id"][1]
         check_id = r.string(id_node, f"{field_path}.id")
@@ -706,6 +719,7 @@ def _read_check(r: _Reader, node: Node, field_path: str, probes: dict[str, Probe
         above=above,
         prompt_selector=selector,
         line=node.start_mark.line + 1,
+        **margins,
     )
 
 

@@ -196,3 +196,50 @@ def test_html_reports_carry_the_images(pytester, run):
     # our report embeds each image once; pytest-html's rows carry every case's seeds
     assert len(set(re.findall(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=]+", ours))) == 6
     assert len(re.findall(r"data:image/(?:png|jpeg);base64", theirs)) == 3 * 3
+
+
+REGRESSION_SUITE = SUITE.replace(
+    "  - {id: reached, metric: sim.mean, op: \">\", threshold: -1.0}",
+    "  - {id: reached, metric: sim.mean, op: \">\", threshold: -1.0, max_drop: 0.01}",
+)
+
+
+def test_baseline_regression_gate(pytester, run):
+    pytester.makefile(".yaml", smoke=REGRESSION_SUITE)
+    run("--clip-save-baseline=base.json").assert_outcomes(passed=2, failed=1)
+
+    same = run("--clip-baseline=base.json")  # the same model again: nothing regresses
+    same.assert_outcomes(passed=2, failed=1)
+    data = results(pytester)
+    assert "same model" in data["baseline"]["notes"][0]
+    case = next(c for c in data["cases"] if c["check"] == "reached")
+    assert case["baseline"]["comparable"] and case["baseline"]["delta"] == 0.0
+
+    # Other inversion settings (here fewer steps) are not comparable: the gate
+    # says so and does not fail on a difference it cannot interpret.
+    other = run("--clip-baseline=base.json", "--clip-steps=1", "--clip-no-cache")
+    other.assert_outcomes(passed=2, failed=1)
+    case = next(c for c in results(pytester)["cases"] if c["check"] == "reached")
+    assert not case["baseline"]["comparable"] and "not comparable" in case["baseline"]["note"]
+
+
+def test_baseline_regression_fails_when_intervals_separate(pytester, run):
+    pytester.makefile(".yaml", smoke=REGRESSION_SUITE)
+    run("--clip-save-baseline=base.json")
+    base = json.loads((pytester.path / "base.json").read_text())
+    for case in base["cases"]:  # pretend the release users have today reached far higher similarity
+        if case["check"] == "reached":
+            case["value"], case["interval"] = 0.9, [0.85, 0.95]
+    (pytester.path / "base.json").write_text(json.dumps(base))
+    out = run("--clip-baseline=base.json")
+    out.assert_outcomes(passed=0, failed=3)
+    out.stdout.fnmatch_lines(["*regression*sim.mean dropped: candidate upper bound*below the baseline's lower bound 0.85*"])
+    assert results(pytester)["baseline"]["regressions"] == 2
+
+
+def test_bad_baseline_file_is_one_message(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    (pytester.path / "base.json").write_text("{not json")
+    out = run("--clip-baseline=base.json")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "base.json: cannot read results file" in out.stdout.str() + out.stderr.str()
