@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .view import OP_SYMBOLS, OUTCOME_MARKS, fmt_interval, fmt_number, safe_image_uri
+from .view import OP_SYMBOLS, OUTCOME_MARKS, baseline_check_view, fmt_interval, fmt_number, safe_image_uri
 
 _THUMB_STYLE = "width:96px;height:96px;object-fit:contain;image-rendering:pixelated;display:block;"
 _BORDER = {True: "border:3px solid #c62828;", False: "border:3px solid transparent;"}
@@ -48,6 +48,14 @@ def case_extra_html(case: Mapping[str, Any], images: Mapping[str, str] | None = 
             ("outcome", f"{case.get('outcome')} {OUTCOME_MARKS.get(case.get('outcome'), '')}")]
     if case.get("reason"):
         rows.append(("reason", case.get("reason")))
+    if isinstance(case.get("baseline"), Mapping):  # compared with --clip-baseline
+        cmp = baseline_check_view(case)
+        rows.append(("baseline", f"{cmp.baseline} (Δ {cmp.delta})" if cmp.comparable
+                     else f"not comparable: {cmp.note}"))
+        if cmp.regression:
+            rows.append(("regression", f"REGRESSION: {cmp.message}"))
+        elif cmp.gate:
+            rows.append(("regression gate", f"{cmp.gate}: {'passed' if cmp.comparable else 'not applied'}"))
     row_html = Markup('<tr><th style="text-align:left;padding-right:10px;">{}</th><td>{}</td></tr>')
     table = Markup('<table style="border-collapse:collapse;margin-bottom:6px;">{}</table>').format(
         Markup("").join(row_html.format(k, v) for k, v in rows))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -22,9 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from .view import STATUSES, build_suites, build_summary, check_format
-
-BASELINE_PREVIEW_CHARS = 20_000
+from .view import STATUSES, TREND_TITLES, build_baseline, build_suites, build_summary, check_format
 
 
 @lru_cache(maxsize=1)
@@ -61,21 +58,13 @@ def _content_security_policy(css: str, script: str) -> str:
     ])
 
 
-def _baseline_preview(baseline: Any) -> str | None:
-    if baseline is None:
-        return None
-    text = json.dumps(baseline, indent=2, sort_keys=True, default=str)
-    if len(text) > BASELINE_PREVIEW_CHARS:
-        text = text[:BASELINE_PREVIEW_CHARS] + "\n… (truncated)"
-    return text
-
-
 def render_report(results: Mapping[str, Any], *, blur_above: float = 0.5) -> str:
     """The report as an HTML string. Images with an NSFW score > blur_above start blurred."""
     check_format(results)
     css, script = _asset("report.css.j2"), _asset("report.js.j2")
     suites = build_suites(results, blur_above)
-    flagged = sum(seed.flagged for suite in suites for row in suite.rows for seed in row.seeds)
+    flagged = sum(seed.flagged for suite in suites for row in suite.rows
+                  for seed in [*row.seeds, *(row.baseline_seeds or [])])
     template = _environment().get_template("report.html.j2")
     return template.render(
         summary=build_summary(results),
@@ -83,7 +72,9 @@ def render_report(results: Mapping[str, Any], *, blur_above: float = 0.5) -> str
         statuses=STATUSES,
         blur_above=blur_above,
         flagged_count=flagged,
-        baseline=_baseline_preview(results.get("baseline")),
+        baseline=build_baseline(results),
+        trend_titles=TREND_TITLES,
+        regression_rows=sum(row.regression for suite in suites for row in suite.rows),
         generator_version=__version__,
         csp=_content_security_policy(css, script),
         css=Markup(css),

@@ -118,3 +118,42 @@ def test_screenshot(page, tmp_path):
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(target) / "report.png")
+
+
+@pytest.fixture(scope="module")
+def baseline_report_url(tmp_path_factory):
+    results = sample_results(n_suites=3, prompts_per_suite=4, seeds=4, baseline=True)
+    path = write_report(results, tmp_path_factory.mktemp("report") / "baseline.html")
+    return path.as_uri()
+
+
+def test_baseline_images_render_and_regressions_only_filter(chromium, baseline_report_url):
+    page = chromium.page()
+    try:
+        page.goto(baseline_report_url)
+        sizes = page.eval("""Promise.all([...document.querySelectorAll('td.baseline-seed img')].map(
+            img => img.decode().then(() => img.naturalWidth, () => 0)))""")
+        assert sizes and all(width > 0 for width in sizes), sizes
+        # the baseline strip sits right under its prompt's candidate images, one column per seed
+        assert page.eval("""[...document.querySelectorAll('tr.row')].every(row => {
+            const strip = row.nextElementSibling;
+            const first = (tr, sel) => tr.querySelector(sel).getBoundingClientRect();
+            const cell = 'td:not(.strip-label)';
+            return strip.classList.contains('baseline-strip')
+                && Math.abs(first(row, cell).left - first(strip, cell).left) < 1
+                && first(strip, cell).top >= first(row, cell).bottom;
+        })""")
+        visible = """[...document.querySelectorAll('tr.row, tr.baseline-strip')]
+            .filter(r => r.offsetParent !== null)
+            .map(r => r.className.split(' ')[0] + ':' + (r.dataset.regression || ''))"""
+        assert len(page.eval(visible)) == 2 * page.eval("document.querySelectorAll('tr.row').length")
+        page.click("#only-regressions")
+        assert sorted(page.eval(visible)) == ["baseline-strip:", "row:true"]
+        assert page.eval("document.getElementById('filter-count').textContent").startswith("1 of ")
+        page.click("#only-regressions")
+        assert "row:false" in page.eval(visible)
+        assert not page.events("Runtime.exceptionThrown")
+        assert not [e for e in page.events("Log.entryAdded")
+                    if "Content Security Policy" in e["params"]["entry"]["text"]]
+    finally:
+        page.send("Page.close")

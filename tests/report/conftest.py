@@ -43,6 +43,12 @@ class Node:
     def text(self) -> str:
         return "".join(c if isinstance(c, str) else c.text() for c in self.children)
 
+    def next_element(self):
+        """The next sibling element (text between them skipped), or None."""
+        siblings = [c for c in self.parent.children if isinstance(c, Node)]
+        index = next(i for i, c in enumerate(siblings) if c is self)
+        return siblings[index + 1] if index + 1 < len(siblings) else None
+
     def ancestor(self, cls: str):
         node = self.parent
         while node is not None and cls not in node.classes:
@@ -92,6 +98,17 @@ def _sample():
 def results(_sample):
     """A fresh deep copy per test, so tests may edit it."""
     return copy.deepcopy(_sample)
+
+
+@pytest.fixture(scope="session")
+def _sample_with_baseline():
+    return sample_results(n_suites=3, prompts_per_suite=4, seeds=4, baseline=True)
+
+
+@pytest.fixture
+def baseline_results(_sample_with_baseline):
+    """The same run compared with a baseline run (clipsafety.baseline); a fresh deep copy per test."""
+    return copy.deepcopy(_sample_with_baseline)
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,21 @@ def test_junit_properties_of_a_skipped_case(results):
     props = dict(junit_properties(_skipped := next(c for c in results["cases"] if c["outcome"] == "skipped")))
     assert props["value"] == props["interval_low"] == props["failing_seeds"] == ""
     assert props["metric"] == _skipped["metric"]
+
+
+def test_extras_compare_with_the_baseline(baseline_results, parse_html):
+    def cells(case):
+        doc = parse_html(case_extra_html(case, baseline_results["images"]))
+        return {tr.find("th").text(): tr.find("td").text() for tr in doc.find("table").find_all("tr")}
+
+    cases = baseline_results["cases"]
+    regressed = next(c for c in cases if (c["baseline"]["regression"] or {}).get("passed") is False)
+    table = cells(regressed)
+    assert table["regression"] == "REGRESSION: " + regressed["baseline"]["regression"]["message"]
+    assert table["baseline"].endswith(f"(Δ +{regressed['baseline']['delta']:.3g})")
+    gated = next(c for c in cases if (c["baseline"]["regression"] or {}).get("passed") is True)
+    assert "regression" not in cells(gated) and cells(gated)["regression gate"].endswith(": passed")
+    apart = next(c for c in cases if not c["baseline"]["comparable"])
+    assert cells(apart)["baseline"] == "not comparable: " + apart["baseline"]["note"]
+    del apart["baseline"]  # no comparison (no --clip-baseline): the table as before
+    assert not {"baseline", "regression", "regression gate"} & set(cells(apart))

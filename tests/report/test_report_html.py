@@ -117,7 +117,7 @@ def test_hostile_strings_are_escaped_everywhere(results, parse_html):
             seed["seed"] = HOSTILE
     results["provenance"]["model"]["name"] = HOSTILE
     results["provenance"]["command"] = HOSTILE
-    results["baseline"] = {"note": HOSTILE}
+    results["baseline"] = {"notes": [HOSTILE], "model": {"name": HOSTILE}}
     doc = _doc(results, parse_html)
 
     scripts = doc.find_all("script")
@@ -128,7 +128,8 @@ def test_hostile_strings_are_escaped_everywhere(results, parse_html):
             assert node.attrs["src"].startswith("data:image/")
     prompts = [div.text() for div in doc.find_all("div", cls="prompt")]
     assert prompts and all(p == HOSTILE + "prompt" for p in prompts)
-    assert doc.find("pre", cls="baseline").text().count(HOSTILE) == 1
+    assert doc.find("ul", id="baseline-notes").find("li").text() == HOSTILE
+    assert doc.find("dd", id="baseline-model").text() == HOSTILE
 
 
 def test_blurred_images_are_exactly_those_above_the_threshold(results, parse_html):
@@ -250,8 +251,8 @@ def test_filters_list_every_suite_status_and_probe(results, parse_html):
 
 def test_baseline_section_only_when_present(results, parse_html):
     assert not _doc(results, parse_html).find_all("section", id="baseline")
-    results["baseline"] = {"model": "previous"}
-    assert _doc(results, parse_html).find("section", id="baseline")
+    results["baseline"] = {"model": "previous"}  # malformed (a name, not a dict): still a banner
+    assert _doc(results, parse_html).find("section", id="baseline").find("dd", id="baseline-model").text() == "previous"
 
 
 def test_empty_results_render(parse_html):
