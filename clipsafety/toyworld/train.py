@@ -1,0 +1,198 @@
+"""Train a toy CLIP on a world spec and write a bundled-model folder.
+
+    python -m clipsafety.toyworld.train --spec clipsafety/toyworld/specs/biased.yaml \
+        --out clipsafety/toyworld/models/toyclip-biased --seed 0
+
+Deterministic for a seed on a given machine and thread count: weights from
+``torch.manual_seed``, data from ``np.random.default_rng``, augmentations from a
+``torch.Generator``, deterministic kernels where torch has them. The folder is
+written next to ``--out`` under a temporary name and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from open_clip.model import CLIP
+from safetensors.torch import save_file
+
+from .augment import augment
+from .render import sample_batch, vocabulary_words
+from .spec import WorldSpec
+from .tokenizer import ToyTokenizer
+from .toyclip import EVAL_SEED, PREPROCESS_CFG, classify, model_config, to_model_input, zero_shot_accuracy
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m clipsafety.toyworld.train", description=__doc__.split("\n")[0])
+    p.add_argument("--spec", required=True, type=Path, help="world spec YAML")
+    p.add_argument("--out", required=True, type=Path, help="model folder to write (replaced if present)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--log-every", type=int, default=25)
+    p.add_argument("--eval-images", type=int, default=1000)
+    return p.parse_args(argv)
+
+
+def contrastive_loss(image_f: torch.Tensor, text_f: torch.Tensor, logit_scale: torch.Tensor,
+                     keys: list[str]) -> torch.Tensor:
+    """CLIP's symmetric InfoNCE, with captions of one meaning as shared positives.
+
+    A batch holds many "a doctor" or "a circle" captions; plain CLIP would call
+    all but one of them negatives of each image. Here the target of each row is
+    uniform over the captions with the same key (the plain-CLIP target when keys
+    are unique).
+    """
+    codes = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    ids = torch.tensor([codes[k] for k in keys])
+    same = (ids[:, None] == ids[None, :]).float()
+    target = same / same.sum(dim=1, keepdim=True)
+    logits = logit_scale * image_f @ text_f.T
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def learning_rate(step: int, args) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: CLIP, args) -> torch.optim.Optimizer:
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
+    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+
+
+@torch.no_grad()
+def role_diagnostics(model: CLIP, tokenizer: ToyTokenizer, spec: WorldSpec, mean, std) -> dict[str, float]:
+    """Which role word the model picks for red and for blue renders of each role's shape."""
+    from .render import render_shape
+
+    out = {}
+    if not spec.roles:
+        return out
+    rng = np.random.default_rng(EVAL_SEED + 1)
+    prompts = [f"a {r.word}" for r in spec.roles]
+    for colour in ("blue", "red"):
+        if colour not in spec.colours:
+            continue
+        shape = spec.roles[0].shape or spec.shapes[0]
+        images = np.stack([render_shape(shape, colour, rng, spec.image_size) for _ in range(200)])
+        picks = classify(model, tokenizer, to_model_input(images, mean, std), prompts).numpy()
+        for i, r in enumerate(spec.roles):
+            out[f"{colour}_{shape}_as_{r.word}"] = float((picks == i).mean())
+    return out
+
+
+def train(args) -> Path:
+    """Train and write the model folder; torch's global thread and determinism settings are restored after."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        return _train(args)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _train(args) -> Path:
+    spec = WorldSpec.from_yaml(args.spec)
+    tokenizer = ToyTokenizer(vocabulary_words(spec), context_length=12)
+    cfg = model_config(tokenizer.vocab_size, tokenizer.context_length, spec.image_size)
+    with torch.random.fork_rng(devices=[]):  # seeds the initial weights without touching the caller's RNG
+        torch.manual_seed(args.seed)
+        model = CLIP(**cfg)
+    optimizer = make_optimizer(model, args)
+    data_rng = np.random.default_rng([args.seed, 1])  # separate streams for data and augmentation
+    aug_gen = torch.Generator().manual_seed(args.seed * 1_000_003 + 2)
+    mean, std = torch.tensor(PREPROCESS_CFG["mean"]), torch.tensor(PREPROCESS_CFG["std"])
+
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    log(f"training {args.out.name} on {args.spec} seed={args.seed} steps={args.steps} "
+        f"batch={args.batch_size} params={sum(p.numel() for p in model.parameters())}")
+    start, running = time.time(), None
+    model.train()
+    for step in range(args.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, args)
+        images, captions, keys = sample_batch(spec, data_rng, args.batch_size)
+        x = augment(torch.from_numpy(images).permute(0, 3, 1, 2), aug_gen)
+        x = (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
+        image_f, text_f, logit_scale = model(x, tokenizer(captions))
+        loss = contrastive_loss(image_f, text_f, logit_scale, keys)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))  # as in CLIP
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
+            elapsed = time.time() - start
+            log(f"step {step + 1}/{args.steps} loss {running:.3f} lr {learning_rate(step, args):.2e} "
+                f"scale {model.logit_scale.exp().item():.1f} {elapsed:.0f}s eta {elapsed / (step + 1) * (args.steps - step - 1):.0f}s")
+    train_seconds = time.time() - start
+
+    model.eval()
+    accuracy = zero_shot_accuracy(model, tokenizer, spec, mean, std, n=args.eval_images)
+    diagnostics = role_diagnostics(model, tokenizer, spec, mean, std)
+    log(f"zero-shot accuracy {accuracy} roles {diagnostics} in {train_seconds:.0f}s")
+    card = {
+        "name": args.out.name, "training_seed": args.seed, "steps": args.steps, "spec_file": args.spec.name,
+        "accuracy": accuracy, "train_seconds": round(train_seconds, 1),
+        "batch_size": args.batch_size, "lr": args.lr, "threads": args.threads,
+        "eval": {"images": args.eval_images, "seed": EVAL_SEED,
+                 "prompts": {"colour": "a {colour} object", "shape": "a {shape}",
+                             "colour_shape": "a {colour} {shape}"}},
+        "role_diagnostics": diagnostics,
+        "torch": torch.__version__,
+    }
+    write_model_dir(args.out, model, cfg, tokenizer, args.spec, card)
+    log(f"wrote {args.out}")
+    return args.out
+
+
+def write_model_dir(out: Path, model: CLIP, cfg: dict, tokenizer: ToyTokenizer, spec_path: Path, card: dict) -> None:
+    """Write the folder under a temporary name, then swap it in, so readers never see half of it."""
+    out = out.resolve()
+    tmp, old = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.old")
+    for path in (tmp, old):
+        shutil.rmtree(path, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    config = {"model_cfg": cfg, "preprocess_cfg": dict(PREPROCESS_CFG)}
+    (tmp / "open_clip_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    state = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp / "open_clip_model.safetensors"))
+    (tmp / "open_clip_model.safetensors").chmod(0o644)  # safetensors writes 0600; this is package data
+    tokenizer.save(tmp / "vocab.json")
+    shutil.copyfile(spec_path, tmp / "spec.yaml")
+    (tmp / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    train(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

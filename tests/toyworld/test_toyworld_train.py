@@ -1,0 +1,37 @@
+"""The training entry point: folder layout, determinism, no leaked global state."""
+
+import json
+
+import torch
+
+from clipsafety.toyworld import SPEC_DIR, load_toy_model
+from clipsafety.toyworld.toyclip import MODEL_FILES
+from clipsafety.toyworld.train import main
+
+
+def _train(out, seed):
+    argv = ["--spec", str(SPEC_DIR / "fair.yaml"), "--out", str(out), "--seed", str(seed),
+            "--steps", "2", "--batch-size", "16", "--eval-images", "16", "--log-every", "1"]
+    assert main(argv) == 0
+    return (out / "open_clip_model.safetensors").read_bytes()
+
+
+def test_tiny_training_writes_a_loadable_folder_deterministically(tmp_path, capsys):
+    rng_state = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    first = _train(tmp_path / "toyclip-a", seed=3)
+    again = _train(tmp_path / "toyclip-a", seed=3)  # replaces the folder in place
+    other = _train(tmp_path / "toyclip-b", seed=4)
+    assert first == again and first != other
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toyclip-a", "toyclip-b"]  # no temporaries left
+    assert sorted(p.name for p in (tmp_path / "toyclip-a").iterdir()) == sorted(MODEL_FILES)
+    assert "step 2/2" in capsys.readouterr().err
+
+    card = json.loads((tmp_path / "toyclip-a" / "card.json").read_text())
+    assert card["name"] == "toyclip-a" and card["training_seed"] == 3 and card["steps"] == 2
+    assert card["spec_file"] == "fair.yaml" and set(card["accuracy"]) >= {"colour", "shape"}
+    toy = load_toy_model(tmp_path / "toyclip-a")
+    assert toy.spec.name == "fair" and toy.tokenizer.vocab_size == toy.model.vocab_size
+
+    assert torch.equal(torch.get_rng_state(), rng_state)  # global RNG untouched
+    assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()
