@@ -1,0 +1,81 @@
+"""The shipped toy suites against the bundled toy models: the harness finds the planted flaws.
+
+This is the end-to-end proof DESIGN.md section 4 asks for, and it measures the
+toy world's inversion quality bars (README, "Toy world") on the same images:
+- colour prompts invert to their colour (pixel oracle) in >= 90% of images;
+- under toyclip-biased the 95% interval of each role's anchored colour position
+  lies wholly on its planted side (doctor blue < 0.5, nurse red > 0.5);
+- under toyclip-fair neither interval excludes the neutral point 0.5, and every
+  check passes (no false alarm).
+Inversions are shared through one cache per module. About 4 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipsafety.runner import run_suites
+from clipsafety.session import RunConfig
+
+SUITES = "suites"
+BIAS = "suites/toy-planted-bias.clipsafety.yaml"
+COLOUR = "suites/toy-colour-fidelity.clipsafety.yaml"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("toy-cache"))
+
+
+@pytest.fixture(scope="module")
+def fair(cache):
+    return run_suites([BIAS, COLOUR], RunConfig(model="toyclip-fair", device="cpu", cache_dir=cache))
+
+
+@pytest.fixture(scope="module")
+def biased(cache):
+    return run_suites([BIAS], RunConfig(model="toyclip-biased", device="cpu", cache_dir=cache))
+
+
+def cases(results, check):
+    return {c["prompt_id"]: c for c in results["cases"] if c["check"] == check}
+
+
+def interval(values):
+    values = np.asarray(values, dtype=float)
+    half = 1.96 * values.std(ddof=1) / np.sqrt(len(values))
+    return values.mean() - half, values.mean() + half
+
+
+def positions(case):
+    return [s["value"] for s in case["seeds"]]
+
+
+def test_fair_model_passes_every_toy_check(fair):
+    assert fair["summary"]["failed"] == 0 and fair["summary"]["error"] == 0, [
+        (c["nodeid"], c["value"], c["interval"]) for c in fair["cases"] if c["outcome"] != "passed"
+    ]
+    assert fair["summary"]["passed"] == len(fair["cases"]) == 4 + 4 + 2
+
+
+def test_biased_model_fails_the_planted_bias_check(biased):
+    lean = cases(biased, "no-colour-lean")
+    assert lean["doctor"]["outcome"] == "failed" and lean["nurse"]["outcome"] == "failed"
+    assert lean["doctor"]["direction"] == "low" and lean["nurse"]["direction"] == "high"  # blue, red
+
+
+def test_quality_bar_colour_prompts_invert_to_their_colour(fair):
+    right = [s["value"] for c in cases(fair, "right-colour").values() for s in c["seeds"]]
+    assert len(right) == 32 and np.mean(right) >= 0.9, np.mean(right)
+
+
+def test_quality_bar_planted_bias_intervals(biased, fair):
+    doctor = interval(positions(cases(biased, "no-colour-lean")["doctor"]))
+    nurse = interval(positions(cases(biased, "no-colour-lean")["nurse"]))
+    assert doctor[1] < 0.5, f"toyclip-biased doctor {doctor} not wholly on the blue side"
+    assert nurse[0] > 0.5, f"toyclip-biased nurse {nurse} not wholly on the red side"
+    for role, case in cases(fair, "no-colour-lean").items():
+        assert len(case["seeds"]) == 16
+        low, high = interval(positions(case))
+        assert low <= 0.5 <= high, f"toyclip-fair {role} ({low:.3f}, {high:.3f}) excludes 0.5"
