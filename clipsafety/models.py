@@ -295,9 +295,9 @@ def _build_open_clip(name: str, pretrained: str | None, cache_dir: str | None):
         if not (config and weights):
             raise _offline_error(f"hub model {name!r} (not in the local Hugging Face cache)")
         folder = Path(weights).parent
-        return _build_local_dir(folder, name, config_path=Path(config), weights_path=Path(weights))
+        return load_model_folder(folder, name, config_path=Path(config), weights_path=Path(weights))
     if name.startswith("local-dir:"):
-        return _build_local_dir(Path(name[len("local-dir:"):]).expanduser(), name)
+        return load_model_folder(Path(name[len("local-dir:"):]).expanduser(), name)
 
     if name not in open_clip.list_models():
         from .toyworld import bundled_models
@@ -348,8 +348,10 @@ def _build_open_clip(name: str, pretrained: str | None, cache_dir: str | None):
     return model, open_clip.get_tokenizer(name), mean, std, architecture, source
 
 
-def _build_local_dir(folder: Path, label: str, config_path: Path | None = None, weights_path: Path | None = None):
-    """A folder with open_clip_config.json and weights; a vocab.json means the toy tokenizer."""
+def load_model_folder(folder: Path, label: str, config_path: Path | None = None, weights_path: Path | None = None):
+    """(model, tokenizer, mean, std, architecture, source) from a folder holding
+    open_clip_config.json and weights; a vocab.json means the toy tokenizer.
+    The one reader of model folders (local-dir:, hf-hub: cache, bundled toy models)."""
     import open_clip
 
     config_path = config_path or folder / "open_clip_config.json"
@@ -367,7 +369,8 @@ def _build_local_dir(folder: Path, label: str, config_path: Path | None = None, 
         if not candidates:
             raise ModelLoadError(f"no weights in {folder}", fix=f"put one of {', '.join(_HF_WEIGHT_NAMES)} there")
         weights_path = candidates[0]
-    model = open_clip.model.CLIP(**model_cfg)
+    with torch.random.fork_rng(devices=[]):  # throwaway init weights must not consume the caller's RNG
+        model = open_clip.model.CLIP(**model_cfg)
     _load_state(model, read_checkpoint(weights_path), str(weights_path))
     pp = config.get("preprocess_cfg", {})
     mean = tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN))
@@ -422,7 +425,7 @@ def _load_uncached(name, pretrained, dev, prec, cache_dir) -> ModelHandle:
                 f"{name} is a bundled toy model; it takes no --clip-pretrained (got {pretrained!r})",
                 fix="drop --clip-pretrained",
             )
-        model, tokenizer, mean, std, arch, source = _build_local_dir(toy[name], name)
+        model, tokenizer, mean, std, arch, source = load_model_folder(toy[name], name)
         world, pretrained = "toy", None
     else:
         model, tokenizer, mean, std, arch, source = _build_open_clip(name, pretrained, cache_dir)

@@ -6,8 +6,8 @@ A model folder holds exactly:
   vocab.json                    the ToyTokenizer's vocabulary
   spec.yaml                     the world spec it was trained on
   card.json                     name, seed, steps, accuracy, training time
-``load_toy_model`` reads such a folder without clipsafety.models, so the toy world
-and its tests stand alone.
+``load_toy_model`` adds the spec and card to what clipsafety.models reads (the
+one reader of model folders: no second loader of weights).
 """
 
 from __future__ import annotations
@@ -63,19 +63,18 @@ def to_model_input(images, mean: torch.Tensor, std: torch.Tensor) -> torch.Tenso
 
 
 def load_toy_model(model_dir: str | Path, device: str = "cpu") -> ToyModel:
-    from safetensors.torch import load_file
+    """A toy model folder with its spec and card; the weights are read by
+    clipsafety.models.load_model_folder, the one reader of model folders."""
+    from ..models import load_model_folder
 
     model_dir = Path(model_dir)
     missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{model_dir}: not a toy model folder, missing {missing}")
-    config = json.loads((model_dir / "open_clip_config.json").read_text(encoding="utf-8"))
-    model = CLIP(**config["model_cfg"])
-    model.load_state_dict(load_file(str(model_dir / "open_clip_model.safetensors")))
+    model, tokenizer, mean, std, _, _ = load_model_folder(model_dir, model_dir.name)
     model.to(device).eval()
-    pre = config["preprocess_cfg"]
-    return ToyModel(model=model, tokenizer=ToyTokenizer.from_file(model_dir / "vocab.json"),
-                    mean=torch.tensor(pre["mean"], device=device), std=torch.tensor(pre["std"], device=device),
+    return ToyModel(model=model, tokenizer=tokenizer,
+                    mean=torch.tensor(mean, device=device), std=torch.tensor(std, device=device),
                     spec=WorldSpec.from_yaml(model_dir / "spec.yaml"),
                     card=json.loads((model_dir / "card.json").read_text(encoding="utf-8")))
 
