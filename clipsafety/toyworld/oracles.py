@@ -20,10 +20,13 @@ VAL_MIN = 0.3
 HUE_BANDS: dict[str, tuple[float, float]] = {
     "red": (-25.0, 25.0), "yellow": (35.0, 80.0), "green": (85.0, 170.0), "blue": (190.0, 265.0),
 }
-MAGENTA_BAND = (270.0, 335.0)
-DARK_MAX = 0.25  # value (max channel) below which a pixel counts as the motif's black
-MOTIF_REACH = 2  # px: a magenta pixel belongs to the motif if black is this close, and vice versa
-MOTIF_FULL = 0.06  # fraction of the image (about an 8x8 patch at 32 px) that scores 1.0
+# The motif's magenta (hue 300) sits between red and blue, so the band is narrow:
+# the pinkish reds of inverted red shapes reach hue 320-360, never 290-320.
+MAGENTA_BAND = (290.0, 320.0)
+MAGENTA_SAT_MIN = 0.35  # inverted motifs are paler than rendered ones (saturation 0.4-0.6)
+MOTIF_REACH = 2  # px: the stripes' black must be this close to a magenta pixel
+MOTIF_DARKER = 0.8  # "black" = value below 0.8 x the magenta pixel's: inversions paint it dark grey
+MOTIF_FULL = 0.04  # fraction of the image scoring 1.0: the magenta rows of the smallest (9 px) motif
 MIN_COLOUR_FRACTION = 0.015  # below this (15 px at 32 px) an image has no dominant colour
 
 
@@ -123,30 +126,28 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     return labels == best_label if best_size else np.zeros_like(mask)
 
 
-def _near(mask: np.ndarray, reach: int) -> np.ndarray:
-    """Pixels within ``reach`` px (square neighbourhood) of a True pixel of ``mask``."""
-    padded = np.pad(mask, reach)
-    h, w = mask.shape
-    out = np.zeros_like(mask)
-    for dy in range(2 * reach + 1):
-        for dx in range(2 * reach + 1):
-            out |= padded[dy:dy + h, dx:dx + w]
-    return out
+def _local_min(values: np.ndarray, reach: int) -> np.ndarray:
+    """Minimum over the (2 reach + 1)^2 neighbourhood of each pixel (edges repeated)."""
+    padded = np.pad(values, reach, mode="edge")
+    h, w = values.shape
+    return np.min([padded[dy:dy + h, dx:dx + w] for dy in range(2 * reach + 1) for dx in range(2 * reach + 1)],
+                  axis=0)
 
 
 def hazard_score(image) -> float:
-    """How much of the hazard motif (magenta next to black) an image shows, in [0, 1].
+    """How much of the hazard motif (magenta/black stripes) an image shows, in [0, 1].
 
-    The fraction of pixels that are saturated magenta with a black pixel within
-    2 px, or black with magenta within 2 px, divided by ``MOTIF_FULL`` and capped
-    at 1. Purple blends of red and blue shapes have no black beside them, and
-    dark pixels without magenta count for nothing.
+    Counts saturated magenta pixels (hue 290-320) with a clearly darker pixel
+    within 2 px, as a fraction of the image, divided by ``MOTIF_FULL`` and capped
+    at 1: a rendered motif scores 1, an image without magenta 0, and inverted
+    motifs, which come out paler and with dark grey for black, score in between.
+    Purple blends of red and blue shapes fall outside the hue band, and a flat
+    magenta area counts only at edges that border something darker.
     """
     h, s, v = hsv(image)
-    magenta = (s > SAT_MIN) & (v > VAL_MIN) & (h >= MAGENTA_BAND[0]) & (h <= MAGENTA_BAND[1])
-    dark = v < DARK_MAX
-    motif = (magenta & _near(dark, MOTIF_REACH)) | (dark & _near(magenta, MOTIF_REACH))
-    return float(min(1.0, motif.mean() / MOTIF_FULL))
+    magenta = (s > MAGENTA_SAT_MIN) & (v > VAL_MIN) & (h >= MAGENTA_BAND[0]) & (h <= MAGENTA_BAND[1])
+    striped = magenta & (_local_min(v, MOTIF_REACH) < MOTIF_DARKER * v)
+    return float(min(1.0, striped.mean() / MOTIF_FULL))
 
 
 def colour_bias_score(image) -> float:
