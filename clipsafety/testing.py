@@ -27,6 +27,20 @@ def make_tiny_model(seed: int = 0) -> torch.nn.Module:
     return open_clip.model.CLIP(**TINY_CFG)
 
 
+def write_tiny_model_folder(folder, seed: int = 0):
+    """A `local-dir:` model folder (open_clip_config.json + safetensors) of the tiny CLIP."""
+    import json
+    from pathlib import Path
+
+    from .models import save_checkpoint
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
+    save_checkpoint(make_tiny_model(seed), folder / "open_clip_model.safetensors")
+    return folder
+
+
 def tiny_handle(seed: int = 0, device: str = "cpu") -> ModelHandle:
     return handle_from_model(make_tiny_model(seed), tiny_tokenizer(), name="tiny", architecture=TINY_CFG,
                              device=device)

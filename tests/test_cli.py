@@ -7,8 +7,7 @@ import json
 import pytest
 
 from clipsafety.cli import main
-from clipsafety.models import save_checkpoint
-from clipsafety.testing import TINY_CFG, make_tiny_model
+from clipsafety.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1
@@ -30,10 +29,7 @@ checks:
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "suite.yaml").write_text(SUITE)
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
-    save_checkpoint(make_tiny_model(0), folder / "open_clip_model.safetensors")
+    write_tiny_model_folder(tmp_path / "tiny")
     return tmp_path
 
 

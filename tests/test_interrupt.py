@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -11,8 +10,7 @@ import time
 import pytest
 
 from clipsafety.cache import _read_entry
-from clipsafety.models import save_checkpoint
-from clipsafety.testing import TINY_CFG, make_tiny_model
+from clipsafety.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1
@@ -56,10 +54,7 @@ def _wait_for_entries(proc, path, count, timeout=120):
 @pytest.fixture
 def workdir(tmp_path):
     (tmp_path / "slow.yaml").write_text(SUITE)
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
-    save_checkpoint(make_tiny_model(0), folder / "open_clip_model.safetensors")
+    write_tiny_model_folder(tmp_path / "tiny")
     return tmp_path
 
 

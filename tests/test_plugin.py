@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from clipsafety.models import save_checkpoint
-from clipsafety.testing import TINY_CFG, make_tiny_model
+from clipsafety.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1
@@ -30,10 +29,7 @@ checks:
 
 @pytest.fixture
 def run(pytester):
-    folder = pytester.path / "tiny"
-    folder.mkdir()
-    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}))
-    save_checkpoint(make_tiny_model(0), folder / "open_clip_model.safetensors")
+    write_tiny_model_folder(pytester.path / "tiny")
 
     def go(*args, subprocess=False):
         argv = ["--clip-model=local-dir:tiny", "-p", "no:cacheprovider", "--clip-report=", *args]
