@@ -167,7 +167,8 @@ class ClipSafetyRun:
         if _is_worker(self.config):
             return
         c = self.session.config
-        profiles = sorted({self.session.profile_for(i.case.suite) for i in items})
+        runnable = {i.case.suite.path: i.case.suite for i in items if not self.session.skip_reason(i.case.suite)}
+        profiles = sorted({self.session.profile_for(suite) for suite in runnable.values()}) or ["-"]
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             tr.write_line(
