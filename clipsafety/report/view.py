@@ -337,21 +337,28 @@ def build_suites(results: Mapping[str, Any], blur_above: float) -> list[SuiteVie
     return suites
 
 
+def _model_identity(model: Mapping[str, Any]) -> dict[str, str]:
+    """Name, pretrained source and fingerprint of a model, as summary and baseline banner show them."""
+    fingerprint = str(model.get("fingerprint") or "")
+    return {
+        "model_name": str(model.get("name") or "—"),
+        "pretrained": "none" if model.get("pretrained") is None else str(model.get("pretrained")),
+        "fingerprint": fingerprint,
+        "fingerprint_short": fingerprint[:12],
+    }
+
+
 def build_summary(results: Mapping[str, Any]) -> dict[str, Any]:
     prov = results.get("provenance") or {}
     model = prov.get("model") or {}
     cases = results.get("cases") or []
     counts = dict.fromkeys(STATUSES, 0)
     counts.update({k: v for k, v in (results.get("summary") or _counts(cases)).items() if k in counts})
-    fingerprint = str(model.get("fingerprint") or "")
     seeds_per_prompt = max((len(c.get("seeds") or []) for c in cases), default=0)
     return {
         "verdict": "failed" if counts["failed"] or counts["error"] else "passed",
         "counts": counts,
-        "model_name": str(model.get("name") or "—"),
-        "pretrained": "none" if model.get("pretrained") is None else str(model.get("pretrained")),
-        "fingerprint": fingerprint,
-        "fingerprint_short": fingerprint[:12],
+        **_model_identity(model),
         "device": str(model.get("device") or "—"),
         "precision": str(model.get("precision") or "—"),
         "world": str(model.get("world") or ""),
@@ -386,12 +393,8 @@ def build_baseline(results: Mapping[str, Any]) -> dict[str, Any] | None:
     if not _is_number(regressions):  # count them, as attach_baseline does
         regressions = sum(1 for b in compared if isinstance(b, Mapping) and isinstance(b.get("regression"), Mapping)
                           and b["regression"].get("passed") is False)
-    fingerprint = str(model.get("fingerprint") or "")
     return {
-        "model_name": str(model.get("name") or "—"),
-        "pretrained": "none" if model.get("pretrained") is None else str(model.get("pretrained")),
-        "fingerprint": fingerprint,
-        "fingerprint_short": fingerprint[:12],
+        **_model_identity(model),
         "finished": str(baseline.get("finished") or "—"),
         "path": str(baseline.get("path") or ""),
         "notes": [str(note) for note in notes],
