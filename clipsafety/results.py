@@ -85,12 +85,18 @@ def case_record(case: Case, nodeid: str, outcome: CaseOutcome | None, *, status:
     return record
 
 
+_THUMBNAILS: dict[str, str] = {}  # image sha256 -> data URI: a prompt's images serve each of its checks
+
+
 def thumbnails(outcome: CaseOutcome | None) -> dict[str, str]:
     if outcome is None or not outcome.images:
         return {}
     from .report.thumbnails import thumbnail_data_uri
 
-    return {digest: thumbnail_data_uri(image) for digest, image in outcome.images.items()}
+    for digest, image in outcome.images.items():
+        if digest not in _THUMBNAILS:  # content-addressed, so the memo is never stale
+            _THUMBNAILS[digest] = thumbnail_data_uri(image)
+    return {digest: _THUMBNAILS[digest] for digest in outcome.images}
 
 
 def provenance(session: Session | None, suites: Iterable, *, started: float, finished: float,
