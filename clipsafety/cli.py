@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import ClipSafetyError
 from .options import add_to_argparse
+from .progress import ProgressLine
 
 
 def _cmd_run(args) -> int:
@@ -19,15 +20,16 @@ def _cmd_run(args) -> int:
     from .runner import run_suites
     from .session import RunConfig
 
-    def progress(p, label):
-        print(f"\r{label}: batch {p.batch + 1}/{p.batches}, step {p.step}/{p.steps}", end="", file=sys.stderr)
+    line = ProgressLine(lambda text: print(text, end="", file=sys.stderr, flush=True), isatty=sys.stderr.isatty())
 
     def on_case(record):
+        line.finish()
         value = "" if record["value"] is None else f" {record['metric']}={record['value']:.4g}"
         print(f"{record['outcome'].upper():8} {record['nodeid']}{value}", file=sys.stderr)
 
     config = RunConfig.from_options(lambda dest: getattr(args, dest))
-    results = run_suites(args.paths, config, progress=progress, on_case=on_case)
+    results = run_suites(args.paths, config, progress=line.update, on_case=on_case)
+    line.finish()
     if args.clip_results:
         write_json_atomic(results, args.clip_results)
         append_audit(results, args.clip_results, Path(args.clip_results).with_name("audit.log"))

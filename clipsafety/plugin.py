@@ -10,6 +10,7 @@ results travel from workers on the test reports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ import pytest
 
 from .errors import ClipSafetyError
 from .options import add_to_pytest
+from .progress import ProgressLine
 
 PLUGIN_NAME = "clipsafety-run"
 
@@ -126,7 +128,7 @@ class ClipSafetyRun:
         self.images: dict[str, str] = {}
         self.suites: dict[str, object] = {}
         self.model_info: dict | None = None
-        self._last_progress = 0.0
+        self._progress_line: ProgressLine | None = None
         self._baseline: dict | None = None
         self._baseline_cases: dict[str, dict] = {}
 
@@ -238,29 +240,29 @@ class ClipSafetyRun:
             outcome.outcome = "failed"
 
     def _progress(self, progress, label: str) -> None:
-        """A single live progress line on the terminal (not under xdist workers)."""
-        now = time.monotonic()
-        if _is_worker(self.config) or (now - self._last_progress < 0.5 and progress.step != progress.steps):
+        """The live progress line on the terminal (not under xdist workers)."""
+        if _is_worker(self.config):
             return
-        self._last_progress = now
+        if self._progress_line is None:
+            tr = self.config.pluginmanager.get_plugin("terminalreporter")
+            if tr is None:
+                return
+            self._progress_line = ProgressLine(self._write_terminal, isatty=bool(tr.isatty()))
+        self._progress_line.update(progress, label)
+
+    def _write_terminal(self, text: str) -> None:
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         capman = self.config.pluginmanager.get_plugin("capturemanager")
-        if tr is None or capman is None:
+        if tr is None:
             return
-        with capman.global_and_fixture_disabled():
-            tr.write(
-                f"\rclipsafety: {label}: batch {progress.batch + 1}/{progress.batches}, "
-                f"step {progress.step}/{progress.steps} ({progress.fraction:4.0%})   ",
-                flush=True,
-            )
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            if text.endswith("\n"):  # a whole log line: not glued to the file name pytest just wrote
+                tr.ensure_newline()
+            tr.write(text, flush=True)
 
     def _progress_done(self) -> None:
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        capman = self.config.pluginmanager.get_plugin("capturemanager")
-        if tr is not None and capman is not None and self._last_progress and not _is_worker(self.config):
-            with capman.global_and_fixture_disabled():
-                tr.write("\n")
-            self._last_progress = 0.0
+        if self._progress_line is not None:
+            self._progress_line.finish()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

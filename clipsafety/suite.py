@@ -305,7 +305,7 @@ class _Reader:
             return [self.string(node, field_path)]
         if not isinstance(node, SequenceNode):
             raise self.fail(node, field_path, f"expected a list of strings, got {self.kind(node)}",
-                            fix=f"write it as [a, b] or as '- item' lines")
+                            fix="write it as [a, b] or as '- item' lines")
         self.note(field_path, node)
         return [self.string(item, f"{field_path}[{i}]") for i, item in enumerate(node.value)]
 

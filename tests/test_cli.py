@@ -40,6 +40,9 @@ def test_run_writes_results_and_report_and_fails_on_a_failed_check(workdir, caps
     out = capsys.readouterr()
     assert "2 passed, 1 failed, 0 skipped, 0 error" in out.out
     assert "FAILED" in out.err and "impossible[a-cat]" in out.err
+    progress = [line for line in out.err.splitlines() if "clipsafety: inverting" in line]
+    assert progress and len(progress) <= 3 and "\r" not in out.err  # captured stderr is a log
+    assert "step 8/8 (100%)" in progress[-1]
     data = json.loads((workdir / "out" / "r.json").read_text())
     assert data["summary"]["failed"] == 1 and len(data["images"]) == 4
     assert (workdir / "out" / "r.html").stat().st_size > 1000

@@ -242,3 +242,13 @@ def test_bad_baseline_file_is_one_message(pytester, run):
     out = run("--clip-baseline=base.json")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "base.json: cannot read results file" in out.stdout.str() + out.stderr.str()
+
+
+def test_progress_in_a_log_is_whole_lines_not_a_rewrite_per_step(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    out = run()
+    text = out.stdout.str()
+    progress = [line for line in text.splitlines() if "clipsafety: inverting" in line]
+    assert progress and "\r" not in text  # pytester's terminal is not a tty
+    assert len(progress) <= 3, progress  # 12 steps in well under 30 s: the final line, not one per step
+    assert "step 12/12 (100%)" in progress[-1] and "elapsed" in progress[-1]
