@@ -73,6 +73,9 @@ class WorldSpec:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read the world spec ({exc.strerror}); "
+                            "pass --spec clipsafety/toyworld/specs/fair.yaml or biased.yaml, or your own") from exc
         return cls.from_dict(data, source=str(path))
 
     @classmethod
@@ -121,7 +124,8 @@ def _check_keys(d: dict, where: str, prefix: str, required: set[str], optional: 
         raise SpecError(f"{where}: unknown key {prefix}{unknown[0]!r}; allowed: {sorted(required | set(optional))}")
     missing = sorted(required - set(d))
     if missing:
-        raise SpecError(f"{where}: missing key {prefix}{missing[0]!r}")
+        raise SpecError(f"{where}: missing key {prefix}{missing[0]!r}; "
+                        "clipsafety/toyworld/specs/fair.yaml shows every key")
 
 
 def _list(value: Any, where: str, key: str) -> list:

@@ -27,7 +27,7 @@ from safetensors.torch import save_file
 
 from .augment import augment
 from .render import sample_batch, vocabulary_words
-from .spec import WorldSpec
+from .spec import SpecError, WorldSpec
 from .tokenizer import ToyTokenizer
 from .toyclip import EVAL_SEED, PREPROCESS_CFG, classify, model_config, to_model_input, zero_shot_accuracy
 
@@ -45,7 +45,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-images", type=int, default=1000)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    minimums = {"steps": 1, "batch_size": 2, "threads": 1, "log_every": 1, "eval_images": 1, "warmup": 0}
+    for name, least in minimums.items():
+        if getattr(args, name) < least:
+            p.error(f"--{name.replace('_', '-')} must be at least {least}, got {getattr(args, name)}")
+    if not args.lr > 0:
+        p.error(f"--lr must be positive, got {args.lr}")
+    return args
 
 
 def contrastive_loss(image_f: torch.Tensor, text_f: torch.Tensor, logit_scale: torch.Tensor,
@@ -190,7 +197,15 @@ def write_model_dir(out: Path, model: CLIP, cfg: dict, tokenizer: ToyTokenizer, 
 
 
 def main(argv=None) -> int:
-    train(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        train(args)
+    except SpecError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # the folder is only swapped in at the end: nothing half-written
+        print(f"\ninterrupted: nothing was written to {args.out}", file=sys.stderr)
+        return 130
     return 0
 
 

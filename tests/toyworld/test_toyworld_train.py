@@ -35,3 +35,18 @@ def test_tiny_training_writes_a_loadable_folder_deterministically(tmp_path, caps
 
     assert torch.equal(torch.get_rng_state(), rng_state)  # global RNG untouched
     assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_bad_spec_or_settings_give_one_line_and_exit_2(tmp_path, capsys):
+    import pytest
+
+    assert main(["--spec", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.yaml: cannot read the world spec" in err and "Traceback" not in err
+    (tmp_path / "half.yaml").write_text("name: half\nimage_size: 32\n")
+    assert main(["--spec", str(tmp_path / "half.yaml"), "--out", str(tmp_path / "m")]) == 2
+    assert "half.yaml: missing key" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--spec", str(SPEC_DIR / "fair.yaml"), "--out", str(tmp_path / "m"), "--batch-size", "1"])
+    assert exit_info.value.code == 2 and "--batch-size must be at least 2" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
