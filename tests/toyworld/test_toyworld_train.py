@@ -50,3 +50,19 @@ def test_bad_spec_or_settings_give_one_line_and_exit_2(tmp_path, capsys):
         main(["--spec", str(SPEC_DIR / "fair.yaml"), "--out", str(tmp_path / "m"), "--batch-size", "1"])
     assert exit_info.value.code == 2 and "--batch-size must be at least 2" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_interrupted_training_leaves_the_old_folder_whole(tmp_path, capsys, monkeypatch):
+    from clipsafety.toyworld import train as train_module
+
+    before = _train(tmp_path / "toyclip-a", seed=3)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "sample_batch", interrupt)
+    argv = ["--spec", str(SPEC_DIR / "fair.yaml"), "--out", str(tmp_path / "toyclip-a"), "--seed", "5"]
+    assert main(argv) == 130
+    assert "interrupted: nothing was written" in capsys.readouterr().err
+    assert (tmp_path / "toyclip-a" / "open_clip_model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toyclip-a"]
