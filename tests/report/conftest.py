@@ -115,3 +115,20 @@ def baseline_results(_sample_with_baseline):
 def parse_html():
     """parse(html) -> Node tree."""
     return parse
+
+
+def assert_inert(doc: Node) -> None:
+    """The report's only script is its own, no element has an on* handler, and
+    every image is an embedded data URI: hostile strings stayed text."""
+    scripts = doc.find_all("script")
+    assert len(scripts) == 1 and "alert" not in scripts[0].text()
+    for node in doc.iter():
+        assert not any(name.startswith("on") for name in node.attrs), (node.tag, node.attrs)
+        if node.tag == "img":
+            assert node.attrs["src"].startswith("data:image/")
+
+
+@pytest.fixture(scope="session")
+def report_is_inert():
+    """report_is_inert(doc): assert_inert as a fixture, for the report tests."""
+    return assert_inert

@@ -107,7 +107,7 @@ def test_all_passed_verdict(results, parse_html):
     assert _doc(results, parse_html).find(id="verdict").text() == "PASSED"
 
 
-def test_hostile_strings_are_escaped_everywhere(results, parse_html):
+def test_hostile_strings_are_escaped_everywhere(results, parse_html, report_is_inert):
     for case in results["cases"]:
         for key in ("prompt", "prompt_id", "suite", "suite_path", "suite_description", "check", "metric", "probe",
                     "nodeid", "reason", "profile", "op", "bound"):
@@ -120,12 +120,7 @@ def test_hostile_strings_are_escaped_everywhere(results, parse_html):
     results["baseline"] = {"notes": [HOSTILE], "model": {"name": HOSTILE}}
     doc = _doc(results, parse_html)
 
-    scripts = doc.find_all("script")
-    assert len(scripts) == 1 and "alert" not in scripts[0].text()
-    for node in doc.iter():
-        assert not any(name.startswith("on") for name in node.attrs), (node.tag, node.attrs)
-        if node.tag == "img":
-            assert node.attrs["src"].startswith("data:image/")
+    report_is_inert(doc)
     prompts = [div.text() for div in doc.find_all("div", cls="prompt")]
     assert prompts and all(p == HOSTILE + "prompt" for p in prompts)
     assert doc.find("ul", id="baseline-notes").find("li").text() == HOSTILE
