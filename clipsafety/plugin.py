@@ -281,7 +281,7 @@ class ClipSafetyRun:
         if report.skipped and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2].removeprefix("Skipped: ")
         record = case_record(item.case, item.nodeid, item.outcome, status=status, reason=reason)
-        report.clipsafety = {"record": record, "images": thumbnails(item.outcome)}
+        report.clipsafety = {"record": record, "images": thumbnails(item.outcome, self.images)}
         # JUnit XML reads the item's user_properties when the teardown report is logged.
         from .report.extras import junit_properties
 

@@ -85,18 +85,17 @@ def case_record(case: Case, nodeid: str, outcome: CaseOutcome | None, *, status:
     return record
 
 
-_THUMBNAILS: dict[str, str] = {}  # image sha256 -> data URI: a prompt's images serve each of its checks
-
-
-def thumbnails(outcome: CaseOutcome | None) -> dict[str, str]:
+def thumbnails(outcome: CaseOutcome | None, known: dict[str, str]) -> dict[str, str]:
+    """The outcome's images as {sha256: data URI}, encoding only those not in ``known``
+    (the run's images so far, which this adds to): a prompt's images serve each of its checks."""
     if outcome is None or not outcome.images:
         return {}
     from .report.thumbnails import thumbnail_data_uri
 
     for digest, image in outcome.images.items():
-        if digest not in _THUMBNAILS:  # content-addressed, so the memo is never stale
-            _THUMBNAILS[digest] = thumbnail_data_uri(image)
-    return {digest: _THUMBNAILS[digest] for digest in outcome.images}
+        if digest not in known:  # content-addressed, so a known entry is never stale
+            known[digest] = thumbnail_data_uri(image)
+    return {digest: known[digest] for digest in outcome.images}
 
 
 def provenance(session: Session | None, suites: Iterable, *, started: float, finished: float,

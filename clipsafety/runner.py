@@ -62,7 +62,7 @@ def run_suites(
             else:
                 outcome = session.evaluate(case)
                 record = case_record(case, nodeid, outcome)
-                images.update(thumbnails(outcome))
+                thumbnails(outcome, images)
             records.append(record)
             if on_case:
                 on_case(record)
