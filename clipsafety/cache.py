@@ -22,10 +22,25 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .invert import InversionResult, InversionSettings
-from .report.thumbnails import image_sha256  # the one image hash: cache, results and report agree
 
 # Bump when a change to clipsafety.invert changes the images for the same settings.
 INVERSION_CODE_VERSION = "1"
+
+
+def image_sha256(image: np.ndarray) -> str:
+    """The one image hash (cache, results and report agree).
+
+    Hex sha256 of the image's shape ("HxWxC:") followed by its raw bytes. The shape is hashed too, so a 32x64 and a 64x32 image with the same bytes differ.
+    """
+    if (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3
+            or 0 in image.shape):
+        raise ValueError(f"expected a uint8 HxWx3 image, got {getattr(image, 'dtype', type(image).__name__)} "
+                         f"{getattr(image, 'shape', '')}")
+    image = np.ascontiguousarray(image)
+    h, w, c = image.shape
+    digest = hashlib.sha256(f"{h}x{w}x{c}:".encode("ascii"))
+    digest.update(image.tobytes())
+    return digest.hexdigest()
 
 
 def entry_key(fingerprint: str, prompt: str, seed: int, settings: InversionSettings) -> str:

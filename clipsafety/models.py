@@ -97,7 +97,7 @@ class ModelHandle:
     fingerprint: str
     device: torch.device
     precision: str
-    world: str  # "toy" (a bundled toy-world model) or "natural"
+    kind: str  # what the model folder declares: "toy" (a toy-world model) or "natural"
     source: str = ""  # where the weights came from, for reports
     _text_cache: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
@@ -146,7 +146,7 @@ class ModelHandle:
             "fingerprint": self.fingerprint,
             "device": str(self.device),
             "precision": self.precision,
-            "world": self.world,
+            "kind": self.kind,
             "input_size": self.input_size,
             "source": self.source,
         }
@@ -426,17 +426,17 @@ def _load_uncached(name, pretrained, dev, prec, cache_dir) -> ModelHandle:
                 fix="drop --clip-pretrained",
             )
         model, tokenizer, mean, std, arch, source = load_model_folder(toy[name], name)
-        world, pretrained = "toy", None
+        kind, pretrained = "toy", None
     else:
         model, tokenizer, mean, std, arch, source = _build_open_clip(name, pretrained, cache_dir)
-        world = "natural"
+        kind = "natural"
         if pretrained is None and not name.startswith(("hf-hub:", "local-dir:")):
             pretrained = default_pretrained(name)
     return _make_handle(model, tokenizer, mean, std, arch, name=name, pretrained=pretrained,
-                        dev=dev, prec=prec, world=world, source=source)
+                        dev=dev, prec=prec, kind=kind, source=source)
 
 
-def _make_handle(model, tokenizer, mean, std, arch, *, name, pretrained, dev, prec, world, source) -> ModelHandle:
+def _make_handle(model, tokenizer, mean, std, arch, *, name, pretrained, dev, prec, kind, source) -> ModelHandle:
     model.eval()
     fingerprint = fingerprint_model(model, arch)
     for p in model.parameters():
@@ -455,7 +455,7 @@ def _make_handle(model, tokenizer, mean, std, arch, *, name, pretrained, dev, pr
         fingerprint=fingerprint,
         device=dev,
         precision=prec,
-        world=world,
+        kind=kind,
         source=source,
     )
 
@@ -468,7 +468,7 @@ def handle_from_model(
     architecture: Any = None,
     device: str | torch.device = "cpu",
     precision: str = "fp32",
-    world: str = "natural",
+    kind: str = "natural",
 ) -> ModelHandle:
     """Wrap an in-memory open_clip model (tests, notebooks) in a handle."""
     import open_clip
@@ -478,4 +478,4 @@ def handle_from_model(
     mean = pp.get("mean", open_clip.OPENAI_DATASET_MEAN)
     std = pp.get("std", open_clip.OPENAI_DATASET_STD)
     return _make_handle(model, tokenizer, mean, std, architecture or name, name=name, pretrained=None,
-                        dev=dev, prec=resolve_precision(precision, dev), world=world, source="in-memory")
+                        dev=dev, prec=resolve_precision(precision, dev), kind=kind, source="in-memory")

@@ -65,3 +65,33 @@ def add_to_pytest(parser) -> None:
 def add_to_argparse(parser) -> None:
     for opt in OPTIONS:
         parser.add_argument(f"--{opt.name}", **opt.kwargs())
+
+
+@dataclass(frozen=True)
+class ResolvedOptions:
+    """Every option's value and where it came from ("command line", "default", ...)."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+
+    def get(self, dest: str) -> Any:
+        return self.values[dest]
+
+    def source(self, dest: str) -> str:
+        return self.sources.get(dest, "default")
+
+
+def resolve_pytest(config) -> ResolvedOptions:
+    """The options of a pytest run. (To come: ini values, validation raising ClipSafetyError.)"""
+    values = {opt.dest: config.getoption(opt.dest) for opt in OPTIONS}
+    return ResolvedOptions(values, {d: "command line" if v != _default(d) else "default" for d, v in values.items()})
+
+
+def resolve_argparse(namespace) -> ResolvedOptions:
+    """The options of a `clipsafety run`. (To come: validation raising ClipSafetyError.)"""
+    values = {opt.dest: getattr(namespace, opt.dest) for opt in OPTIONS}
+    return ResolvedOptions(values, {d: "command line" if v != _default(d) else "default" for d, v in values.items()})
+
+
+def _default(dest: str) -> Any:
+    return next(opt.default for opt in OPTIONS if opt.dest == dest)

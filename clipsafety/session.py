@@ -21,8 +21,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .cache import InversionCache, entry_key
-from .report.thumbnails import image_sha256
+from .cache import InversionCache, entry_key, image_sha256
 from .errors import ClipSafetyError, InversionError
 from .invert import InversionResult, InversionSettings, Progress, get_settings, invert_pairs
 from .models import ModelHandle, load_model
@@ -147,7 +146,7 @@ class Session:
         return load_model(c.model, c.pretrained, device=c.device, precision=c.precision)
 
     def profile_for(self, suite: Suite) -> str:
-        return self.config.profile or suite.inversion.profile or DEFAULT_PROFILE[self.handle.world]
+        return self.config.profile or suite.inversion.profile or DEFAULT_PROFILE[self.handle.kind]
 
     def settings_for(self, suite: Suite) -> InversionSettings:
         overrides = dict(suite.inversion.overrides)
@@ -165,11 +164,11 @@ class Session:
         return [derive_seed(self.config.base_seed, prompt_text, i) for i in range(count)]
 
     def skip_reason(self, suite: Suite) -> str | None:
-        world = self.handle.world
-        if world not in suite.applies_to:
+        kind = self.handle.kind
+        if kind not in suite.applies_to:
             return (
                 f"suite {suite.name!r} applies to {', '.join(suite.applies_to)} models; "
-                f"{self.handle.name} is a {world} model"
+                f"{self.handle.name} is a {kind} model"
             )
         return None
 

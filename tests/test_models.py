@@ -116,7 +116,7 @@ def test_local_dir_round_trip(tmp_path):
     pixels = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     expected = torch.nn.functional.normalize(model.encode_image(handle.normalize_pixels(pixels)), dim=-1)
     assert torch.allclose(handle.encode_images(pixels), expected, atol=1e-6)
-    assert handle.input_size == 16 and handle.world == "natural"
+    assert handle.input_size == 16 and handle.kind == "natural"
 
 
 def test_pickled_code_and_corrupt_files_are_refused(tmp_path, tiny_arch):

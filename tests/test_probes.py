@@ -26,7 +26,7 @@ def solid(colour, n=1, size=32) -> np.ndarray:
 class FakeHandle:
     """A 'CLIP' whose image embedding is the mean RGB and whose text embedding is its colour word."""
 
-    name, pretrained, world, precision, fingerprint, input_size = "fake", None, "toy", "fp32", "0" * 16, 32
+    name, pretrained, kind, precision, fingerprint, input_size = "fake", None, "toy", "fp32", "0" * 16, 32
     device = torch.device("cpu")
     WORDS = {"red": [1.0, 0.0, 0.0], "green": [0.0, 1.0, 0.0], "blue": [0.0, 0.0, 1.0],
              "man": [1.0, 0.0, 0.0], "woman": [0.0, 0.0, 1.0]}

@@ -31,6 +31,8 @@ class InversionResult:
     settings: dict
     error: str | None = None
     seconds: float = 0.0  # this image's share of its batch's wall time
+    steps: int = 0  # optimisation steps this image ran
+    passes: int = 0  # encoder forward+backward passes it cost (steps x augmented copies)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +174,8 @@ def _finish(handle, pairs, param, settings, text, errors, seconds) -> list[Inver
             settings=data,
             error=errors[i],
             seconds=share,
+            steps=settings.steps,
+            passes=settings.steps * settings.copies,
         )
         for i, (prompt, seed) in enumerate(pairs)
     ]

@@ -210,7 +210,7 @@ def _generate(n_suites: int, prompts_per_suite: int, seeds: int, image_size: int
             "clipsafety": __version__, "torch": "2.14.1", "open_clip": "3.3.0", "python": "3.11.7",
             "model": {"name": "toyclip-biased", "pretrained": None,
                       "fingerprint": hashlib.sha256(b"toyclip-biased").hexdigest(), "device": "cpu",
-                      "precision": "fp32", "world": "toy", "source": "bundled toy model"},
+                      "precision": "fp32", "kind": "toy", "source": "bundled toy model"},
             "base_seed": 0, "started": "2026-11-29T15:00:00+00:00", "finished": "2026-11-29T15:02:41+00:00",
             "duration_s": 161.4, "command": "pytest suites/", "suites": prov_suites,
         },

@@ -1,4 +1,4 @@
-"""Images -> small data URIs for the report, and their content hashes.
+"""Images -> small data URIs for the report (their hash, image_sha256, lives with the cache).
 
 Thumbnails are never upscaled: a 32 px toy image stays 32 px in the file and
 the report displays it at a fixed box size with `image-rendering: pixelated`,
@@ -11,11 +11,12 @@ smaller one, and return it as a base64 data URI.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 
 import numpy as np
 from PIL import Image
+
+from ..cache import image_sha256
 
 JPEG_QUALITY = 80
 
@@ -28,18 +29,6 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"empty image of shape {image.shape}")
     return np.ascontiguousarray(image)
-
-
-def image_sha256(image: np.ndarray) -> str:
-    """Hex sha256 of the image's shape ("HxWxC:") followed by its raw bytes.
-
-    The shape is hashed too, so a 32x64 and a 64x32 image with the same bytes differ.
-    """
-    image = _check_image(image)
-    h, w, c = image.shape
-    digest = hashlib.sha256(f"{h}x{w}x{c}:".encode("ascii"))
-    digest.update(image.tobytes())
-    return digest.hexdigest()
 
 
 def _encode(picture: Image.Image, fmt: str) -> bytes:

@@ -361,7 +361,7 @@ def build_summary(results: Mapping[str, Any]) -> dict[str, Any]:
         **_model_identity(model),
         "device": str(model.get("device") or "—"),
         "precision": str(model.get("precision") or "—"),
-        "world": str(model.get("world") or ""),
+        "kind": str(model.get("kind") or ""),
         "model_source": str(model.get("source") or ""),
         "profiles": sorted({str(c["profile"]) for c in cases if c.get("profile")}),
         "seeds_per_prompt": seeds_per_prompt,
