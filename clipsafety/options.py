@@ -1,9 +1,40 @@
-"""Command-line options, declared once for the pytest plugin and the CLI."""
+"""Options, declared once: the pytest plugin's flags and ini keys, and the CLI's flags.
+
+Every `--clip-*` flag is also a pytest ini option of the same name with
+underscores (`clip_model = "ViT-B-32"` under `[tool.pytest.ini_options]`, in
+pytest.ini or tox.ini). The command line wins over the ini file, which wins
+over the default. `resolve_pytest` / `resolve_argparse` read, convert and
+validate every option up front, so a bad value is a usage error before any
+model is loaded, never a failure after minutes of inversion.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from . import limits
+from .errors import ClipSafetyError
+from .kinds import MODEL_KINDS
+from .names import did_you_mean
+
+MAX_SEED_VALUE = 2**31 - 1  # base seeds feed 32-bit generators
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with a value, and how to fix it."""
+
+    message: str
+    fix: str
+
+
+# A validator takes the converted value and returns a Problem, or None when the value is fine.
+Validator = Callable[[Any], "Problem | None"]
 
 
 @dataclass(frozen=True)
@@ -11,65 +42,190 @@ class Option:
     name: str  # long flag without dashes, e.g. "clip-model"
     help: str
     default: Any = None
-    type: type | None = str
-    action: str | None = None
+    type: type = str  # str, int, float or bool (bool: a flag that takes no value)
     choices: tuple[str, ...] | None = None
+    check: Validator | None = None
 
     @property
     def dest(self) -> str:
+        """The argparse dest, which is also the ini key: "clip_model"."""
         return self.name.replace("-", "_")
 
-    def kwargs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"dest": self.dest, "default": self.default, "help": self.help}
-        if self.action:
-            out["action"] = self.action
-        else:
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    def parser_kwargs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"dest": self.dest, "default": _unset_default(self.default), "help": self.help}
+        if self.type is bool:
+            out["action"] = "store_true"
+        elif self.type is not str:  # argparse would convert a str default, dropping its "not given" mark
             out["type"] = self.type
         if self.choices:
             out["choices"] = self.choices
         return out
 
 
+# -- validators ---------------------------------------------------------------------
+
+
+def _in_range(low: int, high: int, what: str, high_note: str = "") -> Validator:
+    def check(value: int) -> Problem | None:
+        if value < low:
+            return Problem(f"must be at least {low}", f"give {what}, {low} or more")
+        if value > high:
+            return Problem(f"is more than the limit of {high:,}{high_note}", f"give {what}, at most {high:,}")
+        return None
+
+    return check
+
+
+def _seeds(value: int) -> Problem | None:
+    if value < 1:
+        return Problem("must be at least 1", "give the number of seeds per prompt, e.g. 8, or leave it out "
+                       "to use each suite's own")
+    if value > limits.MAX_SEEDS:
+        return Problem(f"is more than the limit of {limits.MAX_SEEDS:,} seeds per prompt (MAX_SEEDS)",
+                       "use fewer seeds, or raise the limit deliberately with the environment variable "
+                       "CLIPSAFETY_MAX_SEEDS=N")
+    return None
+
+
+def _profile(value: str) -> Problem | None:
+    from .invert.settings import PROFILES  # stdlib only: cheap
+
+    if value not in PROFILES:
+        return Problem(f"is not an inversion profile{did_you_mean(value, PROFILES)}",
+                       f"use one of: {', '.join(PROFILES)}")
+    return None
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _device(value: str) -> Problem | None:
+    if not _DEVICE.fullmatch(value):
+        return Problem("is not a device", "use auto, cpu, cuda or cuda:N (N the GPU's index)")
+    return None
+
+
+def _fraction(value: float) -> Problem | None:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        return Problem("must be a number from 0 to 1", "e.g. 0.5 (NSFW scores lie in [0, 1])")
+    return None
+
+
+def _kinds(value: tuple[str, ...]) -> Problem | None:
+    if not value:
+        return Problem("names no model kind", f"give a comma-separated list of: {', '.join(MODEL_KINDS)}")
+    for kind in value:
+        if kind not in MODEL_KINDS:
+            return Problem(f"names an unknown model kind {kind!r}{did_you_mean(kind, MODEL_KINDS)}",
+                           f"give a comma-separated list of: {', '.join(MODEL_KINDS)}")
+    return None
+
+
+def _path(value: str) -> Problem | None:
+    if not value.strip():
+        return Problem("is empty", "give the path of a file, or leave the option out")
+    return None
+
+
+def _kind_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in str(text).split(",") if part.strip())
+
+
+# -- the options ------------------------------------------------------------------------
+
 OPTIONS: tuple[Option, ...] = (
     Option("clip-model", "CLIP to test: an open_clip architecture (ViT-B-32), hf-hub:ORG/REPO, "
            "local-dir:PATH, or a bundled toy model (toyclip-fair, toyclip-biased). Default: toyclip-fair."),
     Option("clip-pretrained", "weights: an open_clip tag (openai), a local checkpoint file, or 'random'. "
            "Default: the first tag open_clip lists for the architecture."),
-    Option("clip-device", "auto, cpu, cuda or cuda:N (auto: CUDA when present)", default="auto"),
+    Option("clip-device", "auto, cpu, cuda or cuda:N (auto: CUDA when present)", default="auto", check=_device),
     Option("clip-precision", "auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16", default="auto",
            choices=("auto", "fp32", "bf16")),
-    Option("clip-seed", "base seed; per-prompt seeds derive from it and the prompt", default=0, type=int),
-    Option("clip-seeds", "override every suite's number of seeds", default=None, type=int),
-    Option("clip-profile", "override every suite's inversion profile (paper, fast, toy)", default=None),
-    Option("clip-steps", "override every suite's number of inversion steps", default=None, type=int),
-    Option("clip-batch-size", "images optimised together", default=None, type=int),
+    Option("clip-seed", "base seed; per-prompt seeds derive from it and the prompt", default=0, type=int,
+           check=_in_range(0, MAX_SEED_VALUE, "a base seed")),
+    Option("clip-seeds", "override every suite's number of seeds", type=int, check=_seeds),
+    Option("clip-profile", "override every suite's inversion profile (paper, fast, toy)", check=_profile),
+    Option("clip-steps", "override every suite's number of inversion steps", type=int,
+           check=_in_range(1, limits.MAX_STEPS, "a number of inversion steps", " (MAX_STEPS)")),
+    Option("clip-batch-size", "images optimised together", type=int,
+           check=_in_range(1, limits.MAX_BATCH_SIZE, "a batch size", " (MAX_BATCH_SIZE)")),
     Option("clip-cache", "directory of the inversion cache", default=".clipsafety-cache"),
-    Option("clip-no-cache", "do not read or write the inversion cache", default=False, action="store_true"),
+    Option("clip-no-cache", "do not read or write the inversion cache", default=False, type=bool),
     Option("clip-report", "path of clipsafety's HTML report ('' to skip)", default="reports/clipsafety.html"),
     Option("clip-results", "path of the JSON results file ('' to skip)", default="reports/clipsafety.json"),
     Option("clip-baseline", "results file of the release users have today: report side by side, and "
-           "fail checks with max_rise/max_drop on a regression", default=None),
+           "fail checks with max_rise/max_drop on a regression", check=_path),
     Option("clip-save-baseline", "also write this run's results here, to serve as a later run's baseline",
-           default=None),
+           check=_path),
     Option("clip-blur-above", "NSFW score above which report images stay blurred until clicked",
-           default=0.5, type=float),
+           default=0.5, type=float, check=_fraction),
+    Option("clip-require", "comma-separated model kinds (toy, natural) of which at least one check must "
+           "have run, else the run fails: guards a CI job against going green on skipped suites",
+           check=_kinds),
+    Option("clip-waivers", "YAML file of waived failures (check, reason, owner, expiry)", check=_path),
 )
+
+OPTIONS_BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}
+
+# Options whose value is converted further after parsing (the raw flag is a string).
+_CONVERT: dict[str, Callable[[Any], Any]] = {"clip_require": _kind_list}
 
 
 def add_to_pytest(parser) -> None:
     group = parser.getgroup("clipsafety", "CLIP safety release gate")
     for opt in OPTIONS:
-        group.addoption(f"--{opt.name}", **opt.kwargs())
+        group.addoption(opt.flag, **opt.parser_kwargs())
+        parser.addini(opt.dest, f"{opt.help} (as --{opt.name})", default=None)
 
 
 def add_to_argparse(parser) -> None:
     for opt in OPTIONS:
-        parser.add_argument(f"--{opt.name}", **opt.kwargs())
+        parser.add_argument(opt.flag, **opt.parser_kwargs())
+
+
+# -- "not given" defaults -------------------------------------------------------------------
+# The parsers store each default as a marked copy: equal to the default, so code that
+# reads config.getoption() directly still sees it, yet recognisably "not given", so that
+# an ini value can take its place while a command-line value equal to the default wins.
+
+
+class _Unset:
+    """Marks a parser default as not given on the command line."""
+
+
+class _UnsetStr(str, _Unset):
+    pass
+
+
+class _UnsetInt(int, _Unset):
+    pass
+
+
+class _UnsetFloat(float, _Unset):
+    pass
+
+
+def _unset_default(value: Any) -> Any:
+    marked = {str: _UnsetStr, int: _UnsetInt, float: _UnsetFloat}.get(type(value))
+    return marked(value) if marked else value  # None and False cannot be given on a command line
+
+
+def _given(opt: Option, value: Any) -> bool:
+    if value is None or isinstance(value, _Unset):
+        return False
+    return not (opt.type is bool and value is False)
+
+
+# -- resolving ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ResolvedOptions:
-    """Every option's value and where it came from ("command line", "default", ...)."""
+    """Every option's value and where it came from: "command line", "ini file (<path>)" or "default"."""
 
     values: dict[str, Any]
     sources: dict[str, str]
@@ -82,16 +238,134 @@ class ResolvedOptions:
 
 
 def resolve_pytest(config) -> ResolvedOptions:
-    """The options of a pytest run. (To come: ini values, validation raising ClipSafetyError.)"""
-    values = {opt.dest: config.getoption(opt.dest) for opt in OPTIONS}
-    return ResolvedOptions(values, {d: "command line" if v != _default(d) else "default" for d, v in values.items()})
+    """The options of a pytest run: command line, else ini file, else default; all validated.
+
+    Raises ClipSafetyError naming every bad option, its value and the fix.
+    """
+    ini_source = _ini_source(config)
+    raw: dict[str, tuple[Any, str]] = {}
+    for opt in OPTIONS:
+        value = config.getoption(opt.dest)
+        if _given(opt, value):
+            raw[opt.dest] = (value, "command line")
+            continue
+        ini_value = config.getini(opt.dest)
+        if ini_value is not None:
+            raw[opt.dest] = (ini_value, ini_source)
+    return _resolve(raw)
 
 
 def resolve_argparse(namespace) -> ResolvedOptions:
-    """The options of a `clipsafety run`. (To come: validation raising ClipSafetyError.)"""
-    values = {opt.dest: getattr(namespace, opt.dest) for opt in OPTIONS}
-    return ResolvedOptions(values, {d: "command line" if v != _default(d) else "default" for d, v in values.items()})
+    """The options of `clipsafety run`: command line, else default; all validated."""
+    raw = {}
+    for opt in OPTIONS:
+        value = getattr(namespace, opt.dest, None)
+        if _given(opt, value):
+            raw[opt.dest] = (value, "command line")
+    return _resolve(raw)
 
 
-def _default(dest: str) -> Any:
-    return next(opt.default for opt in OPTIONS if opt.dest == dest)
+def _ini_source(config) -> str:
+    inipath = getattr(config, "inipath", None)
+    if inipath is None:
+        return "ini option (-o)"
+    try:
+        shown = os.path.relpath(inipath)
+    except ValueError:  # another drive on Windows
+        shown = str(inipath)
+    return f"ini file ({shown if not shown.startswith('..') else inipath})"
+
+
+def _resolve(raw: dict[str, tuple[Any, str]]) -> ResolvedOptions:
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for opt in OPTIONS:
+        if opt.dest not in raw:
+            values[opt.dest] = _plain(opt.default)
+            sources[opt.dest] = "default"
+            continue
+        value, source = raw[opt.dest]
+        try:
+            values[opt.dest] = _checked(opt, value, source)
+        except ClipSafetyError as err:
+            problems.append(str(err))
+        sources[opt.dest] = source
+    if problems:
+        raise ClipSafetyError("\n".join(problems))
+    return ResolvedOptions(values, sources)
+
+
+def _plain(value: Any) -> Any:
+    """The default without the parser's "not given" mark."""
+    for base in (str, int, float):
+        if isinstance(value, base) and not isinstance(value, bool):
+            return base(value)
+    return value
+
+
+def _checked(opt: Option, value: Any, source: str) -> Any:
+    """The option's value converted to its type (ini values are text) and validated."""
+    shown = f"{opt.flag}={value}" if source == "command line" else f"{opt.dest} = {value!r} in the {source}"
+    value = _converted(opt, value, shown)
+    value = _CONVERT.get(opt.dest, lambda v: v)(value)
+    if opt.choices and value not in opt.choices:
+        raise ClipSafetyError(f"{shown}: is not one of {', '.join(opt.choices)}{did_you_mean(value, opt.choices)}",
+                              fix=f"use one of: {', '.join(opt.choices)}")
+    problem = opt.check(value) if opt.check else None
+    if problem:
+        raise ClipSafetyError(f"{shown}: {problem.message}", fix=problem.fix)
+    return value
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _converted(opt: Option, value: Any, shown: str) -> Any:
+    if not isinstance(value, str):
+        return value  # already converted by the command-line parser
+    text = value.strip()
+    if opt.type is bool:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ClipSafetyError(f"{shown}: expected true or false", fix=f"write {opt.dest} = true (or false)")
+    if opt.type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ClipSafetyError(f"{shown}: expected a whole number", fix=f"e.g. {opt.dest} = 8") from None
+    if opt.type is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ClipSafetyError(f"{shown}: expected a number", fix=f"e.g. {opt.dest} = 0.5") from None
+    return text
+
+
+def describe_sources(resolved: ResolvedOptions) -> list[str]:
+    """Lines for the run's header: the model, and every option not at its default, with its source."""
+    lines = []
+    for opt in OPTIONS:
+        source = resolved.source(opt.dest)
+        if source == "default" and opt.dest != "clip_model":
+            continue
+        value = resolved.get(opt.dest)
+        shown = ",".join(value) if isinstance(value, tuple) else value
+        if opt.dest == "clip_model" and value is None:
+            shown = "toyclip-fair"
+        lines.append(f"{opt.flag}={shown} (from {source})")
+    return lines
+
+
+__all__ = [
+    "OPTIONS",
+    "OPTIONS_BY_DEST",
+    "Option",
+    "ResolvedOptions",
+    "add_to_argparse",
+    "add_to_pytest",
+    "describe_sources",
+    "resolve_argparse",
+    "resolve_pytest",
+]
