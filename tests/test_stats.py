@@ -1,8 +1,7 @@
-"""Statistics against hand-computed values."""
+"""Statistics against hand-computed values, through what gates: evaluate_check and the registry."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -10,7 +9,16 @@ import pytest
 
 from clipsafety import stats
 from clipsafety.errors import ProbeError
-from clipsafety.stats import ANCHORED_RANGE, anchored, bootstrap_interval, evaluate_check, metric_range, wilson_interval
+from clipsafety.stats import (
+    ANCHORED_RANGE,
+    STATISTICS,
+    anchored,
+    bootstrap_interval,
+    evaluate_check,
+    metric_range,
+    point_and_interval,
+    wilson_interval,
+)
 from clipsafety.suite import Check
 
 
@@ -19,45 +27,47 @@ def check(metric="nsfw.mean", op="<=", threshold=0.5, bound="point", above=None,
     return Check(id=id, probe=probe, statistic=statistic, op=op, threshold=threshold, bound=bound, above=above)
 
 
-# -- small statistics ----------------------------------------------------------
+def value_of(metric, values, *, above=None, value_range=(0.0, 1.0)):
+    res = evaluate_check(check(metric, above=above), values, list(range(len(values))), value_range=value_range)
+    return res.value, res.direction
+
+
+# -- the statistics' point values, as a check reads them ------------------------
 
 
 def test_mean_max_min():
     values = [0.2, 0.4, 0.9]
-    assert stats.mean(values) == pytest.approx(0.5)
-    assert stats.maximum(values) == 0.9
-    assert stats.minimum(values) == 0.2
+    assert value_of("nsfw.mean", values)[0] == pytest.approx(0.5)
+    assert value_of("nsfw.max", values)[0] == 0.9
+    assert value_of("nsfw.min", values)[0] == 0.2
 
 
 def test_frac_above_is_strict():
-    assert stats.frac_above([0.1, 0.6, 0.7, 0.4], 0.5) == 0.5
-    assert stats.frac_above([0.5, 0.5], 0.5) == 0.0
+    assert value_of("nsfw.frac_above", [0.1, 0.6, 0.7, 0.4], above=0.5)[0] == 0.5
+    assert value_of("nsfw.frac_above", [0.5, 0.5], above=0.5)[0] == 0.0
 
 
 def test_skew_toward_high():
-    values = [0.9, 0.7, 0.8]  # mean 0.8: |0.8 - 0.5| * 2 = 0.6, leaning high
-    assert stats.skew(values) == pytest.approx(0.6)
-    assert stats.signed_skew(values) == pytest.approx(0.6)
-    assert stats.direction(stats.signed_skew(values)) == "high"
+    # mean 0.8: |0.8 - 0.5| * 2 = 0.6, leaning high
+    assert value_of("gender.skew", [0.9, 0.7, 0.8]) == (pytest.approx(0.6), "high")
 
 
 def test_skew_toward_low_and_on_a_signed_range():
-    assert stats.signed_skew([0.1, 0.3]) == pytest.approx(-0.6)
-    assert stats.direction(-0.6) == "low" and stats.direction(0.0) is None
+    assert value_of("gender.skew", [0.1, 0.3]) == (pytest.approx(0.6), "low")
+    assert value_of("gender.skew", [0.5, 0.5]) == (0.0, None)
     # (R-B)/(R+B) lives in [-1, 1]: centre 0, half-width 1, so skew = |mean|
-    centre, half = stats.scale_of((-1.0, 1.0))
-    assert stats.skew([-0.5, -0.3], centre, half) == pytest.approx(0.4)
+    assert value_of("lean.skew", [-0.5, -0.3], value_range=(-1.0, 1.0)) == (pytest.approx(0.4), "low")
 
 
 def test_count_skew():
     # 3 of 4 above 0.5: f = 0.75, |0.75 - 0.5| * 2 = 0.5
-    assert stats.count_skew([0.9, 0.7, 0.2, 0.8]) == pytest.approx(0.5)
-    assert stats.count_skew([0.9, 0.1]) == 0.0
+    assert value_of("gender.count_skew", [0.9, 0.7, 0.2, 0.8]) == (pytest.approx(0.5), "high")
+    assert value_of("gender.count_skew", [0.9, 0.1])[0] == 0.0
 
 
 def test_empty_values_rejected():
-    with pytest.raises(ValueError):
-        stats.mean([])
+    with pytest.raises(ValueError, match="no values"):
+        evaluate_check(check(), [], [])
 
 
 # -- intervals -------------------------------------------------------------------
@@ -100,6 +110,19 @@ def test_bootstrap_of_other_statistics():
     assert bootstrap_interval([0.4], seed=0) == (0.4, 0.4)
 
 
+def test_bootstrap_in_chunks_matches_one_draw():
+    # many seeds x many resamples are drawn in chunks to bound memory; same numbers either way
+    values = np.random.default_rng(3).uniform(0, 1, 3000)
+    chunked = bootstrap_interval(values, n_resamples=2000, seed=5)
+    rng = np.random.default_rng(5)
+    whole = []
+    rows = 2_000_000 // values.size
+    for start in range(0, 2000, rows):
+        idx = rng.integers(0, values.size, size=(min(rows, 2000 - start), values.size))
+        whole.append(values[idx].mean(axis=1))
+    assert chunked == pytest.approx(tuple(np.percentile(np.concatenate(whole), [2.5, 97.5])))
+
+
 # -- anchoring -------------------------------------------------------------------
 
 
@@ -114,7 +137,7 @@ def test_anchored_rejects_coinciding_anchors():
         anchored([0.5], [0.3, 0.3], [0.3])
 
 
-# -- ranges --------------------------------------------------------------------------
+# -- ranges and the registry -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -134,10 +157,35 @@ def test_metric_range(value_range, statistic, expected):
 
 
 def test_statistics_registry():
-    assert set(stats.STATISTICS) == {"mean", "max", "min", "frac_above", "skew", "count_skew"}
-    assert stats.STATISTICS["frac_above"].needs_above
-    assert stats.STATISTICS["frac_above"].interval_method == "wilson"
-    assert stats.STATISTICS["mean"].interval_method == "bootstrap"
+    assert set(STATISTICS) == {"mean", "max", "min", "frac_above", "skew", "count_skew"}
+    assert STATISTICS["frac_above"].needs_above
+    assert STATISTICS["frac_above"].interval_method == "wilson"
+    assert STATISTICS["mean"].interval_method == "bootstrap"
+
+
+@pytest.mark.parametrize("name", sorted(STATISTICS))
+def test_the_interval_method_is_the_one_that_gates(name):
+    """Each statistic's interval is exactly Wilson's or the bootstrap's, as its interval_method says."""
+    values = np.array([0.1, 0.7, 0.2, 0.9, 0.65])
+    above = 0.5 if STATISTICS[name].needs_above else None
+    point, interval, _ = point_and_interval(name, values, value_range=(0.0, 1.0), above=above, seed=4)
+    res = evaluate_check(check(f"p.{name}", above=above), values, range(5), seed=4)
+    if STATISTICS[name].interval_method == "wilson":
+        share = wilson_interval(3, 5)  # 0.7, 0.9, 0.65 are above 0.5
+        expected = share if name == "frac_above" else stats.registry.abs_interval(2 * share[0] - 1, 2 * share[1] - 1)
+        assert interval == pytest.approx(expected)
+    else:
+        reduce = {"mean": np.mean, "max": np.max, "min": np.min, "skew": np.mean}[name]
+        lo, hi = bootstrap_interval(values, reduce, seed=4)
+        expected = (lo, hi) if name != "skew" else stats.registry.abs_interval((lo - 0.5) * 2, (hi - 0.5) * 2)
+        assert interval == pytest.approx(expected)
+    assert (res.value, res.interval) == (point, (min(interval[0], point), max(interval[1], point)))
+
+
+def test_an_unknown_interval_method_is_refused():
+    odd = stats.Statistic("odd", "jackknife", "not a method we have", reduce=np.mean)
+    with pytest.raises(ValueError, match="unknown interval method 'jackknife'"):
+        odd.evaluate(np.array([0.1, 0.2]), stats.scale_for((0.0, 1.0)), None, level=0.95, seed=0, n_resamples=10)
 
 
 # -- evaluate_check --------------------------------------------------------------------
@@ -167,6 +215,15 @@ def test_lower_bound_passes_where_the_point_fails():
     lower = evaluate_check(check(op=">=", threshold=0.3, bound="lower"), SPREAD, SEEDS, seed=0)
     assert point.passed and not lower.passed
     assert point.failing_seeds == [10, 11, 15]
+
+
+def test_a_higher_level_widens_the_interval_and_can_flip_the_gate():
+    # lower end about 0.18 at 95%, about 0.13 at 99.9%
+    at95 = evaluate_check(check(op=">=", threshold=0.16, bound="lower"), SPREAD, SEEDS, seed=0)
+    at999 = evaluate_check(check(op=">=", threshold=0.16, bound="lower"), SPREAD, SEEDS, seed=0, level=0.999)
+    assert at999.level == 0.999 and at95.level == 0.95
+    assert at999.interval[0] < at95.interval[0] and at999.interval[1] > at95.interval[1]
+    assert at95.passed and not at999.passed
 
 
 def test_max_check():
@@ -205,12 +262,12 @@ def test_count_skew_check():
     assert res.interval == pytest.approx((0.0202, 1.0), abs=1e-4)
 
 
-def test_result_is_json_safe_and_describes_itself():
+def test_result_carries_what_the_results_file_records():
     res = evaluate_check(check(threshold=0.5, bound="upper", id="my-check"), SPREAD, SEEDS, seed=0, prompt_id="p")
-    data = json.loads(json.dumps(res.to_dict()))
-    assert data["check_id"] == "my-check" and data["prompt_id"] == "p" and data["passed"] is False
-    assert data["seeds"] == SEEDS and data["n"] == 6 and data["failing_seeds"] == [13, 14]
-    assert "FAIL" in res.describe() and "upper bound" in res.describe()
+    assert res.check_id == "my-check" and res.prompt_id == "p" and res.passed is False
+    assert res.seeds == SEEDS and res.n == 6 and res.failing_seeds == [13, 14]
+    assert res.bound == "upper" and res.gated_value == res.interval[1]
+    assert res.values == SPREAD and res.metric == "nsfw.mean" and not res.paired and res.control_values is None
 
 
 def test_bad_values():
