@@ -16,7 +16,13 @@ centred on 0.5.
 Paired values are per-seed differences prompt - control: they centre on 0 and
 keep the probe's half-width, so a paired skew is |mean difference| / half-width
 (|mean difference| * 2 for a probability or an anchored position) and a control
-that sits at the middle gives the same skew as no control.
+that sits at the middle gives the same skew as no control. Their interval is
+the same statistic's: the percentile bootstrap of the mean difference over
+seeds (a seed's prompt and control are resampled together). A t-interval was
+not used: it would give paired checks another method than unpaired ones, it
+assumes normal differences, and at 2 seeds (t = 12.7) it spans any range; the
+bootstrap's known weakness, a little under-coverage at very few seeds, is
+the same for every check and is why `decidable` and the seed counts matter.
 """
 
 from __future__ import annotations
