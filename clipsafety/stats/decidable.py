@@ -76,12 +76,13 @@ def _wilson_message(stat: Statistic, check: Any, n: int, value_range: Range, lev
     verdict = "pass" if missing else "fail"
     rising_fails = OPERATORS[check.op].rising_fails
     best = gated.min() if rising_fails == missing else gated.max()
-    text = (f"{_gate_name(check)} cannot {verdict} with {n} seed{'s' * (n != 1)}: at best it reads "
-            f"{best:.3g} whatever the images show")
+    gated_name = "value" if check.bound == "point" else f"{check.bound} end"
+    text = (f"{_gate_name(check)} cannot {verdict} with {n} seed{'s' * (n != 1)}: whatever the images show, "
+            f"its {gated_name} comes no closer to {verdict}ing than {best:.3g}")
     for m in range(n + 1, MAX_SEEDS + 1):
         if missing in _outcomes(_wilson_gated(stat, check, m, value_range, level, paired), check):
             return f"{text}; it can {verdict} from {m} seeds"
-    return f"{text}, nor with any seed count up to {MAX_SEEDS} (the MAX_SEEDS limit)"
+    return f"{text}, and cannot at any seed count up to {MAX_SEEDS} (the MAX_SEEDS limit)"
 
 
 def decidable(
