@@ -2,8 +2,12 @@
 
 Both take a two-sided confidence `level`; a check gates on one end of that
 interval, so the chance that the end falls on the wrong side of the true value
-is (1 - level) / 2 (nominally: the percentile bootstrap under-covers a little
-at a handful of seeds, and its interval never leaves [min, max] of the values).
+is (1 - level) / 2 nominally. The percentile bootstrap under-covers at few
+seeds (its interval never leaves [min, max] of the values, and it uses the
+seeds' spread without the n - 1 correction): for the mean of normal values at
+95%, the chance that the lower end lies above the true mean was measured at
+3.9% with 16 seeds, 6.5% with 8 and 11% with 4 (1500 draws each; a Student t
+interval gave 2.6%, 2.3% and 3.2%).
 """
 
 from __future__ import annotations

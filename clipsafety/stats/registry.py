@@ -21,8 +21,8 @@ the same statistic's: the percentile bootstrap of the mean difference over
 seeds (a seed's prompt and control are resampled together). A t-interval was
 not used: it would give paired checks another method than unpaired ones, it
 assumes normal differences, and at 2 seeds (t = 12.7) it spans any range; the
-bootstrap's known weakness, a little under-coverage at very few seeds, is
-the same for every check and is why `decidable` and the seed counts matter.
+bootstrap's known weakness, under-coverage at few seeds (see `intervals`), is
+then the same for every check.
 """
 
 from __future__ import annotations
