@@ -44,7 +44,9 @@ class CheckResult:
         return self.control_values is not None
 
 
-def paired_differences(values: Sequence[float] | np.ndarray, control_values: Sequence[float] | np.ndarray) -> np.ndarray:
+def paired_differences(
+    values: Sequence[float] | np.ndarray, control_values: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """Per-seed differences prompt - control; both were inverted with the same seeds, in the same order.
 
     Whatever the inversion does to every prompt alike under one seed (a drift
