@@ -31,3 +31,7 @@ MAX_MODEL_PARAMS = int(os.environ.get("CLIPSAFETY_MAX_MODEL_PARAMS", str(3_000_0
 
 # Results and baselines --------------------------------------------------------
 MAX_RESULTS_BYTES = 512 * 1024 * 1024  # a results or baseline file larger than this is refused unread
+
+# Waivers ----------------------------------------------------------------------
+MAX_WAIVERS_BYTES = 1_000_000  # a waivers file larger than this is refused unread
+MAX_WAIVERS = 1_000  # waivers in one file
