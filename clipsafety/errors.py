@@ -38,7 +38,3 @@ class ProbeError(ClipSafetyError):
 
 class InversionError(ClipSafetyError):
     """An inversion failed (for example a NaN loss) for one image."""
-
-
-class CacheError(ClipSafetyError):
-    """A cache entry is unreadable; callers recompute rather than fail."""
