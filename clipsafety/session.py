@@ -195,9 +195,13 @@ class Session:
 
     def prepare(self, cases: Iterable[Case]) -> None:
         """Invert every image the cases need that the cache lacks, in shared batches."""
-        fingerprint = self.handle.fingerprint
-        for settings, pairs in self.requests(cases).values():
-            keyed = {entry_key(fingerprint, p, s, settings): (p, s) for p, s in pairs}
+        fingerprint, size = self.handle.fingerprint, self.handle.input_size
+        groups = [
+            (settings, {entry_key(fingerprint, p, s, settings, input_size=size): (p, s) for p, s in pairs})
+            for settings, pairs in self.requests(cases).values()
+        ]
+        self.cache.check_usable([key for _, keyed in groups for key in keyed])  # fail before inverting
+        for settings, keyed in groups:
             missing = {k: v for k, v in keyed.items() if self.cache.get(k) is None}
             if not missing:
                 continue
@@ -231,7 +235,7 @@ class Session:
         settings = self.settings_for(suite)
         out = []
         for seed in self.seeds_for(suite, prompt_text):
-            key = entry_key(self.handle.fingerprint, prompt_text, seed, settings)
+            key = entry_key(self.handle.fingerprint, prompt_text, seed, settings, input_size=self.handle.input_size)
             result = self.cache.get(key)
             if result is None:  # not planned (library use): invert now
                 self._invert(settings, {key: (prompt_text, seed)})
