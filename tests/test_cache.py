@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cache_fakes import assert_clear_error, assert_same_result, fake_result, key_of
 from clipsafety.cache import CorruptEntry, InversionCache, _read_entry, image_sha256
-from clipsafety.cache.entry import pack, unpack
+from clipsafety.cache.entry import EntryRejected, decode_entry, encode_entry, pack, unpack
 from clipsafety.errors import ClipSafetyError
 from clipsafety.invert import InversionResult
 from clipsafety.limits import MAX_IMAGE_SIDE
@@ -129,9 +131,9 @@ def test_an_entry_of_another_model_or_code_version_is_recomputed(tmp_path):
         assert not path.exists()
 
 
-def test_an_oversized_image_with_a_consistent_record_is_recomputed(tmp_path):
+@pytest.mark.parametrize("side", [MAX_IMAGE_SIDE + 1, 2 * MAX_IMAGE_SIDE])
+def test_an_oversized_image_with_a_consistent_record_is_recomputed(tmp_path, side):
     """Issue 10.2: a 4096x4096 entry raised from np.stack on every run and was never removed."""
-    side = 2 * MAX_IMAGE_SIDE
     key = key_of()
     InversionCache(tmp_path).put(key, fake_result())
     [path] = entry_files(tmp_path)
@@ -347,3 +349,23 @@ def test_records_are_json_with_the_key_material(tmp_path):
     assert record["material"] == dataclasses.asdict(key_of().material)
     assert record["image"]["shape"] == [8, 8, 3]
     assert json.loads(json.dumps(record)) == record
+
+
+SOUND = encode_entry(key_of(), fake_result())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(SOUND) - 1), st.integers(1, 255)), min_size=1, max_size=4),
+       st.integers(0, len(SOUND)))
+def test_a_damaged_entry_is_refused_or_reads_back_exactly(flips, keep):
+    """Any damage gives one rejection reason or the very same result, never a traceback."""
+    data = bytearray(SOUND[:keep])
+    for position, mask in flips:
+        if position < len(data):
+            data[position] ^= mask
+    try:
+        result = decode_entry(bytes(data), key_of())
+    except EntryRejected as err:
+        assert str(err) and "\n" not in str(err)
+    else:
+        assert_same_result(result, fake_result())
