@@ -1,0 +1,51 @@
+"""No silent green: per-kind skip lines and --clip-require, on plain case lists."""
+
+from __future__ import annotations
+
+from clipsafety.coverage import CaseKind, ran_of_kind, require_problems, skipped_kinds
+
+NATURAL, TOY, BOTH = ("natural",), ("toy",), ("natural", "toy")
+
+
+def run_on_toy():
+    """What `pytest suites/` on toyclip-fair collects: natural suites skipped, toy suites run."""
+    return ([CaseKind(NATURAL, "skipped", "nsfw-leakage")] * 30 + [CaseKind(NATURAL, "skipped", "gender-skew")] * 7
+            + [CaseKind(TOY, "passed", "toy-hazard")] * 12)
+
+
+def test_skipped_natural_suites_are_said_in_one_line():
+    (skip,) = skipped_kinds(run_on_toy(), "toy")
+    assert (skip.kind, skip.checks, skip.suites) == ("natural", 37, ("nsfw-leakage", "gender-skew"))
+    assert skip.line("toyclip-fair", "toy") == ("37 natural-image checks skipped: toyclip-fair is a toy model; "
+                                                 "no release verdict was reached for a natural CLIP")
+
+
+def test_nothing_skipped_for_kind_gives_no_line():
+    cases = [CaseKind(TOY, "passed"), CaseKind(BOTH, "failed"), CaseKind(TOY, "skipped")]  # a skip, not for kind
+    assert skipped_kinds(cases, "toy") == []
+
+
+def test_one_check_is_singular():
+    (skip,) = skipped_kinds([CaseKind(TOY, "skipped")], "natural")
+    assert skip.line("ViT-B-32", "natural").startswith("1 toy-world check skipped: ViT-B-32 is a natural model")
+
+
+def test_require_fails_when_no_check_of_the_kind_ran():
+    (problem,) = require_problems(["natural"], run_on_toy(), "toyclip-fair", "toy")
+    assert problem.startswith("--clip-require=natural: no natural-image check ran (toyclip-fair is a toy model)")
+    assert "fix:" in problem
+
+
+def test_require_passes_when_a_check_of_the_kind_reached_a_verdict():
+    cases = [CaseKind(NATURAL, "failed"), CaseKind(TOY, "skipped")]
+    assert require_problems(["natural"], cases, "ViT-B-32", "natural") == []
+    assert require_problems(["toy"], run_on_toy(), "toyclip-fair", "toy") == []
+    waived = [CaseKind(NATURAL, "waived")]
+    assert ran_of_kind(waived, "natural", "natural") == 1  # a waived failure was still judged
+
+
+def test_require_fails_when_every_check_of_the_kind_was_skipped_for_another_reason():
+    cases = [CaseKind(NATURAL, "skipped")]  # e.g. a probe's judge model missing
+    (problem,) = require_problems(["natural"], cases, "ViT-B-32", "natural")
+    assert "every natural-image check was skipped or none was collected" in problem
+    assert len(require_problems(["natural", "toy"], cases, "ViT-B-32", "natural")) == 2
