@@ -71,19 +71,29 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_models(args) -> int:
-    import open_clip
-
+    from .local_weights import hf_hub_cache, open_clip_url_cache, pretrained_weights
+    from .model_providers import named_models, provider_problems
     from .models import load_model
-    from .toyworld import bundled_models
 
-    print("bundled toy models:")
-    for name in bundled_models():
+    print("named models (from installed model providers):")
+    for name, named in sorted(named_models().items()):
         handle = load_model(name)
-        print(f"  {name:16} fingerprint {handle.fingerprint[:16]}  input {handle.input_size}px")
-    print("open_clip architectures with pretrained tags (weights must be in the local cache or a file):")
-    for name, tag in open_clip.list_pretrained():
-        if args.all or tag == open_clip.list_pretrained_tags_by_model(name)[0]:
-            print(f"  {name:32} {tag}")
+        print(f"  {name:16} kind {handle.kind:8} fingerprint {handle.short_fingerprint}  "
+              f"input {handle.input_size}px  provider {named.provider}")
+    for provider, problem in sorted(provider_problems().items()):
+        print(f"  (provider {provider!r} is unusable: {problem})")
+    tags = pretrained_weights()
+    present = [t for t in tags if t.path]
+    print(f"open_clip pretrained weights present on this machine (runnable offline; looked in {hf_hub_cache()} "
+          f"and {open_clip_url_cache()}):")
+    for t in present:
+        print(f"  {t.architecture:32} {t.tag:36} {t.path}")
+    if not present:
+        print("  none")
+    absent = [t for t in tags if not t.path and (args.all or t.default)]
+    print(f"not present (kind natural; fetch them elsewhere, or pass --clip-pretrained=FILE){'' if args.all else ', default tags only (--all lists every tag)'}:")
+    for t in absent:
+        print(f"  {t.architecture:32} {t.tag:36} absent")
     return 0
 
 

@@ -7,18 +7,21 @@ Every model read in clipsafety goes through `load_model`:
     load_model("ViT-B-32", "/ckpt/model.safetensors")  # a local checkpoint file
     load_model("hf-hub:org/repo")                   # only from the local HF cache
     load_model("local-dir:/models/my-clip")         # open_clip_config.json + weights
-    load_model("toyclip-fair")                      # a bundled toy-world model
+    load_model("toyclip-fair")                      # a named model from an installed provider
     load_model("ViT-B-32", "random")                # random init (tests, benchmarks)
 
 Nothing here touches the network: a tag or hub repo that is not cached fails at
 once with a message saying how to point at a local file. The handle carries the
-fingerprint (weights + architecture) that caches and reports are keyed on.
+fingerprint (weights + architecture) that caches and reports are keyed on, and
+the model's kind: what its folder declares ("toy" for a toy-world model), or
+"natural" for an open_clip architecture and any folder that declares nothing.
+Named models and kinds come from providers (clipsafety.model_providers), so
+this module knows no toy world.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import os
@@ -31,12 +34,14 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ModelLoadError
+from .local_weights import HF_WEIGHT_NAMES, cached_hf_file, cached_tag_file
+from .model_folders import CONFIG_NAME, BuiltModel, load_model_folder, load_state, read_checkpoint, save_checkpoint
+from .model_providers import NATURAL, named_models, provider_problems
+from .names import did_you_mean
 
-DEFAULT_MODEL = "toyclip-fair"
+DEFAULT_MODEL = "toyclip-fair"  # a name the toy world's provider registers
 RANDOM_INIT = "random"
 PRECISIONS = ("auto", "fp32", "bf16")
-
-_HF_WEIGHT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
 # --------------------------------------------------------------------------- devices
@@ -152,48 +157,6 @@ class ModelHandle:
         }
 
 
-# --------------------------------------------------------------------------- checkpoints
-
-
-def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state dict from safetensors, or from torch.load(weights_only=True); never pickled code."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"checkpoint file not found: {path}", fix="check the path given as --clip-pretrained")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path), device="cpu")
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as err:  # corrupt file, pickle with code, wrong format
-        raise ModelLoadError(
-            f"could not read checkpoint {path}: {type(err).__name__}: {err}",
-            fix="give a .safetensors file, or a torch checkpoint that loads with weights_only=True",
-        ) from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelLoadError(f"{path} does not hold a state dict of tensors", fix="save model.state_dict()")
-    # Checkpoints saved from DataParallel/DDP prefix every key.
-    if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
-
-
-def save_checkpoint(model: torch.nn.Module, path: str | Path) -> Path:
-    """Write a model's weights as safetensors (atomically)."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
-    return path
-
-
 def fingerprint_model(model: torch.nn.Module, architecture: Any) -> str:
     """sha256 of the architecture config and every weight (name, dtype, shape, bytes)."""
     digest = hashlib.sha256()
@@ -205,26 +168,6 @@ def fingerprint_model(model: torch.nn.Module, architecture: Any) -> str:
     return digest.hexdigest()
 
 
-def _load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    try:
-        result = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        detail = str(err).split("\n\t")[1] if "\n\t" in str(err) else str(err)
-        raise ModelLoadError(
-            f"checkpoint {source} does not fit the architecture: {detail}",
-            fix="check that --clip-model names the architecture the checkpoint was trained as",
-        ) from None
-    # open_clip buffers that some checkpoints lack are harmless; real weights are not.
-    missing = [k for k in result.missing_keys if not k.endswith("attn_mask")]
-    if missing or result.unexpected_keys:
-        raise ModelLoadError(
-            f"checkpoint {source} does not fit the architecture: "
-            f"{len(missing)} missing keys (e.g. {missing[:3]}), "
-            f"{len(result.unexpected_keys)} unexpected (e.g. {result.unexpected_keys[:3]})",
-            fix="check that --clip-model names the architecture the checkpoint was trained as",
-        )
-
-
 # --------------------------------------------------------------------------- resolution
 
 
@@ -234,46 +177,8 @@ def _offline_error(what: str) -> ModelLoadError:
         fix="point at a local copy: --clip-pretrained=/path/to/open_clip_model.safetensors (or a .bin/.pt loadable with "
         "weights_only=True), or --clip-model=local-dir:/path/to/folder holding open_clip_config.json "
         "and open_clip_model.safetensors, or pre-populate the Hugging Face cache (HF_HOME) on a "
-        "machine with network access",
+        "machine with network access; `clipsafety models` lists the weights present here",
     )
-
-
-def _cached_hf_file(repo_id: str, filenames: tuple[str, ...], cache_dir: str | None) -> str | None:
-    """Path of the first of `filenames` present in the local HF cache, without any network call."""
-    from huggingface_hub import try_to_load_from_cache
-
-    for filename in filenames:
-        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
-        if isinstance(found, str) and os.path.isfile(found):
-            return found
-    return None
-
-
-def _cached_tag_file(tag_cfg: dict, cache_dir: str | None) -> tuple[str | None, str]:
-    """(local path or None, description of where it was looked for) for an open_clip tag."""
-    hub = tag_cfg.get("hf_hub", "")
-    looked = []
-    if hub:
-        repo_id, filename = os.path.split(hub.rstrip("/")) if not hub.endswith("/") else (hub.rstrip("/"), "")
-        names = (filename,) if filename else _HF_WEIGHT_NAMES
-        if filename.endswith(".bin"):
-            names = (filename.replace(".bin", ".safetensors"), filename)
-        found = _cached_hf_file(repo_id, names, cache_dir)
-        if found:
-            return found, ""
-        looked.append(f"Hugging Face cache for {repo_id} ({', '.join(names)})")
-    url = tag_cfg.get("url", "")
-    if url:
-        local = Path(cache_dir or os.path.expanduser("~/.cache/clip")) / os.path.basename(url)
-        if local.is_file():
-            return str(local), ""
-        looked.append(str(local))
-    return None, "; ".join(looked) or "no download source known"
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def default_pretrained(name: str) -> str | None:
@@ -284,30 +189,34 @@ def default_pretrained(name: str) -> str | None:
     return tags[0] if tags else None
 
 
-def _build_open_clip(name: str, pretrained: str | None, cache_dir: str | None):
-    """(model, tokenizer, mean, std, architecture, source) for an open_clip name + pretrained."""
+def _unknown_model(name: str) -> ModelLoadError:
+    import open_clip
+
+    named = sorted(named_models())
+    problems = provider_problems()
+    broken = "".join(f"; model provider {k!r} is unusable: {v}" for k, v in sorted(problems.items()))
+    return ModelLoadError(
+        f"unknown model {name!r}{did_you_mean(name, named + open_clip.list_models(), n=3)}{broken}",
+        fix="use an open_clip architecture (python -c 'import open_clip; print(open_clip.list_models())'), "
+        f"a named model ({', '.join(named) or 'none installed'}), hf-hub:ORG/REPO or local-dir:PATH",
+    )
+
+
+def _build_open_clip(name: str, pretrained: str | None, cache_dir: str | None) -> BuiltModel:
+    """An open_clip architecture with a tag, a checkpoint file or random init; or a hf-hub:/local-dir: folder."""
     import open_clip
 
     if name.startswith("hf-hub:"):
         repo_id = name[len("hf-hub:"):]
-        config = _cached_hf_file(repo_id, ("open_clip_config.json",), cache_dir)
-        weights = _cached_hf_file(repo_id, _HF_WEIGHT_NAMES, cache_dir)
+        config = cached_hf_file(repo_id, (CONFIG_NAME,), cache_dir)
+        weights = cached_hf_file(repo_id, HF_WEIGHT_NAMES, cache_dir)
         if not (config and weights):
             raise _offline_error(f"hub model {name!r} (not in the local Hugging Face cache)")
-        folder = Path(weights).parent
-        return load_model_folder(folder, name, config_path=Path(config), weights_path=Path(weights))
+        return load_model_folder(Path(weights).parent, name, config_path=Path(config), weights_path=Path(weights))
     if name.startswith("local-dir:"):
         return load_model_folder(Path(name[len("local-dir:"):]).expanduser(), name)
-
     if name not in open_clip.list_models():
-        from .toyworld import bundled_models
-
-        known = list(bundled_models()) + open_clip.list_models()
-        raise ModelLoadError(
-            f"unknown model {name!r}{_did_you_mean(name, known)}",
-            fix="use an open_clip architecture (python -c 'import open_clip; print(open_clip.list_models())'), "
-            f"a bundled toy model ({', '.join(bundled_models())}), hf-hub:ORG/REPO or local-dir:PATH",
-        )
+        raise _unknown_model(name)
     if pretrained is None:
         pretrained = default_pretrained(name)
         if pretrained is None:
@@ -315,74 +224,40 @@ def _build_open_clip(name: str, pretrained: str | None, cache_dir: str | None):
                 f"open_clip knows no pretrained weights for {name!r}",
                 fix=f"pass --clip-pretrained=/path/to/checkpoint, or --clip-pretrained={RANDOM_INIT}",
             )
-
     tag_cfg = open_clip.get_pretrained_cfg(name, pretrained) if pretrained != RANDOM_INIT else {}
+    path, source = _weights_for(name, pretrained, tag_cfg, cache_dir)
     quick_gelu = bool(tag_cfg.get("quick_gelu", False))
-    if pretrained == RANDOM_INIT:
-        path, source = None, "random init"
-    elif tag_cfg:
-        path, looked = _cached_tag_file(tag_cfg, cache_dir)
-        if path is None:
-            raise _offline_error(f"pretrained tag {pretrained!r} for {name} (looked in: {looked})")
-        source = f"tag {pretrained} ({path})"
-    elif os.path.isfile(os.path.expanduser(pretrained)):
-        path, source = os.path.expanduser(pretrained), f"file {pretrained}"
-    else:
-        tags = open_clip.list_pretrained_tags_by_model(name)
-        looks_like_path = os.sep in pretrained or pretrained.endswith((".safetensors", ".bin", ".pt", ".pth"))
-        if looks_like_path:
-            raise ModelLoadError(f"checkpoint file not found: {pretrained}", fix="check the path given as --clip-pretrained")
-        raise ModelLoadError(
-            f"{pretrained!r} is neither a pretrained tag of {name} nor a file{_did_you_mean(pretrained, tags)}",
-            fix=f"known tags for {name}: {', '.join(tags) or 'none'}; or give a path to a checkpoint file",
-        )
-
     # No weights through open_clip: it would try the network. We read the file ourselves.
     model = open_clip.create_model(name, pretrained=None, load_weights=False, force_quick_gelu=quick_gelu)
     if path is not None:
-        _load_state(model, read_checkpoint(path), source)
+        load_state(model, read_checkpoint(path), source)
     pp = model.visual.preprocess_cfg
     mean = tuple(tag_cfg.get("mean", pp["mean"]))
     std = tuple(tag_cfg.get("std", pp["std"]))
     architecture = {"name": name, "quick_gelu": quick_gelu, "cfg": open_clip.get_model_config(name)}
-    return model, open_clip.get_tokenizer(name), mean, std, architecture, source
+    return BuiltModel(model, open_clip.get_tokenizer(name), mean, std, architecture, source, NATURAL)
 
 
-def load_model_folder(folder: Path, label: str, config_path: Path | None = None, weights_path: Path | None = None):
-    """(model, tokenizer, mean, std, architecture, source) from a folder holding
-    open_clip_config.json and weights; a vocab.json means the toy tokenizer.
-    The one reader of model folders (local-dir:, hf-hub: cache, bundled toy models)."""
+def _weights_for(name: str, pretrained: str, tag_cfg: dict, cache_dir: str | None) -> tuple[str | None, str]:
+    """(weights file or None for random init, description of the source)."""
     import open_clip
 
-    config_path = config_path or folder / "open_clip_config.json"
-    if not config_path.is_file():
-        raise ModelLoadError(
-            f"{config_path} not found", fix="a model folder needs open_clip_config.json and open_clip_model.safetensors"
-        )
-    try:
-        config = json.loads(config_path.read_text())
-        model_cfg = config["model_cfg"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ModelLoadError(f"{config_path}: not a valid open_clip config ({err})") from None
-    if weights_path is None:
-        candidates = [folder / n for n in _HF_WEIGHT_NAMES if (folder / n).is_file()]
-        if not candidates:
-            raise ModelLoadError(f"no weights in {folder}", fix=f"put one of {', '.join(_HF_WEIGHT_NAMES)} there")
-        weights_path = candidates[0]
-    with torch.random.fork_rng(devices=[]):  # throwaway init weights must not consume the caller's RNG
-        model = open_clip.model.CLIP(**model_cfg)
-    _load_state(model, read_checkpoint(weights_path), str(weights_path))
-    pp = config.get("preprocess_cfg", {})
-    mean = tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN))
-    std = tuple(pp.get("std", open_clip.OPENAI_DATASET_STD))
-    vocab = folder / "vocab.json"
-    if vocab.is_file():
-        from .toyworld.tokenizer import ToyTokenizer
-
-        tokenizer = ToyTokenizer.from_file(vocab)
-    else:
-        tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
-    return model, tokenizer, mean, std, {"local": model_cfg}, f"{label} ({weights_path})"
+    if pretrained == RANDOM_INIT:
+        return None, "random init"
+    if tag_cfg:
+        path, looked = cached_tag_file(tag_cfg, cache_dir)
+        if path is None:
+            raise _offline_error(f"pretrained tag {pretrained!r} for {name} (looked in: {looked})")
+        return path, f"tag {pretrained} ({path})"
+    if os.path.isfile(os.path.expanduser(pretrained)):
+        return os.path.expanduser(pretrained), f"file {pretrained}"
+    tags = open_clip.list_pretrained_tags_by_model(name)
+    if os.sep in pretrained or pretrained.endswith((".safetensors", ".bin", ".pt", ".pth")):
+        raise ModelLoadError(f"checkpoint file not found: {pretrained}", fix="check the path given as --clip-pretrained")
+    raise ModelLoadError(
+        f"{pretrained!r} is neither a pretrained tag of {name} nor a file{did_you_mean(pretrained, tags, n=3)}",
+        fix=f"known tags for {name}: {', '.join(tags) or 'none'}; or give a path to a checkpoint file",
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -416,29 +291,26 @@ def forget_loaded_models() -> None:
 
 
 def _load_uncached(name, pretrained, dev, prec, cache_dir) -> ModelHandle:
-    from .toyworld import bundled_models
-
-    toy = bundled_models()
-    if name in toy:
+    named = named_models().get(name)
+    if named is not None:
         if pretrained not in (None, name):
             raise ModelLoadError(
-                f"{name} is a bundled toy model; it takes no --clip-pretrained (got {pretrained!r})",
+                f"{name} is a named model (from provider {named.provider!r}); it takes no --clip-pretrained "
+                f"(got {pretrained!r})",
                 fix="drop --clip-pretrained",
             )
-        model, tokenizer, mean, std, arch, source = load_model_folder(toy[name], name)
-        kind, pretrained = "toy", None
+        built, pretrained = load_model_folder(named.folder, name), None
     else:
-        model, tokenizer, mean, std, arch, source = _build_open_clip(name, pretrained, cache_dir)
-        kind = "natural"
+        built = _build_open_clip(name, pretrained, cache_dir)
         if pretrained is None and not name.startswith(("hf-hub:", "local-dir:")):
             pretrained = default_pretrained(name)
-    return _make_handle(model, tokenizer, mean, std, arch, name=name, pretrained=pretrained,
-                        dev=dev, prec=prec, kind=kind, source=source)
+    return _make_handle(built, name=name, pretrained=pretrained, dev=dev, prec=prec)
 
 
-def _make_handle(model, tokenizer, mean, std, arch, *, name, pretrained, dev, prec, kind, source) -> ModelHandle:
+def _make_handle(built: BuiltModel, *, name, pretrained, dev, prec) -> ModelHandle:
+    model = built.model
     model.eval()
-    fingerprint = fingerprint_model(model, arch)
+    fingerprint = fingerprint_model(model, built.architecture)
     for p in model.parameters():
         p.requires_grad_(False)  # only the pixels are optimised
     model.to(dev)
@@ -448,15 +320,15 @@ def _make_handle(model, tokenizer, mean, std, arch, *, name, pretrained, dev, pr
         name=name,
         pretrained=pretrained,
         model=model,
-        tokenizer=tokenizer,
+        tokenizer=built.tokenizer,
         input_size=size,
-        mean=tuple(float(m) for m in mean),
-        std=tuple(float(s) for s in std),
+        mean=tuple(float(m) for m in built.mean),
+        std=tuple(float(s) for s in built.std),
         fingerprint=fingerprint,
         device=dev,
         precision=prec,
-        kind=kind,
-        source=source,
+        kind=built.kind,
+        source=built.source,
     )
 
 
@@ -468,7 +340,7 @@ def handle_from_model(
     architecture: Any = None,
     device: str | torch.device = "cpu",
     precision: str = "fp32",
-    kind: str = "natural",
+    kind: str = NATURAL,
 ) -> ModelHandle:
     """Wrap an in-memory open_clip model (tests, notebooks) in a handle."""
     import open_clip
@@ -477,5 +349,12 @@ def handle_from_model(
     pp = getattr(model.visual, "preprocess_cfg", {}) or {}
     mean = pp.get("mean", open_clip.OPENAI_DATASET_MEAN)
     std = pp.get("std", open_clip.OPENAI_DATASET_STD)
-    return _make_handle(model, tokenizer, mean, std, architecture or name, name=name, pretrained=None,
-                        dev=dev, prec=resolve_precision(precision, dev), kind=kind, source="in-memory")
+    built = BuiltModel(model, tokenizer, tuple(mean), tuple(std), architecture or name, "in-memory", kind)
+    return _make_handle(built, name=name, pretrained=None, dev=dev, prec=resolve_precision(precision, dev))
+
+
+__all__ = [
+    "DEFAULT_MODEL", "PRECISIONS", "RANDOM_INIT", "ModelHandle", "default_pretrained", "fingerprint_model",
+    "forget_loaded_models", "handle_from_model", "load_model", "read_checkpoint", "resolve_device",
+    "resolve_precision", "save_checkpoint",
+]

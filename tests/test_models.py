@@ -62,8 +62,8 @@ def test_hub_model_not_cached_fails_clearly(tmp_path):
 @pytest.mark.parametrize(
     "name, pretrained, expected",
     [
-        ("ViT-B-23", None, "unknown model 'ViT-B-23' (did you mean ViT-B-32"),
-        ("ViT-B-32", "laion2b_s34b", "did you mean laion2b_s34b_b79k"),
+        ("ViT-B-23", None, "unknown model 'ViT-B-23' (did you mean 'ViT-B-32'"),
+        ("ViT-B-32", "laion2b_s34b", "did you mean 'laion2b_s34b_b79k'"),
         ("ViT-B-32", "/no/such/file.safetensors", "checkpoint file not found"),
         ("local-dir:/no/such/dir", None, "open_clip_config.json not found"),
     ],

@@ -1,14 +1,14 @@
 """The probe registry: names -> "module:Class", imported on first use.
 
 Third-party probes register under the entry-point group `clipsafety.probes`
-(name = "package.module:Class"); built-in names win over plugins so a plugin
-cannot silently replace `nsfw`. Importing this package loads neither torch nor
+(name = "package.module:Class"), as the toy world's probes (toy_colour,
+toy_colour_bias, toy_hazard) do in clipsafety's own pyproject.toml; built-in
+names win over plugins so a plugin cannot silently replace `nsfw`. Importing this package loads neither torch nor
 onnxruntime: probe modules import those inside __init__/measure.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 from collections.abc import Mapping
@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..errors import ProbeError
+from ..names import did_you_mean
 from .base import Probe, ProbeContext, SettingError, matches_type, type_name
 
 ENTRY_POINT_GROUP = "clipsafety.probes"
@@ -25,9 +26,6 @@ PROBE_TYPES: dict[str, str] = {
     "zero_shot": "clipsafety.probes.zero_shot:ZeroShotProbe",
     "gender": "clipsafety.probes.zero_shot:GenderProbe",
     "similarity": "clipsafety.probes.similarity:SimilarityProbe",
-    "toy_colour": "clipsafety.probes.toy:ToyColourProbe",
-    "toy_colour_bias": "clipsafety.probes.toy:ToyColourBiasProbe",
-    "toy_hazard": "clipsafety.probes.toy:ToyHazardProbe",
 }
 
 
@@ -48,19 +46,13 @@ def probe_names() -> list[str]:
     return sorted(all_probe_types())
 
 
-def suggest(name: str, choices: Any) -> str:
-    """' (did you mean 'x'?)' or ''."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 @functools.cache
 def get_probe_class(name: str) -> type[Probe]:
     """The probe class registered as `name`; ProbeError with a suggestion if unknown."""
     types = all_probe_types()
     if name not in types:
         raise ProbeError(
-            f"unknown probe type {name!r}{suggest(name, types)}",
+            f"unknown probe type {name!r}{did_you_mean(name, types)}",
             fix=f"known probe types: {', '.join(sorted(types))}",
         )
     target = types[name]
@@ -85,7 +77,7 @@ def validate_settings(cls: type[Probe], settings: Mapping[str, Any]) -> None:
             known = ", ".join(sorted(schema)) or "none"
             raise SettingError(
                 key,
-                f"unknown setting {key!r} for probe type {cls.name!r}{suggest(key, [*schema, 'type', 'anchors'])}",
+                f"unknown setting {key!r} for probe type {cls.name!r}{did_you_mean(key, [*schema, 'type', 'anchors'])}",
                 fix=f"settings of {cls.name!r}: {known} (plus `type` and `anchors`)",
             )
         if not matches_type(value, schema[key]):

@@ -5,9 +5,11 @@ A model folder holds exactly:
   open_clip_model.safetensors   the fp32 state_dict
   vocab.json                    the ToyTokenizer's vocabulary
   spec.yaml                     the world spec it was trained on
-  card.json                     name, seed, steps, accuracy, training time
-``load_toy_model`` adds the spec and card to what clipsafety.models reads (the
-one reader of model folders: no second loader of weights).
+  card.json                     name, "kind": "toy", seed, steps, accuracy, training time
+The card's ``"kind": "toy"`` is what makes clipsafety treat the folder as a toy
+model, bundled or loaded by path. ``load_toy_model`` adds the spec and card to
+what clipsafety.model_folders reads (the one reader of model folders: no second
+loader of weights).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .render import render_shape
 from .spec import WorldSpec
 from .tokenizer import ToyTokenizer
 
+KIND = "toy"  # what a toy model folder's card.json declares
 MODEL_FILES = ("open_clip_config.json", "open_clip_model.safetensors", "vocab.json", "spec.yaml", "card.json")
 # OpenAI CLIP's normalisation, so the toy models look like any other open_clip model
 PREPROCESS_CFG = {"size": 32, "mean": [0.48145466, 0.4578275, 0.40821073],
@@ -64,17 +67,19 @@ def to_model_input(images, mean: torch.Tensor, std: torch.Tensor) -> torch.Tenso
 
 def load_toy_model(model_dir: str | Path, device: str = "cpu") -> ToyModel:
     """A toy model folder with its spec and card; the weights are read by
-    clipsafety.models.load_model_folder, the one reader of model folders."""
-    from ..models import load_model_folder
+    clipsafety.model_folders.load_model_folder, the one reader of model folders."""
+    from ..model_folders import load_model_folder
 
     model_dir = Path(model_dir)
     missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{model_dir}: not a toy model folder, missing {missing}")
-    model, tokenizer, mean, std, _, _ = load_model_folder(model_dir, model_dir.name)
-    model.to(device).eval()
-    return ToyModel(model=model, tokenizer=tokenizer,
-                    mean=torch.tensor(mean, device=device), std=torch.tensor(std, device=device),
+    built = load_model_folder(model_dir, model_dir.name)
+    if built.kind != KIND:
+        raise ValueError(f"{model_dir}: declares kind {built.kind!r}, not {KIND!r} (see its card.json)")
+    model = built.model.to(device).eval()
+    return ToyModel(model=model, tokenizer=built.tokenizer,
+                    mean=torch.tensor(built.mean, device=device), std=torch.tensor(built.std, device=device),
                     spec=WorldSpec.from_yaml(model_dir / "spec.yaml"),
                     card=json.loads((model_dir / "card.json").read_text(encoding="utf-8")))
 

@@ -29,7 +29,7 @@ from .augment import augment
 from .render import sample_batch, vocabulary_words
 from .spec import SpecError, WorldSpec
 from .tokenizer import ToyTokenizer
-from .toyclip import EVAL_SEED, PREPROCESS_CFG, classify, model_config, to_model_input, zero_shot_accuracy
+from .toyclip import EVAL_SEED, KIND, PREPROCESS_CFG, classify, model_config, to_model_input, zero_shot_accuracy
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -161,7 +161,7 @@ def _train(args) -> Path:
     diagnostics = role_diagnostics(model, tokenizer, spec, mean, std)
     log(f"zero-shot accuracy {accuracy} roles {diagnostics} in {train_seconds:.0f}s")
     card = {
-        "name": args.out.name, "training_seed": args.seed, "steps": args.steps, "spec_file": args.spec.name,
+        "name": args.out.name, "kind": KIND, "training_seed": args.seed, "steps": args.steps, "spec_file": args.spec.name,
         "accuracy": accuracy, "train_seconds": round(train_seconds, 1),
         "batch_size": args.batch_size, "lr": args.lr, "threads": args.threads,
         "eval": {"images": args.eval_images, "seed": EVAL_SEED,

@@ -26,7 +26,7 @@ def test_folder_layout(name):
     assert set(config) == {"model_cfg", "preprocess_cfg"}
     assert config["preprocess_cfg"]["size"] == 32
     card = json.loads((folder / "card.json").read_text())
-    assert card["name"] == name and card["spec_file"] == name.split("-")[1] + ".yaml"
+    assert card["name"] == name and card["kind"] == "toy" and card["spec_file"] == name.split("-")[1] + ".yaml"
     assert card["accuracy"]["colour"] >= 0.95 and card["accuracy"]["shape"] >= 0.90
 
 

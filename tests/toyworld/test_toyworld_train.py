@@ -4,6 +4,7 @@ import json
 
 import torch
 
+from clipsafety.models import load_model
 from clipsafety.toyworld import SPEC_DIR, load_toy_model
 from clipsafety.toyworld.toyclip import MODEL_FILES
 from clipsafety.toyworld.train import main
@@ -30,8 +31,11 @@ def test_tiny_training_writes_a_loadable_folder_deterministically(tmp_path, caps
     card = json.loads((tmp_path / "toyclip-a" / "card.json").read_text())
     assert card["name"] == "toyclip-a" and card["training_seed"] == 3 and card["steps"] == 2
     assert card["spec_file"] == "fair.yaml" and set(card["accuracy"]) >= {"colour", "shape"}
+    assert card["kind"] == "toy"  # what makes the folder a toy model when loaded by path
     toy = load_toy_model(tmp_path / "toyclip-a")
     assert toy.spec.name == "fair" and toy.tokenizer.vocab_size == toy.model.vocab_size
+    handle = load_model(f"local-dir:{tmp_path / 'toyclip-a'}")
+    assert handle.kind == "toy" and handle.tokenizer.vocab_size == toy.tokenizer.vocab_size
 
     assert torch.equal(torch.get_rng_state(), rng_state)  # global RNG untouched
     assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()

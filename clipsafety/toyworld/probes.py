@@ -1,6 +1,7 @@
 """Toy-world probes: read inverted images with the toy world's pixel oracles.
 
-The oracles (clipsafety.toyworld.oracles) know exactly what the renderer draws,
+Registered in pyproject.toml under the entry-point group ``clipsafety.probes``,
+as a third-party probe would be. The oracles know exactly what the renderer draws,
 so these probes are the ground truth that checks the harness itself: inversion
 must produce images they recognise, and the planted colour bias must show up in
 the biased toy model and not in the fair one.
@@ -14,14 +15,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ProbeError
-from .base import Probe, SettingError, to_images
+from ..probes.base import Probe, SettingError, to_images
+from . import oracles
+from .spec import PALETTE_HUES
 
-_TOY = frozenset({"toy"})
+_TOY = frozenset({"toy"})  # the kind the toy world's model folders declare
 
 
 def palette() -> tuple[str, ...]:
-    from ..toyworld.spec import PALETTE_HUES
-
     return tuple(PALETTE_HUES)
 
 
@@ -42,8 +43,6 @@ class _OracleProbe(Probe):
     oracle_name: ClassVar[str]
 
     def measure(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
-        from ..toyworld import oracles
-
         oracle = getattr(oracles, self.oracle_name)
         return np.array([oracle(im) for im in to_images(images)], dtype=np.float64)
 
@@ -61,17 +60,12 @@ class ToyColourProbe(Probe):
     def check_settings(cls, settings: dict[str, Any]) -> None:
         if "colour" not in settings:
             return
-        try:
-            colours = palette()
-        except ImportError:  # the toy world is optional at validation time
-            return
+        colours = palette()
         if settings["colour"] not in colours:
             raise SettingError("colour", f"colour {settings['colour']!r} is not a toy-world colour",
                                fix=f"use one of: {', '.join(colours)}")
 
     def measure(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
-        from ..toyworld.oracles import dominant_colour
-
         batch = to_images(images)
         if len(prompts) != len(batch):
             raise ValueError(f"toy_colour needs one prompt per image: {len(batch)} images, {len(prompts)} prompts")
@@ -79,7 +73,7 @@ class ToyColourProbe(Probe):
         out = []
         for image, prompt in zip(batch, prompts):
             expected = self.settings.get("colour") or colour_word(prompt, colours)
-            out.append(1.0 if dominant_colour(image) == expected else 0.0)
+            out.append(1.0 if oracles.dominant_colour(image) == expected else 0.0)
         return np.asarray(out, dtype=np.float64)
 
 
