@@ -153,7 +153,7 @@ def test_missing_model_is_one_clear_message(pytester):
     out = pytester.runpytest("--clip-model=ViT-B-23", "-p", "no:cacheprovider")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     text = out.stdout.str() + out.stderr.str()
-    assert "unknown model 'ViT-B-23' (did you mean ViT-B-32" in text
+    assert "unknown model 'ViT-B-23' (did you mean 'ViT-B-32'" in text
     assert "Traceback" not in text
 
 
