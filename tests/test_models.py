@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from importlib.metadata import EntryPoint
 
 import open_clip
 import pytest
@@ -19,7 +21,7 @@ from clipsafety.models import (
     save_checkpoint,
 )
 
-from clipsafety.testing import TINY_CFG, make_tiny_model
+from clipsafety.testing import TINY_CFG, make_tiny_model, write_tiny_model_folder
 
 
 class Payload:  # an arbitrary object, not tensors: weights_only=True must refuse it
@@ -151,3 +153,122 @@ def test_random_init_loads_without_weights():
     handle = load_model("ViT-B-32", "random")
     assert handle.input_size == 224 and handle.pretrained == "random"
     assert handle.mean == pytest.approx(open_clip.OPENAI_DATASET_MEAN)
+
+
+# -- what can run offline ---------------------------------------------------------------
+
+
+def fake_hub_file(hub_cache, repo_id, filename, data=b"weights"):
+    """A file laid out as huggingface_hub caches it: models--ORG--NAME/snapshots/REV/FILE, refs/main = REV."""
+    repo = hub_cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / "0123456789abcdef"
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (snapshot / filename).write_bytes(data)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text("0123456789abcdef")
+    return snapshot / filename
+
+
+@pytest.fixture
+def caches(tmp_path, monkeypatch):
+    """Empty Hugging Face and open_clip caches under tmp_path, found the way huggingface_hub finds them."""
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # open_clip's URL downloads live in ~/.cache/clip
+    return tmp_path / "hf" / "hub", tmp_path / "home" / ".cache" / "clip"
+
+
+def listed(text, architecture, tag):
+    return [line for line in text.splitlines() if re.match(rf"\s+{re.escape(architecture)}\s+{tag}\s", line)]
+
+
+def test_models_command_marks_the_weights_present_here_and_where(caches, capsys):
+    from clipsafety.cli import main
+
+    hub, url_cache = caches
+    from_hub = fake_hub_file(hub, "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "open_clip_model.safetensors")
+    url_cache.mkdir(parents=True)
+    (url_cache / "RN50.pt").write_bytes(b"weights")  # RN50/openai is fetched from a URL
+    assert main(["models", "--all"]) == 0
+    out = capsys.readouterr().out
+    present, absent = out.split("not present")
+    assert listed(present, "ViT-B-32", "laion2b_s34b_b79k")[0].endswith(str(from_hub))
+    assert listed(present, "RN50", "openai")[0].endswith(str(url_cache / "RN50.pt"))
+    assert not listed(absent, "ViT-B-32", "laion2b_s34b_b79k") and not listed(present, "ViT-B-32", "openai")
+    assert listed(absent, "ViT-B-32", "openai")[0].endswith("absent")
+    assert str(hub) in present  # says where it looked
+    assert re.search(r"toyclip-fair\s+kind toy\s+fingerprint 50c202626e37", out)
+
+
+def test_models_command_without_cached_weights_says_none(caches, capsys):
+    from clipsafety.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    present, absent = out.split("not present")
+    assert "  none" in present and listed(absent, "ViT-B-32", "openai")
+    assert not listed(absent, "ViT-B-32", "laion2b_s34b_b79k")  # without --all: the default tag only
+
+
+def test_load_model_looks_in_the_cache_the_environment_names_now(caches, tmp_path, monkeypatch):
+    monkeypatch.setenv("HUGGINGFACE_HUB_CACHE", str(tmp_path / "elsewhere"))
+    with pytest.raises(ModelLoadError, match=re.escape(str(tmp_path / "elsewhere"))):
+        load_model("ViT-B-32", "laion2b_s34b_b79k")
+
+
+def test_a_hub_model_in_the_local_cache_loads_offline(caches, tmp_path):
+    hub, _ = caches
+    model = make_tiny_model(seed=7)
+    config = json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {}}).encode()
+    fake_hub_file(hub, "org/tiny-clip", "open_clip_config.json", config)
+    weights = save_checkpoint(model, tmp_path / "w.safetensors").read_bytes()
+    fake_hub_file(hub, "org/tiny-clip", "open_clip_model.safetensors", weights)
+    handle = load_model("hf-hub:org/tiny-clip")
+    assert handle.kind == "natural" and str(hub) in handle.source
+    for key, value in model.state_dict().items():
+        assert torch.equal(handle.model.state_dict()[key], value)
+
+
+# -- model providers ------------------------------------------------------------------------
+
+
+def test_a_registered_provider_names_models_and_reads_its_kind(tmp_path):
+    from clipsafety.model_providers import ModelProvider, register_model_provider, unregister_model_provider
+
+    folder = tmp_path / "third"
+    write_tiny_model_folder(folder)
+    (folder / "card.json").write_text(json.dumps({"name": "third-party-clip", "kind": "plain"}))
+    register_model_provider("third", ModelProvider(kind="plain", named_models=lambda: {"third-party-clip": folder}))
+    try:
+        handle = load_model("third-party-clip")
+        assert handle.kind == "plain" and handle.pretrained is None and str(folder) in handle.source
+        with pytest.raises(ModelLoadError, match="from provider 'third'.*takes no --clip-pretrained"):
+            load_model("third-party-clip", "openai")
+    finally:
+        unregister_model_provider("third")
+    forget_loaded_models()
+    with pytest.raises(ModelLoadError, match="declares kind 'plain', which no installed model provider reads"):
+        load_model(f"local-dir:{folder}")
+    with pytest.raises(ModelLoadError, match="unknown model 'third-party-clip'"):
+        load_model("third-party-clip")
+
+
+def test_a_broken_provider_entry_point_is_reported_and_spares_the_others(monkeypatch):
+    import clipsafety.model_providers as providers
+
+    real = providers.entry_points
+    group = providers.ENTRY_POINT_GROUP
+    fake = [*real(group=group), EntryPoint("broken", "no_such_module_xyz:PROVIDER", group),
+            EntryPoint("wrong", "os:path", group)]
+    monkeypatch.setattr(providers, "entry_points", lambda group: fake if group == providers.ENTRY_POINT_GROUP else [])
+    providers.reload_model_providers()
+    try:
+        assert load_model("toyclip-fair").kind == "toy"
+        problems = providers.provider_problems()
+        assert "cannot be imported" in problems["broken"] and "not a clipsafety ModelProvider" in problems["wrong"]
+        with pytest.raises(ModelLoadError, match="model provider 'broken' is unusable"):
+            load_model("toyclip-nope")
+    finally:
+        providers.reload_model_providers()

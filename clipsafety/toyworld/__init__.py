@@ -1,6 +1,11 @@
 """The toy world: a rendered world of coloured shapes, its pixel oracles, and
 tiny CLIP models trained on it with planted flaws (``toyclip-fair``, ``toyclip-biased``).
 
+The toy world plugs into clipsafety's core the way a third-party package would:
+its models and its kind through the ``clipsafety.models`` entry point
+(``provider.py``), its probes through ``clipsafety.probes`` (``probes.py``); the
+core never imports this package. Its model folders declare ``"kind": "toy"``.
+
 Importing this package needs only numpy and PyYAML; the parts that need torch
 (``ToyTokenizer``, ``load_toy_model``, ``zero_shot_accuracy``) load on first use.
 """
