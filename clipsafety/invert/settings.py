@@ -11,13 +11,13 @@ see bench/README.md for what has been measured).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ClipSafetyError
+from ..names import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -145,17 +145,15 @@ _FIELDS = {f.name: f for f in dataclasses.fields(InversionSettings)}
 def get_settings(profile: str = "paper", **overrides: Any) -> InversionSettings:
     """A profile's settings with overrides; unknown names fail with a suggestion."""
     if profile not in PROFILES:
-        close = difflib.get_close_matches(profile, PROFILES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ClipSafetyError(
-            f"unknown inversion profile {profile!r}{hint}", fix=f"use one of: {', '.join(PROFILES)}"
+            f"unknown inversion profile {profile!r}{did_you_mean(profile, PROFILES)}",
+            fix=f"use one of: {', '.join(PROFILES)}",
         )
     for name in overrides:
         if name not in _FIELDS:
-            close = difflib.get_close_matches(name, _FIELDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ClipSafetyError(
-                f"unknown inversion setting {name!r}{hint}", fix=f"known settings: {', '.join(_FIELDS)}"
+                f"unknown inversion setting {name!r}{did_you_mean(name, _FIELDS)}",
+                fix=f"known settings: {', '.join(_FIELDS)}",
             )
     if "upscale_steps" in overrides and overrides["upscale_steps"] is not None:
         overrides["upscale_steps"] = tuple(overrides["upscale_steps"])

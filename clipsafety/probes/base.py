@@ -7,6 +7,7 @@ import: numpy at the top, torch and weights only inside __init__/measure.
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,28 +72,51 @@ class Probe:
 
 
 def type_name(expected: Any) -> str:
-    if typing.get_origin(expected) is list:
-        (item,) = typing.get_args(expected) or (Any,)
-        return f"a list of {type_name(item)}s"
+    """How a settings type reads to a person: 'integer', 'a list of strings', 'number or null'."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_name(t) for t in typing.get_args(expected))
+    if origin in (list, tuple):
+        return f"a list of {type_name(_item_type(expected))}s"
     if isinstance(expected, tuple):
         return " or ".join(type_name(t) for t in expected)
+    if expected is None:
+        expected = type(None)
     return {str: "string", int: "integer", float: "number", bool: "boolean (true/false)", type(None): "null"}.get(
         expected, getattr(expected, "__name__", str(expected))
     )
 
 
 def matches_type(value: Any, expected: Any) -> bool:
-    """isinstance with YAML sense: bools are not numbers, ints are floats, list[T] checks items."""
-    if typing.get_origin(expected) is list:
-        (item,) = typing.get_args(expected) or (object,)
+    """Does a YAML value fit a settings type? The one check for probe settings and inversion overrides.
+
+    `expected` is a type, a tuple of alternatives, a union (`int | None`), or
+    list[T] / tuple[T, ...] (YAML has only lists: a list whose items are T).
+    Bools are not numbers, and ints are floats.
+    """
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(matches_type(value, t) for t in typing.get_args(expected))
+    if origin in (list, tuple):
+        item = _item_type(expected)
         return isinstance(value, list) and all(matches_type(v, item) for v in value)
     if isinstance(expected, tuple):
         return any(matches_type(value, t) for t in expected)
+    if expected is None or expected is type(None):
+        return value is None
+    if expected is Any or expected is object:
+        return True
     if expected is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, expected)
+
+
+def _item_type(expected: Any) -> Any:
+    """T of list[T] or tuple[T, ...]."""
+    args = [a for a in typing.get_args(expected) if a is not Ellipsis]
+    return args[0] if args else object
 
 
 def to_images(images: np.ndarray) -> np.ndarray:

@@ -1,0 +1,176 @@
+"""A suite's `checks:` section: each check's metric, operator, threshold and options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from yaml.nodes import Node, SequenceNode
+
+from .. import limits
+from ..names import did_you_mean
+from ..operators import OPERATORS
+from ..probes import probe_names
+from ..stats import BOUNDS, STATISTICS, metric_range
+from .model import Check, ProbeSpec, Prompt
+from .reader import Reader, fmt_range
+
+CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id", "max_rise", "max_drop")
+MARGIN_KEYS = ("max_rise", "max_drop")
+
+Items = Mapping[str, tuple[Node, Node]]
+
+
+def read_checks(r: Reader, node: Node, probes: dict[str, ProbeSpec], prompts: list[Prompt]) -> list[Check]:
+    items = r.sequence(node, "checks", what="check", limit=limits.MAX_CHECKS, limit_name="MAX_CHECKS",
+                       fix="add at least one check, e.g. - {metric: nsfw.max, op: '<=', threshold: 0.5}")
+    checks: list[Check] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        check = read_check(r, item, f"checks[{i}]", probes, prompts)
+        if check.id in seen:
+            explicit = "id" in r.mapping(item, f"checks[{i}]")
+            how = "" if explicit else " (derived from metric, op and threshold)"
+            raise r.fail(item, f"checks[{i}].id", f"duplicate check id {check.id!r}{how}; "
+                         f"first used on line {seen[check.id]}", fix="give one of them a different `id:`")
+        seen[check.id] = check.line
+        checks.append(check)
+    return checks
+
+
+def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSpec], prompts: list[Prompt]) -> Check:
+    items = r.mapping(node, field_path)
+    r.known_keys(items, CHECK_KEYS, field_path)
+    r.require(node, items, ("metric", "op", "threshold"), field_path)
+    r.note(field_path, node)
+    probe, statistic = _read_metric(r, items["metric"][1], f"{field_path}.metric", probes)
+    metric = f"{probe.key}.{statistic}"
+    op = _read_op(r, items["op"][1], f"{field_path}.op")
+    threshold = _read_threshold(r, items["threshold"][1], f"{field_path}.threshold", probe, statistic)
+    bound = _read_bound(r, items, field_path)
+    above = _read_above(r, node, items, field_path, probe, statistic)
+    selector = _read_selector(r, items, field_path, prompts)
+    margins = _read_margins(r, items, field_path, metric)
+    return Check(
+        id=_read_id(r, items, field_path, metric, op, threshold),
+        probe=probe.key,
+        statistic=statistic,
+        op=op,
+        threshold=threshold,
+        bound=bound,
+        above=above,
+        prompt_selector=selector,
+        line=node.start_mark.line + 1,
+        **margins,
+    )
+
+
+def _read_metric(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSpec]) -> tuple[ProbeSpec, str]:
+    metric = r.string(node, field_path)
+    probe_key, dot, statistic = metric.partition(".")
+    if not dot or not probe_key or not statistic:
+        raise r.fail(node, field_path, f"metric {metric!r} must be '<probe key>.<statistic>'",
+                     fix=f"e.g. {next(iter(probes), 'nsfw')}.mean; statistics: {', '.join(STATISTICS)}")
+    if probe_key not in probes:
+        if probe_key in probe_names():
+            fix = f"declare it under `probes:`, e.g. probes: {{{probe_key}: {{}}}}"
+        else:
+            fix = f"declared probe keys: {', '.join(probes) or 'none'}"
+        raise r.fail(node, field_path, f"metric {metric!r} refers to probe key {probe_key!r}, which is not declared "
+                     f"under probes{did_you_mean(probe_key, probes)}", fix=fix)
+    if statistic not in STATISTICS:
+        raise r.fail(node, field_path, f"unknown statistic {statistic!r}{did_you_mean(statistic, STATISTICS)}",
+                     fix=f"statistics: {', '.join(STATISTICS)}")
+    return probes[probe_key], statistic
+
+
+def _read_op(r: Reader, node: Node, field_path: str) -> str:
+    op = r.value(node, field_path)
+    if not isinstance(op, str) or op not in OPERATORS:
+        fix = f"use one of: {', '.join(repr(o) for o in OPERATORS)}"
+        if op == "" or op is None:
+            fix = 'quote the operator, e.g. op: ">" (a bare > starts a YAML block of text)'
+        raise r.fail(node, field_path, f"op {op!r} is not a comparison operator", fix=fix)
+    return op
+
+
+def _read_threshold(r: Reader, node: Node, field_path: str, probe: ProbeSpec, statistic: str) -> float:
+    threshold = r.number(node, field_path)
+    lo, hi = metric_range(probe.value_range, statistic)
+    if not lo <= threshold <= hi:
+        anchored_note = " (anchored)" if probe.anchored else ""
+        raise r.fail(node, field_path, f"threshold {threshold:g} is outside the range of "
+                     f"{probe.key}.{statistic}{anchored_note}, {fmt_range(lo, hi)}",
+                     fix=f"pick a threshold in {fmt_range(lo, hi)}")
+    return threshold
+
+
+def _read_bound(r: Reader, items: Items, field_path: str) -> str:
+    if "bound" not in items:
+        return "point"
+    node = items["bound"][1]
+    bound = r.value(node, f"{field_path}.bound")
+    if not isinstance(bound, str) or bound not in BOUNDS:
+        raise r.fail(node, f"{field_path}.bound",
+                     f"bound {bound!r} is not one of {', '.join(BOUNDS)}{did_you_mean(bound, BOUNDS)}",
+                     fix="point gates on the statistic itself; lower/upper on that end of its 95% interval")
+    return bound
+
+
+def _read_above(r: Reader, node: Node, items: Items, field_path: str, probe: ProbeSpec,
+                statistic: str) -> float | None:
+    if not STATISTICS[statistic].needs_above:
+        if "above" in items:
+            raise r.fail(items["above"][0], f"{field_path}.above",
+                         f"`above` only applies to frac_above, not {statistic}",
+                         fix="remove it, or use the frac_above statistic")
+        return None
+    if "above" not in items:
+        raise r.fail(node, f"{field_path}.above",
+                     f"{probe.key}.{statistic} needs `above`: the value a seed must exceed to count",
+                     fix=f"add e.g. above: 0.5 (within {fmt_range(*probe.value_range)})")
+    above_node = items["above"][1]
+    above = r.number(above_node, f"{field_path}.above")
+    lo, hi = probe.value_range
+    if not lo <= above <= hi:
+        raise r.fail(above_node, f"{field_path}.above",
+                     f"above {above:g} is outside the values of probe {probe.key!r}, {fmt_range(lo, hi)}")
+    return above
+
+
+def _read_selector(r: Reader, items: Items, field_path: str, prompts: list[Prompt]) -> tuple[str, ...]:
+    if "prompts" not in items:
+        return ()
+    node = items["prompts"][1]
+    selector = tuple(r.strings(node, f"{field_path}.prompts", single_ok=True))
+    names = {p.id for p in prompts} | {t for p in prompts for t in p.tags}
+    for j, name in enumerate(selector):
+        if name not in names:
+            at = node.value[j] if isinstance(node, SequenceNode) else node
+            raise r.fail(at, f"{field_path}.prompts[{j}]",
+                         f"{name!r} matches no prompt id or tag{did_you_mean(name, sorted(names))}",
+                         fix=f"prompt ids: {', '.join(p.id for p in prompts)}")
+    if not selector:
+        raise r.fail(node, f"{field_path}.prompts", "an empty prompt selector matches no prompt",
+                     fix="remove `prompts:` to check every prompt")
+    return selector
+
+
+def _read_margins(r: Reader, items: Items, field_path: str, metric: str) -> dict[str, float | None]:
+    margins: dict[str, float | None] = {key: None for key in MARGIN_KEYS}
+    for key in MARGIN_KEYS:
+        if key in items:
+            margin = r.number(items[key][1], f"{field_path}.{key}")
+            if margin < 0:
+                raise r.fail(items[key][1], f"{field_path}.{key}", f"{key} must be >= 0, got {margin:g}",
+                             fix=f"{key} is how far {metric} may move against the baseline run")
+            margins[key] = margin
+    return margins
+
+
+def _read_id(r: Reader, items: Items, field_path: str, metric: str, op: str, threshold: float) -> str:
+    if "id" in items:
+        return r.identifier(items["id"][1], f"{field_path}.id")
+    return f"{metric}-{OPERATORS[op].word}-{threshold:g}"
+
+
+__all__ = ["CHECK_KEYS", "read_check", "read_checks"]

@@ -1,0 +1,95 @@
+"""What a suite is once read: frozen dataclasses, every field already validated."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    text: str  # may hold bidirectional or zero-width characters: show it with clipsafety.text.visible_text
+    tags: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    key: str  # how checks refer to it
+    type: str  # registry name
+    anchors: tuple[str, str] | None
+    settings: dict[str, Any]
+    line: int
+    value_range: tuple[float, float] = (0.0, 1.0)  # per-image range after anchoring (ANCHORED_RANGE)
+
+    @property
+    def anchored(self) -> bool:
+        return self.anchors is not None
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    probe: str  # a key of Suite.probes
+    statistic: str  # a key of clipsafety.stats.STATISTICS
+    op: str  # a key of clipsafety.operators.OPERATORS
+    threshold: float
+    bound: str = "point"
+    above: float | None = None
+    prompt_selector: tuple[str, ...] = ()  # prompt ids or tags; empty: every prompt
+    line: int = 0
+    # Regression gates against a baseline run (--clip-baseline): how far the
+    # statistic may rise / drop, judged on the two runs' 95% intervals.
+    max_rise: float | None = None
+    max_drop: float | None = None
+
+    @property
+    def metric(self) -> str:
+        return f"{self.probe}.{self.statistic}"
+
+    def applies_to(self, prompt: Prompt) -> bool:
+        if not self.prompt_selector:
+            return True
+        return prompt.id in self.prompt_selector or any(t in self.prompt_selector for t in prompt.tags)
+
+
+@dataclass(frozen=True)
+class InversionSpec:
+    profile: str | None = None  # None: the default profile of the model's kind (clipsafety.kinds)
+    seeds: int | None = None  # None: the runner's default
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Suite:
+    path: str
+    name: str
+    description: str
+    version: int
+    applies_to: tuple[str, ...]  # model kinds (clipsafety.kinds.MODEL_KINDS)
+    inversion: InversionSpec
+    probes: dict[str, ProbeSpec]
+    prompts: list[Prompt]
+    checks: list[Check]
+    sha256: str
+    lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # field path -> line
+
+    def prompts_for(self, check: Check) -> list[Prompt]:
+        return [p for p in self.prompts if check.applies_to(p)]
+
+    def where(self, field_path: str) -> str:
+        """'path:line' of a field (e.g. 'inversion.overrides.steps'), for errors raised later."""
+        line = self.lines.get(field_path)
+        return f"{self.path}:{line}" if line else self.path
+
+
+def slug(text: str) -> str:
+    """An id from prompt text: 'A Doctor!' -> 'a-doctor', accents dropped."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60].strip("-")
+
+
+__all__ = ["Check", "InversionSpec", "Prompt", "ProbeSpec", "Suite", "slug"]

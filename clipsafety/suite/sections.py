@@ -1,0 +1,146 @@
+"""A suite's `applies_to:`, `probes:` and `prompts:` sections."""
+
+from __future__ import annotations
+
+import re
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .. import limits
+from ..errors import ProbeError
+from ..kinds import MODEL_KINDS
+from ..names import did_you_mean
+from ..probes import SettingError, get_probe_class, probe_names, validate_settings
+from ..stats import ANCHORED_RANGE
+from .model import ProbeSpec, Prompt, slug
+from .reader import ID_RULE, Reader, is_id
+
+PROMPT_KEYS = ("id", "text", "tags")
+PROBE_RESERVED = ("type", "anchors")
+_PROBE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # no dots: metrics are "<key>.<statistic>"
+
+
+def read_applies_to(r: Reader, node: Node) -> tuple[str, ...]:
+    kinds = r.strings(node, "applies_to", single_ok=True)
+    for i, kind in enumerate(kinds):
+        if kind not in MODEL_KINDS:
+            item = node.value[i] if isinstance(node, SequenceNode) else node
+            raise r.fail(item, f"applies_to[{i}]", f"unknown model kind {kind!r}{did_you_mean(kind, MODEL_KINDS)}",
+                         fix="use toy (toy-world models) and/or natural (CLIPs trained on natural images)")
+    if not kinds:
+        raise r.fail(node, "applies_to", "must name at least one model kind", fix="e.g. applies_to: [natural, toy]")
+    return tuple(dict.fromkeys(kinds))
+
+
+# -- probes ---------------------------------------------------------------------------
+
+
+def read_probes(r: Reader, node: Node, applies_to: tuple[str, ...]) -> dict[str, ProbeSpec]:
+    return {key: _read_probe(r, key, key_node, value_node, applies_to)
+            for key, (key_node, value_node) in r.mapping(node, "probes", null_ok=True).items()}
+
+
+def _read_probe(r: Reader, key: str, key_node: Node, node: Node, applies_to: tuple[str, ...]) -> ProbeSpec:
+    field_path = f"probes.{key}"
+    if not _PROBE_KEY.fullmatch(key):
+        fix = "checks refer to it as '<key>.<statistic>', so it cannot contain dots" if "." in key else None
+        raise r.fail(key_node, field_path, f"probe key {key!r} must be a name of letters, digits, _ and -", fix=fix)
+    items = r.mapping(node, field_path, null_ok=True)
+    r.note(field_path, key_node)
+    type_node = items["type"][1] if "type" in items else key_node
+    type_name = r.string(type_node, f"{field_path}.type") if "type" in items else key
+    try:
+        cls = get_probe_class(type_name)
+    except ProbeError as err:
+        if "type" not in items:
+            raise r.fail(key_node, field_path,
+                         f"no `type` given and {key!r} is not a probe type{did_you_mean(key, probe_names())}",
+                         fix=f"add `type:` with one of: {', '.join(probe_names())}") from None
+        raise r.fail(type_node, f"{field_path}.type", err.message, fix=err.fix) from None
+
+    anchors = read_anchors(r, items["anchors"][1], f"{field_path}.anchors") if "anchors" in items else None
+    settings = {k: r.to_python(v, f"{field_path}.{k}") for k, (_, v) in items.items() if k not in PROBE_RESERVED}
+    for k, (k_node, _) in items.items():
+        r.note(f"{field_path}.{k}", k_node)
+    try:
+        validate_settings(cls, settings)
+    except SettingError as err:
+        at = items[err.key][0] if err.key in items else key_node
+        raise r.fail(at, f"{field_path}.{err.key}", err.message, fix=err.fix) from None
+    other_kinds = sorted(set(applies_to) - set(cls.applies_to))
+    if other_kinds:
+        raise r.fail(type_node, field_path,
+                     f"probe type {type_name!r} only reads {'/'.join(sorted(cls.applies_to))} images, "
+                     f"but the suite applies to {', '.join(other_kinds)} models too",
+                     fix=f"add `applies_to: [{', '.join(sorted(cls.applies_to))}]` at the top of the suite")
+    return ProbeSpec(key=key, type=type_name, anchors=anchors, settings=settings, line=key_node.start_mark.line + 1,
+                     value_range=ANCHORED_RANGE if anchors else tuple(cls.value_range))
+
+
+def read_anchors(r: Reader, node: Node, field_path: str) -> tuple[str, str]:
+    fix = "write anchors: [<low prompt>, <high prompt>], e.g. [a photo of a man, a photo of a woman]"
+    if not isinstance(node, SequenceNode) or len(node.value) != 2:
+        got = f"{len(node.value)} items" if isinstance(node, SequenceNode) else r.kind(node)
+        raise r.fail(node, field_path, f"anchors must be a list of two prompts [low, high], got {got}", fix=fix)
+    r.note(field_path, node)
+    low, high = (r.string(item, f"{field_path}[{i}]") for i, item in enumerate(node.value))
+    if low == high:
+        raise r.fail(node, field_path, "the two anchors are the same prompt, so nothing lies between them", fix=fix)
+    return low, high
+
+
+# -- prompts ------------------------------------------------------------------------
+
+
+def read_prompts(r: Reader, node: Node) -> list[Prompt]:
+    items = r.sequence(node, "prompts", what="prompt", limit=limits.MAX_PROMPTS, limit_name="MAX_PROMPTS",
+                       fix="list prompts as '- a doctor' lines, or {id: ..., text: ..., tags: [...]} items")
+    prompts: list[Prompt] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        field_path = f"prompts[{i}]"
+        prompt, id_node, explicit_id = _read_prompt(r, item, field_path)
+        if prompt.id in seen:
+            how = "" if explicit_id else " (derived from the text)"
+            raise r.fail(id_node, f"{field_path}.id" if explicit_id else field_path,
+                         f"duplicate prompt id {prompt.id!r}{how}; first used on line {seen[prompt.id]}",
+                         fix="give one of them a different `id:`")
+        seen[prompt.id] = prompt.line
+        r.note(field_path, item)
+        prompts.append(prompt)
+    return prompts
+
+
+def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, bool]:
+    """The prompt, the node its id comes from, and whether the id was written out."""
+    line = item.start_mark.line + 1
+    if isinstance(item, ScalarNode):
+        text = r.string(item, field_path)
+        return Prompt(id=_derived_id(r, item, field_path, text), text=text.strip(), line=line), item, False
+    if not isinstance(item, MappingNode):
+        raise r.fail(item, field_path, f"a prompt must be a string or a mapping with text:, got {r.kind(item)}")
+    items = r.mapping(item, field_path)
+    r.known_keys(items, PROMPT_KEYS, field_path)
+    r.require(item, items, ("text",), field_path)
+    text = r.string(items["text"][1], f"{field_path}.text")
+    tags = tuple(r.strings(items["tags"][1], f"{field_path}.tags", single_ok=True)) if "tags" in items else ()
+    for j, tag in enumerate(tags):
+        if not is_id(tag):
+            raise r.fail(items["tags"][1], f"{field_path}.tags[{j}]", f"tag {tag!r} {ID_RULE}")
+    if "id" in items:
+        id_node = items["id"][1]
+        pid = r.identifier(id_node, f"{field_path}.id")
+    else:
+        id_node, pid = item, _derived_id(r, item, field_path, text)
+    return Prompt(id=pid, text=text.strip(), tags=tags, line=line), id_node, "id" in items
+
+
+def _derived_id(r: Reader, item: Node, field_path: str, text: str) -> str:
+    pid = slug(text)
+    if not pid:
+        raise r.fail(item, field_path, f"cannot derive an id from the text {text!r}",
+                     fix=f"give it one: {{id: my-id, text: {text!r}}}")
+    return pid
+
+
+__all__ = ["read_anchors", "read_applies_to", "read_probes", "read_prompts"]
