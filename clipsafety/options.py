@@ -45,6 +45,7 @@ class Option:
     type: type = str  # str, int, float or bool (bool: a flag that takes no value)
     choices: tuple[str, ...] | None = None
     check: Validator | None = None
+    ini_type: str | None = None  # pytest's ini type; None: a string, converted and checked here
 
     @property
     def dest(self) -> str:
@@ -132,7 +133,8 @@ def _path(value: str) -> Problem | None:
 
 
 def _kind_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in str(text).split(",") if part.strip())
+    """'natural,toy', 'natural toy' -> ('natural', 'toy')."""
+    return tuple(part for part in re.split(r"[,\s]+", str(text)) if part)
 
 
 # -- the options ------------------------------------------------------------------------
@@ -166,7 +168,7 @@ OPTIONS: tuple[Option, ...] = (
            default=0.5, type=float, check=_fraction),
     Option("clip-require", "comma-separated model kinds (toy, natural) of which at least one check must "
            "have run, else the run fails: guards a CI job against going green on skipped suites",
-           check=_kinds),
+           check=_kinds, ini_type="args"),
     Option("clip-waivers", "YAML file of waived failures (check, reason, owner, expiry)", check=_path),
 )
 
@@ -180,7 +182,7 @@ def add_to_pytest(parser) -> None:
     group = parser.getgroup("clipsafety", "CLIP safety release gate")
     for opt in OPTIONS:
         group.addoption(opt.flag, **opt.parser_kwargs())
-        parser.addini(opt.dest, f"{opt.help} (as --{opt.name})", default=None)
+        parser.addini(opt.dest, f"{opt.help} (as --{opt.name})", type=opt.ini_type, default=None)
 
 
 def add_to_argparse(parser) -> None:
@@ -324,6 +326,10 @@ _FALSE = ("0", "false", "no", "off", "")
 
 
 def _converted(opt: Option, value: Any, shown: str) -> Any:
+    if isinstance(value, list):  # an "args" ini option, or a TOML list in the ini file
+        if opt.ini_type == "args" and all(isinstance(v, str) for v in value):
+            return ",".join(value)
+        raise ClipSafetyError(f"{shown}: expected a single value, not a list", fix=f"e.g. {opt.dest} = \"...\"")
     if not isinstance(value, str):
         return value  # already converted by the command-line parser
     text = value.strip()

@@ -39,7 +39,7 @@ def test_defaults_when_nothing_is_given():
 def test_good_values_pass_through_converted():
     resolved = cli("--clip-seeds=3", "--clip-seed=7", "--clip-steps=10", "--clip-batch-size=2",
                    "--clip-profile=fast", "--clip-blur-above=1", "--clip-device=cuda:1", "--clip-no-cache",
-                   "--clip-require=natural,toy", "--clip-waivers=waivers.yaml")
+                   "--clip-require=natural, toy", "--clip-waivers=waivers.yaml")
     assert resolved.get("clip_seeds") == 3 and resolved.get("clip_seed") == 7
     assert resolved.get("clip_require") == ("natural", "toy")
     assert resolved.get("clip_no_cache") is True and resolved.get("clip_device") == "cuda:1"
@@ -143,6 +143,17 @@ def test_bad_ini_values_are_refused_naming_the_file(pytester, line, expect):
     with pytest.raises(ClipSafetyError) as info:
         resolve_pytest(pytester.parseconfig(pytester.path))
     assert expect in str(info.value)
+
+
+def test_toml_lists_in_the_ini_table(pytester):
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nclip_require = ["natural", "toy"]\n')
+    assert resolve_pytest(pytester.parseconfig(pytester.path)).get("clip_require") == ("natural", "toy")
+
+
+@pytest.mark.parametrize("text", ["natural,toy", "natural toy", "natural, toy"])
+def test_required_kinds_in_an_ini_file(pytester, text):
+    pytester.makeini(f"[pytest]\nclip_require = {text}\n")
+    assert resolve_pytest(pytester.parseconfig(pytester.path)).get("clip_require") == ("natural", "toy")
 
 
 def test_a_bad_ini_value_is_overridden_by_a_good_command_line_one(pytester):
