@@ -170,6 +170,11 @@ OPTIONS: tuple[Option, ...] = (
            "have run, else the run fails: guards a CI job against going green on skipped suites",
            check=_kinds, ini_type="args"),
     Option("clip-waivers", "YAML file of waived failures (check, reason, owner, expiry)", check=_path),
+    Option("clip-executor", "where the inversions run: local (this process) or ray (a Ray cluster, one "
+           "worker per GPU; pip install 'clipsafety[ray]')", default="local", choices=("local", "ray")),
+    Option("clip-ray-address", "the Ray cluster for --clip-executor=ray: host:port, ray://host:10001, or auto "
+           "(a cluster started on this machine, else a new local one). Default: RAY_ADDRESS, else auto.",
+           default=None),
 )
 
 OPTIONS_BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}
