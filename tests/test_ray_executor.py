@@ -1,0 +1,188 @@
+"""The Ray executor on a local Ray cluster: CPU only, the toy model, a few steps.
+
+One cluster and one pool of two single-thread workers serve the module (Ray and
+its workers take seconds to start); the tests that kill the pool come last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import sys
+import time
+
+import pytest
+import torch
+
+from clipsafety.cache import image_sha256
+from clipsafety.errors import ClipSafetyError, ModelLoadError
+from clipsafety.invert import get_settings, invert_pairs
+from clipsafety.models import load_model
+from clipsafety.options import add_to_argparse
+from clipsafety.ray_executor import RayExecutor, WorkerModel, resolve_address
+
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'clipsafety[ray]')"
+)
+
+MODEL = WorkerModel("toyclip-fair", device="cpu", precision="fp32")
+PAIRS = [("a red circle", 0), ("a blue square", 1), ("a doctor", 2), ("a nurse", 3),
+         ("a red circle", 4), ("a green triangle", 5)]
+
+
+def toy(steps: int = 3, batch_size: int = 2):
+    return get_settings("toy", steps=steps, batch_size=batch_size)
+
+
+def local_hashes(pairs, settings) -> dict[tuple[str, int], str]:
+    """The in-process loop's images, at the workers' one torch thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        results = invert_pairs(load_model("toyclip-fair", device="cpu", precision="fp32"), pairs, settings)
+    finally:
+        torch.set_num_threads(threads)
+    return {(r.prompt, r.seed): image_sha256(r.image) for r in results}
+
+
+def hashes(batches) -> dict[tuple[str, int], str]:
+    return {(r.prompt, r.seed): image_sha256(r.image) for batch in batches for r in batch}
+
+
+def delivered_pairs(batches) -> list[tuple[str, int]]:
+    return sorted((r.prompt, r.seed) for batch in batches for r in batch)
+
+
+@pytest.fixture(scope="module")
+def executor():
+    import ray
+
+    # 3 logical CPUs: the two pool workers, and one for the short-lived failing workers below
+    pool = RayExecutor(MODEL, address="local", local_cpus=3, num_cpus=1, workers=2)
+    yield pool
+    pool.close()
+    assert not ray.is_initialized()  # it started the cluster, so it shut it down
+
+
+# --------------------------------------------------------------------------- without Ray
+
+
+def test_missing_ray_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    with pytest.raises(ClipSafetyError, match=r"pip install 'clipsafety\[ray\]'"):
+        RayExecutor(MODEL).invert(PAIRS[:1], toy(), None, lambda batch: None)
+
+
+def test_address_explicit_then_environment_then_auto():
+    assert resolve_address("head:6379", {"RAY_ADDRESS": "other:6379"}) == "head:6379"
+    assert resolve_address(None, {"RAY_ADDRESS": "ray://head:10001"}) == "ray://head:10001"
+    assert resolve_address("", {}) == "auto"
+    assert resolve_address(None, {"RAY_ADDRESS": "  "}) == "auto"
+
+
+def test_executor_options_parse_and_refuse_unknown_executors():
+    parser = argparse.ArgumentParser()
+    add_to_argparse(parser)
+    args = parser.parse_args(["--clip-executor=ray", "--clip-ray-address=head:6379"])
+    assert (args.clip_executor, args.clip_ray_address) == ("ray", "head:6379")
+    assert parser.parse_args([]).clip_executor == "local"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--clip-executor=spark"])
+
+
+def test_model_reaches_workers_by_name_never_weights():
+    handle = load_model("toyclip-fair", device="cpu", precision="fp32")
+    sent = WorkerModel.of(handle)
+    assert sent == WorkerModel("toyclip-fair", None, "cpu", "fp32", None, handle.fingerprint)
+    assert all(isinstance(v, (str, type(None))) for v in vars(sent).values())
+
+
+# --------------------------------------------------------------------------- on a local cluster
+
+
+@needs_ray
+def test_ray_images_equal_local_images_batch_by_batch(executor):
+    settings = toy()
+    batches, reports = [], []
+    executor.invert(PAIRS, settings, reports.append, batches.append)
+
+    chunks = [PAIRS[i : i + 2] for i in range(0, len(PAIRS), 2)]
+    assert sorted([(r.prompt, r.seed) for r in b] for b in batches) == sorted(chunks)  # one call per batch
+    assert hashes(batches) == local_hashes(PAIRS, settings)
+    assert all(r.ok and r.steps == 3 for b in batches for r in b)
+
+    # progress counts batches done across the cluster: a start, then one report per batch
+    assert [p.extra["batches_done"] for p in reports] == [0, 1, 2, 3]
+    assert reports[0].fraction == 0.0 and reports[-1].fraction == 1.0
+    assert {(p.batches, p.images_total, p.steps) for p in reports} == {(3, 6, 3)}
+    assert [p.images_done for p in reports[1:]] == [0, 2, 4]  # images finished before each batch
+
+
+@needs_ray
+def test_worker_that_cannot_load_the_model_fails_the_run_at_once(executor):
+    bad = RayExecutor(WorkerModel("toyclip-fiar", device="cpu"), workers=1)
+    stored = []
+    with pytest.raises(ModelLoadError, match=r"(?s)Ray worker.*unknown model 'toyclip-fiar'.*toyclip-fair"):
+        bad.invert(PAIRS, toy(), None, stored.append)
+    assert stored == [] and bad.worker_pids() == []
+    bad.close()
+    import ray
+
+    assert ray.is_initialized()  # it joined the cluster it found: closing it leaves that running
+
+
+@needs_ray
+def test_worker_with_other_weights_than_the_driver_fails_the_run(executor):
+    other = RayExecutor(WorkerModel("toyclip-fair", device="cpu", fingerprint="0" * 64), workers=1)
+    with pytest.raises(ModelLoadError, match="the weights differ"):
+        other.invert(PAIRS, toy(), None, lambda batch: None)
+    other.close()
+
+
+@needs_ray
+def test_worker_killed_mid_batch_has_its_batch_retried(executor):
+    pairs = PAIRS + [("a yellow cross", 6), ("a blue balloon", 7)]
+    settings = toy(steps=20, batch_size=2)
+    batches, killed = [], []
+
+    def store_and_kill(batch):
+        batches.append(batch)
+        if not killed:  # both workers hold a batch now: kill their processes
+            killed.extend(executor.worker_pids())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    executor.invert(pairs, settings, None, store_and_kill)
+    assert len(killed) == 2
+    assert delivered_pairs(batches) == sorted(pairs)  # each image once, none lost
+    assert executor.restarts_seen >= 1 and not set(killed) & set(executor.worker_pids())
+    assert hashes(batches) == local_hashes(pairs, settings)
+
+
+@needs_ray
+def test_ctrl_c_cancels_the_outstanding_batches_and_reraises(executor):
+    settings = toy(steps=30, batch_size=1)
+    batches, pids = [], []
+
+    def interrupted_while_storing(batch):
+        batches.append(batch)
+        pids.extend(executor.worker_pids())
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        executor.invert(PAIRS, settings, None, interrupted_while_storing)
+    assert len(batches) == 1 and executor.worker_pids() == []
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids)  # the workers were killed, not left inverting
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
