@@ -10,9 +10,9 @@ per GPU (`num_gpus=1`), or one per `num_cpus` CPUs on a CPU-only cluster. Each
 actor loads the model once, by name and pretrained source through
 `load_model` (weights never travel through the driver), and runs
 `invert_pairs` on its batches. The driver hands each finished batch to
-`on_batch` as soon as it arrives, so an interrupted run keeps every finished
-batch; batches may finish out of order, and every result names its prompt and
-seed.
+`on_batch` as soon as every batch before it has come back too (the executor
+protocol delivers results in the order of `pairs`; workers finish in any
+order), so an interrupted run keeps the finished batches.
 
 Faults: an actor whose process dies is restarted by Ray (`max_restarts`) and
 its batch retried (`max_task_retries`); a worker that cannot load the model
@@ -216,6 +216,8 @@ class RayExecutor:
     def _run(self, batches: list, settings, tally: "_Tally", on_batch) -> None:
         ray = import_ray()
         todo = deque(range(len(batches)))
+        finished: dict[int, list] = {}  # batches done ahead of an earlier one still running
+        delivered = 0
         while todo or self._running:
             self._submit(todo, batches, settings)
             waiting = list(self._running) + list(self._starting)
@@ -227,12 +229,15 @@ class RayExecutor:
                     self._check_ready(ray, ref)
                     continue
                 index, actor = self._running.pop(ref)
-                results = self._collect(ray, ref, actor, batches[index], f"batch {index + 1}/{len(batches)}")
+                finished[index] = self._collect(ray, ref, actor, batches[index], f"batch {index + 1}/{len(batches)}")
                 self._idle.append(actor)
                 self._submit(todo, batches, settings)  # keep the worker busy while the driver stores
+                tally.batch_done(len(finished[index]))
+            while delivered in finished:  # the executor protocol: results in the order of `pairs`
+                results = finished.pop(delivered)
+                delivered += 1
                 if on_batch is not None:
                     on_batch(results)
-                tally.batch_done(len(results))
 
     def _submit(self, todo: deque, batches: list, settings) -> None:
         while self._idle and todo:

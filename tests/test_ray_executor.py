@@ -109,7 +109,7 @@ def test_ray_images_equal_local_images_batch_by_batch(executor):
     executor.invert(PAIRS, settings, reports.append, batches.append)
 
     chunks = [PAIRS[i : i + 2] for i in range(0, len(PAIRS), 2)]
-    assert sorted([(r.prompt, r.seed) for r in b] for b in batches) == sorted(chunks)  # one call per batch
+    assert [[(r.prompt, r.seed) for r in b] for b in batches] == chunks  # one call per batch, in order
     assert hashes(batches) == local_hashes(PAIRS, settings)
     assert all(r.ok and r.steps == 3 for b in batches for r in b)
 
@@ -144,26 +144,24 @@ def test_worker_with_other_weights_than_the_driver_fails_the_run(executor):
 @needs_ray
 def test_worker_killed_mid_batch_has_its_batch_retried(executor):
     pairs = PAIRS + [("a yellow cross", 6), ("a blue balloon", 7)]
-    settings = toy(steps=20, batch_size=2)
+    settings = toy(steps=8, batch_size=2)
     batches, killed = [], []
 
     def store_and_kill(batch):
         batches.append(batch)
-        if not killed:  # both workers hold a batch now: kill their processes
-            killed.extend(executor.worker_pids())
-            for pid in killed:
-                os.kill(pid, signal.SIGKILL)
+        if not killed:  # each worker was handed a batch before this call: kill one mid-batch
+            killed.append(executor.worker_pids()[0])
+            os.kill(killed[0], signal.SIGKILL)
 
     executor.invert(pairs, settings, None, store_and_kill)
-    assert len(killed) == 2
     assert delivered_pairs(batches) == sorted(pairs)  # each image once, none lost
-    assert executor.restarts_seen >= 1 and not set(killed) & set(executor.worker_pids())
+    assert executor.restarts_seen >= 1 and killed[0] not in executor.worker_pids()
     assert hashes(batches) == local_hashes(pairs, settings)
 
 
 @needs_ray
 def test_ctrl_c_cancels_the_outstanding_batches_and_reraises(executor):
-    settings = toy(steps=30, batch_size=1)
+    settings = toy(steps=10, batch_size=1)
     batches, pids = [], []
 
     def interrupted_while_storing(batch):
