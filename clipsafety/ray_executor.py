@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections import deque
 from typing import Any, Callable
 
@@ -143,7 +144,10 @@ class RayExecutor:
                 except ConnectionError:  # none running on this machine: start one
                     ray.init(address="local", **local)
             else:
+                _check_reachable(address)
                 ray.init(address=address, **quiet)
+        except ClipSafetyError:
+            raise
         except Exception as err:
             raise ClipSafetyError(
                 f"could not connect to the Ray cluster at {address!r}: {type(err).__name__}: {err}",
@@ -301,6 +305,22 @@ class RayExecutor:
                 pass
         self._actors, self._pids = [], []
         self._starting, self._running, self._idle = {}, {}, deque()
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse at once an address nothing listens at (Ray itself retries for minutes)."""
+    host, _, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        return  # not host:port: let Ray judge it
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return
+    except OSError as err:
+        raise ClipSafetyError(
+            f"nothing answers at the Ray cluster address {address!r}: {err.strerror or err}",
+            fix="check RAY_ADDRESS or --clip-ray-address (the head node's host:port, or ray://host:10001), "
+            "and that the cluster is up (ray status on the head node)",
+        ) from None
 
 
 def _first_line(err: BaseException) -> str:

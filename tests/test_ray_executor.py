@@ -82,6 +82,23 @@ def test_address_explicit_then_environment_then_auto():
     assert resolve_address(None, {"RAY_ADDRESS": "  "}) == "auto"
 
 
+@needs_ray
+def test_address_nothing_listens_at_is_refused_at_once():
+    import socket
+
+    import ray
+
+    if ray.is_initialized():  # the executor would join that cluster and never read the address
+        pytest.skip("runs before this module's cluster starts (file order)")
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ClipSafetyError, match=rf"nothing answers at the Ray cluster address '127.0.0.1:{port}'"):
+        RayExecutor(MODEL, address=f"127.0.0.1:{port}").invert(PAIRS[:1], toy(), None, lambda batch: None)
+    assert time.monotonic() - started < 10
+
+
 def test_executor_options_parse_and_refuse_unknown_executors():
     parser = argparse.ArgumentParser()
     add_to_argparse(parser)
