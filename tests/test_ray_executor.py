@@ -20,7 +20,7 @@ from clipsafety.cache import image_sha256
 from clipsafety.errors import ClipSafetyError, ModelLoadError
 from clipsafety.invert import get_settings, invert_pairs
 from clipsafety.models import load_model
-from clipsafety.options import add_to_argparse
+from clipsafety.options import add_to_argparse, resolve_argparse
 from clipsafety.ray_executor import RayExecutor, WorkerModel, resolve_address
 
 needs_ray = pytest.mark.skipif(
@@ -102,9 +102,10 @@ def test_address_nothing_listens_at_is_refused_at_once():
 def test_executor_options_parse_and_refuse_unknown_executors():
     parser = argparse.ArgumentParser()
     add_to_argparse(parser)
-    args = parser.parse_args(["--clip-executor=ray", "--clip-ray-address=head:6379"])
-    assert (args.clip_executor, args.clip_ray_address) == ("ray", "head:6379")
-    assert parser.parse_args([]).clip_executor == "local"
+    given = resolve_argparse(parser.parse_args(["--clip-executor=ray", "--clip-ray-address=head:6379"]))
+    assert (given.get("clip_executor"), given.get("clip_ray_address")) == ("ray", "head:6379")
+    unset = resolve_argparse(parser.parse_args([]))
+    assert (unset.get("clip_executor"), unset.get("clip_ray_address")) == ("local", None)
     with pytest.raises(SystemExit):
         parser.parse_args(["--clip-executor=spark"])
 
