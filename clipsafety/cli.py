@@ -77,7 +77,11 @@ def _cmd_models(args) -> int:
 
     print("named models (from installed model providers):")
     for name, named in sorted(named_models().items()):
-        handle = load_model(name)
+        try:
+            handle = load_model(name)
+        except ClipSafetyError as err:  # one broken folder must not hide the rest of the list
+            print(f"  {name:16} unusable ({named.folder}): {err.message}")
+            continue
         print(f"  {name:16} kind {handle.kind:8} fingerprint {handle.short_fingerprint}  "
               f"input {handle.input_size}px  provider {named.provider}")
     for provider, problem in sorted(provider_problems().items()):

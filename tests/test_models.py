@@ -272,3 +272,17 @@ def test_a_broken_provider_entry_point_is_reported_and_spares_the_others(monkeyp
             load_model("toyclip-nope")
     finally:
         providers.reload_model_providers()
+
+
+def test_models_command_lists_a_broken_named_model_and_goes_on(caches, tmp_path, capsys):
+    from clipsafety.cli import main
+    from clipsafety.model_providers import ModelProvider, register_model_provider, unregister_model_provider
+
+    register_model_provider("third", ModelProvider(kind="plain", named_models=lambda: {"gone": tmp_path / "gone"}))
+    try:
+        assert main(["models"]) == 0
+    finally:
+        unregister_model_provider("third")
+    out = capsys.readouterr().out
+    assert re.search(r"gone\s+unusable .*open_clip_config.json not found", out)
+    assert re.search(r"toyclip-fair\s+kind toy", out) and "not present" in out
