@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from clipsafety.errors import ClipSafetyError
-from clipsafety.invert import PROFILES, get_settings, image_similarity, invert, invert_pairs
+from clipsafety.invert import PROFILES, get_settings, invert, invert_pairs
 from clipsafety.invert import param as P
 from clipsafety.invert.objectives import LossInputs, total_variation
 from clipsafety.invert.transforms import augment
@@ -22,6 +22,13 @@ def quick(profile="paper", **overrides):
         base.update(init_size=4, upscale_steps=(10, 20))
     base.update(overrides)
     return get_settings(profile, **base)
+
+
+@torch.no_grad()
+def image_similarity(handle, images: np.ndarray, prompts: list[str]) -> np.ndarray:
+    """Cosine similarity of uint8 images [N,H,W,3] to their prompts under the model."""
+    pixels = torch.from_numpy(np.asarray(images)).permute(0, 3, 1, 2).float().div(255).to(handle.device)
+    return (handle.encode_images(pixels) * handle.encode_text(list(prompts))).sum(-1).cpu().numpy()
 
 
 def test_similarity_rises_clearly_above_noise(tiny_handle):

@@ -4,9 +4,9 @@ The settings import without torch (suite validation reads them); the loop and
 its torch imports load on first use.
 """
 
-from .settings import PROFILES, InversionSettings, get_settings, setting_names
+from .settings import PROFILES, InversionSettings, get_settings
 
-_LAZY = {"InversionResult", "Progress", "image_similarity", "invert", "invert_pairs"}
+_LAZY = {"InversionResult", "Progress", "invert", "invert_pairs"}
 
 
 def __getattr__(name: str):
@@ -23,8 +23,6 @@ __all__ = [
     "PROFILES",
     "Progress",
     "get_settings",
-    "image_similarity",
     "invert",
     "invert_pairs",
-    "setting_names",
 ]

@@ -1,11 +1,13 @@
 """Inversion settings: one frozen dataclass, named profiles, validated overrides.
 
-`paper` is the recipe of Kazemi et al.'s public code (DESIGN.md section 2).
+`paper` is the recipe of Kazemi et al.'s public code: raw pixels from uniform
+noise at 64 px, two bicubic x2 upscales, 13 augmented copies, 3,400 steps.
 `toy` is what inverts the bundled toy-world models well on a CPU: a sigmoid
-parametrisation and crop/flip/photometric augmentations, as found in the toy
-prototype. `fast` is a short CPU recipe for natural-image CLIPs (DESIGN.md:
-any faster profile must be shown by measurement to reach the paper's quality;
-see bench/README.md for what has been measured).
+parametrisation and crop/flip/photometric augmentations. `fast` is a short CPU
+recipe for natural-image CLIPs; it has not been shown to reach the paper's
+verdicts (see bench/README.md for what has been measured).
+
+Early stopping (`early_stop`) is off in every profile: each image runs `steps`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class InversionSettings:
     contrast: float = 0.0  # +- relative, around each copy's mean
     colour_shift: float = 0.0  # +- per-channel additive
     noise_std: float = 0.0
+    # early stopping per image (off: every image runs `steps`); see clipsafety.invert.early_stop
+    early_stop: bool = False
+    early_stop_window: int = 20  # steps per window; needs two full windows at the final resolution
+    early_stop_tolerance: float = 0.002  # stop when the window's mean similarity rose by no more than this
+    early_stop_min_steps: int = 50  # never stop before this many steps
 
     def __post_init__(self) -> None:
         problems = []
@@ -77,8 +84,19 @@ class InversionSettings:
             problems.append("grad_clip must be > 0 (or null to disable)")
         if list(self.upscale_steps) != sorted(self.upscale_steps):
             problems.append("upscale_steps must be increasing")
+        problems += self._early_stop_problems()
         if problems:
             raise ClipSafetyError("invalid inversion settings: " + "; ".join(problems))
+
+    def _early_stop_problems(self) -> list[str]:
+        problems = []
+        if self.early_stop_window < 1:
+            problems.append("early_stop_window must be >= 1")
+        if self.early_stop_tolerance < 0:
+            problems.append("early_stop_tolerance must be >= 0")
+        if self.early_stop_min_steps < 0:
+            problems.append("early_stop_min_steps must be >= 0")
+        return problems
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -86,11 +104,17 @@ class InversionSettings:
         return data
 
     def key(self) -> str:
-        """Stable hash of every value that changes the images (batch_size does not)."""
+        """Stable hash of every value that changes the images (batch_size does not, nor the
+        early-stopping knobs while early stopping is off: keys made before they existed hold)."""
         data = self.to_dict()
         data.pop("batch_size")
+        if not self.early_stop:
+            for name in EARLY_STOP_FIELDS:
+                data.pop(name)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
+
+EARLY_STOP_FIELDS = ("early_stop", "early_stop_window", "early_stop_tolerance", "early_stop_min_steps")
 
 PROFILES: dict[str, InversionSettings] = {
     "paper": InversionSettings(),
@@ -163,8 +187,4 @@ def get_settings(profile: str = "paper", **overrides: Any) -> InversionSettings:
         raise ClipSafetyError(f"invalid inversion override: {err}") from None
 
 
-def setting_names() -> list[str]:
-    return list(_FIELDS)
-
-
-__all__ = ["InversionSettings", "PROFILES", "get_settings", "setting_names"]
+__all__ = ["EARLY_STOP_FIELDS", "InversionSettings", "PROFILES", "get_settings"]
