@@ -176,3 +176,28 @@ def test_nan_stops_one_image_and_leaves_the_others(tiny_handle, monkeypatch):
     bad, good = invert_pairs(tiny_handle, [("a cat", 0), ("a dog", 1)], settings)
     assert not bad.ok and "step 3" in bad.error and "a cat" in bad.error and bad.image is None
     assert good.ok and np.array_equal(good.image, reference.image)
+
+
+def test_gpu_benchmark_smoke_runs_on_the_cpu_and_prints_its_table(capsys):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "bench" / "bench_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_gpu"] = bench  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(bench)
+        assert bench.main(["--smoke", "--check-steps", "2"]) == 0
+        out = capsys.readouterr().out
+        assert bench.main(["--smoke", "--check-steps", "2", "--tolerance", "-1"]) == 1  # a failed check fails
+        assert "FAIL" in capsys.readouterr().out
+    finally:
+        del sys.modules["bench_gpu"]
+    assert "|bf16 - fp32|" in out and "PASS" in out
+    table = [line for line in out.splitlines() if line.startswith("| fp32 |") or line.startswith("| bf16 |")]
+    assert len(table) == 3 and not any("error" in line or "skipped" in line for line in table), out
+    assert bench.peak_tflops("NVIDIA H100 80GB HBM3", None) == 989.4
+    assert bench.peak_tflops("NVIDIA L40S", None) == 362.1 and bench.peak_tflops("NVIDIA L4", None) == 121.0
+    assert bench.peak_tflops("Some GPU", None) is None and bench.peak_tflops("Some GPU", 50.0) == 50.0
