@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -67,6 +67,7 @@ class Progress:
     batches: int
     images_done: int  # images finished so far
     images_total: int
+    extra: dict = field(default_factory=dict)  # what another executor adds (the Ray one: workers, batches done)
 
     @property
     def fraction(self) -> float:
