@@ -166,6 +166,23 @@ def check_plot(*, check: str, metric: str, probe: str, statistic: str, outcome: 
         baseline_interval=_pair(baseline_interval))
 
 
+def plot_for_case(case) -> CheckPlot | None:
+    """The plot of one case record (clipsafety.record.CaseRecord, read by attribute).
+
+    The baseline's interval is drawn only when the comparison is comparable: a baseline
+    inverted with other settings would put two different measurements side by side.
+    """
+    base = getattr(case, "baseline", None)
+    comparable = base is not None and getattr(base, "comparable", False)
+    seeds = tuple(case.seeds or ())
+    return check_plot(
+        check=case.check, metric=case.metric, probe=case.probe, statistic=case.statistic, outcome=case.outcome,
+        op=case.op, threshold=case.threshold, value=case.value, interval=case.interval,
+        seed_values=[s.value for s in seeds], seed_failed=[s.failed for s in seeds], anchors=case.anchors,
+        above=getattr(case, "above", None), baseline_value=base.value if comparable else None,
+        baseline_interval=base.interval if comparable else None)
+
+
 def describe(plot: CheckPlot) -> str:
     """The plot in words, for its alt text."""
     symbol = OPERATORS[plot.op].symbol if plot.op in OPERATORS else plot.op

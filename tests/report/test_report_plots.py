@@ -6,13 +6,14 @@ import base64
 import io
 import struct
 import time
+from types import SimpleNamespace
 
 import pytest
 from matplotlib.colors import to_hex
 from PIL import Image
 
-from clipsafety.report.plots import (BASELINE_COLOUR, OUTCOME_COLOURS, build_figure, check_plot, plot_image,
-                                     render_png)
+from clipsafety.report.plots import (BASELINE_COLOUR, OUTCOME_COLOURS, build_figure, check_plot, plot_for_case,
+                                     plot_image, render_png)
 
 SEEDS = [0.12, 0.31, 0.08, 0.44, 0.27]
 
@@ -156,3 +157,28 @@ def test_rendering_100_plots_is_quick():
     cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
     print(f"100 plots: {cpu:.2f} s CPU, {wall:.2f} s wall")
     assert cpu < 8.0  # measured 5.3 s CPU (25 s wall) on a loaded 2-core machine; CPU time, as wall time there is noise
+
+
+def a_case(baseline=None, **changes):
+    """A stand-in with the attributes of a clipsafety.record.CaseRecord."""
+    fields = dict(check="no-lean", metric="lean.skew", probe="lean", statistic="skew", outcome="failed", op="<=",
+                  threshold=0.5, value=0.6, interval=(0.4, 0.8), anchors=("a blue cross", "a red cross"),
+                  seeds=tuple(SimpleNamespace(value=v, failed=v > 0.75) for v in (0.9, 0.7, 0.8)),
+                  baseline=baseline)
+    fields.update(changes)
+    return SimpleNamespace(**fields)
+
+
+def test_a_case_record_gives_its_plot():
+    plot = plot_for_case(a_case())
+    assert plot.seed_values == (0.9, 0.7, 0.8) and plot.seed_failed == (True, False, True)
+    assert plot.interval == (0.4, 0.8) and plot.threshold == 0.5 and plot.outcome == "failed"
+    assert "position per seed (0 = “a blue cross”" in plot.seed_axis and plot.baseline_interval is None
+    assert plot_for_case(a_case(seeds=(), value=None, interval=None, outcome="skipped")) is None
+
+
+def test_a_case_shows_the_baseline_interval_only_when_comparable():
+    comparable = SimpleNamespace(comparable=True, value=0.2, interval=(0.1, 0.3))
+    assert plot_for_case(a_case(baseline=comparable)).baseline_interval == (0.1, 0.3)
+    other_settings = SimpleNamespace(comparable=False, value=0.2, interval=(0.1, 0.3))
+    assert plot_for_case(a_case(baseline=other_settings)).baseline_interval is None
