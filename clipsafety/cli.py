@@ -10,42 +10,49 @@ import sys
 from pathlib import Path
 
 from .errors import ClipSafetyError
-from .options import add_to_argparse
+from .options import add_to_argparse, resolve_argparse
 from .progress import ProgressLine
 
 
 def _cmd_run(args) -> int:
-    from .report.html import write_report
-    from .results import append_audit, write_json_atomic
-    from .runner import run_suites
+    from .outputs import RunOutputs
+    from .pipeline import Run
+    from .runner import load_suites
     from .session import RunConfig
 
+    options = resolve_argparse(args)
     line = ProgressLine(lambda text: print(text, end="", file=sys.stderr, flush=True), isatty=sys.stderr.isatty())
 
     def on_case(record):
         line.finish()
-        value = "" if record["value"] is None else f" {record['metric']}={record['value']:.4g}"
-        print(f"{record['outcome'].upper():8} {record['nodeid']}{value}", file=sys.stderr)
+        value = "" if record.value is None else f" {record.metric}={record.value:.4g}"
+        print(f"{record.outcome.upper():8} {record.nodeid}{value}", file=sys.stderr)
 
-    config = RunConfig.from_options(lambda dest: getattr(args, dest))
-    results = run_suites(args.paths, config, progress=line.update, on_case=on_case)
+    run = Run(RunConfig.from_options(options.get), RunOutputs.from_options(options.get),
+              baseline=options.get("clip_baseline"), command="clipsafety run", progress=line.update)
+    results = run.run_suites(load_suites(args.paths), on_case)
     line.finish()
-    if args.clip_results:
-        write_json_atomic(results, args.clip_results)
-        append_audit(results, args.clip_results, Path(args.clip_results).with_name("audit.log"))
-        print(f"results: {args.clip_results}")
-    if args.clip_report:
-        write_report(results, args.clip_report, blur_above=args.clip_blur_above)
-        print(f"report: {args.clip_report}")
-    s = results["summary"]
-    print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error")
-    return 1 if s["failed"] or s["error"] else 0
+    written = run.write(results)
+    _say_written(written)
+    s = results.summary
+    regressions = f", {results.regressions} regressions against the baseline" if results.baseline else ""
+    print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error{regressions}")
+    return 0 if results.passed and not written.failed else 1
+
+
+def _say_written(written) -> None:
+    for label, path in written.written:
+        print(f"{label}: {path}")
+    for problem in written.failed:
+        print(f"clipsafety: {problem}", file=sys.stderr)
 
 
 def _cmd_report(args) -> int:
+    from .outputs import check_writable
     from .report.html import write_report
     from .results import read_results
 
+    check_writable(args.out, "--out")
     results = read_results(args.results)
     out = write_report(results, args.out, blur_above=args.blur_above)
     print(f"report: {out}")
@@ -53,21 +60,30 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .baseline import attach_baseline, load_baseline
+    from .baseline import attach_baseline
+    from .fsutil import atomic_write
+    from .outputs import Output, check_outputs, write_outputs
     from .report.html import write_report
-    from .results import read_results, write_json_atomic
+    from .results import read_results, results_bytes
 
-    results = attach_baseline(read_results(args.candidate), load_baseline(args.baseline))
-    for note in results["baseline"]["notes"]:
-        print(f"note: {note}")
-    regressed = [c for c in results["cases"] if (c["baseline"].get("regression") or {}).get("passed") is False]
-    for case in regressed:
-        print(f"REGRESSION {case['nodeid']}: {case['baseline']['regression']['message']}")
+    outs = [Output("--out", "report", Path(args.out))]
     if args.json:
-        write_json_atomic(results, args.json)
-    out = write_report(results, args.out, blur_above=args.blur_above)
-    print(f"{len(regressed)} regressions over {len(results['cases'])} cases; report: {out}")
-    return 1 if regressed else 0
+        outs.append(Output("--json", "results", Path(args.json)))
+    check_outputs(outs)
+    baseline = read_results(args.baseline)
+    results = attach_baseline(read_results(args.candidate), baseline, path=args.baseline)
+    for note in results.baseline.notes:
+        print(f"note: {note}")
+    regressed = [c for c in results.cases if c.baseline.regressed]
+    for case in regressed:
+        print(f"REGRESSION {case.nodeid}: {case.baseline.regression.message}")
+    writes = [(outs[0], lambda: write_report(results, args.out, blur_above=args.blur_above))]
+    if args.json:
+        writes.append((outs[1], lambda: atomic_write(args.json, results_bytes(results))))
+    written = write_outputs(writes)
+    _say_written(written)
+    print(f"{len(regressed)} regressions over {len(results.cases)} cases")
+    return 1 if regressed or written.failed else 0
 
 
 def _cmd_models(args) -> int:

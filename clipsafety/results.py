@@ -1,19 +1,17 @@
-"""The machine-readable results of a run: one JSON file, plus one audit-log line.
+"""Building a run's records, and the results file on disk: one writer, one reader, the audit line.
 
-Format "clipsafety-results/1" (documented in README.md): provenance (model
-fingerprint, versions, device, base seed, suite hashes, time), a summary, one
-record per case (metric, interval, threshold, per-seed values and image
-hashes) and the thumbnails keyed by image hash. Keys are sorted and floats
-rounded, so two runs diff cleanly.
+The format (record.SCHEMA, described in README.md): provenance (model
+fingerprint, versions, device, base seed, suite hashes, time, encoder passes),
+a summary, one record per case (metric, interval, threshold, per-seed values,
+image hashes, steps and passes) and the thumbnails keyed by image hash. Keys
+are sorted and floats rounded, so two runs diff cleanly.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -21,10 +19,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import __version__
-from .session import Case, CaseOutcome, Session
+from .cache import image_sha256
+from .limits import MAX_RESULTS_BYTES
+from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
+from .session import Case, Measurement, RunConfig
 
-FORMAT = "clipsafety-results/1"
-OUTCOMES = ("passed", "failed", "skipped", "error")
+READ_FIX = "give a results file written by clipsafety (--clip-results or --clip-save-baseline)"
 
 
 def _round(x: float | None, digits: int = 6) -> float | None:
@@ -33,152 +33,129 @@ def _round(x: float | None, digits: int = 6) -> float | None:
     return round(float(x), digits)
 
 
-def case_record(case: Case, nodeid: str, outcome: CaseOutcome | None, *, status: str | None = None,
-                reason: str | None = None) -> dict[str, Any]:
-    """A JSON-safe record of one case; `outcome` is None for cases that never ran (skips)."""
+def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = None,
+                measured: Measurement | None = None, nsfw: list[float] | None = None) -> CaseRecord:
+    """The one record of a case. `measured` is None for cases that never ran (skips, errors before measuring)."""
     suite, check, prompt = case.suite, case.check, case.prompt
     spec = suite.probes[check.probe]
-    record: dict[str, Any] = {
-        "nodeid": nodeid,
-        "suite": suite.name,
-        "suite_path": suite.path,
-        "suite_description": suite.description,
-        "prompt_id": prompt.id,
-        "prompt": prompt.text,
-        "tags": list(prompt.tags),
-        "check": check.id,
-        "metric": check.metric,
-        "probe": check.probe,
-        "probe_type": spec.type,
-        "statistic": check.statistic,
-        "op": check.op,
-        "threshold": check.threshold,
-        "bound": check.bound,
-        "anchors": list(spec.anchors) if spec.anchors else None,
-        "value": None,
-        "interval": None,
-        "gated_value": None,
-        "direction": None,
-        "outcome": status or (outcome.outcome if outcome else "skipped"),
-        "reason": reason if reason is not None else (outcome.reason if outcome else None),
-        "profile": outcome.profile if outcome else None,
-        "settings_key": outcome.settings_key if outcome else None,
-        "max_rise": check.max_rise,
-        "max_drop": check.max_drop,
-        "seeds": [],
-    }
-    if outcome is not None and outcome.baseline is not None:
-        record["baseline"] = outcome.baseline
-    if outcome is not None and outcome.result is not None:
-        r = outcome.result
-        record.update(
-            value=_round(r.value),
-            interval=[_round(r.interval[0]), _round(r.interval[1])],
-            gated_value=_round(r.gated_value),
-            direction=r.direction,
-            seeds=[
-                {"seed": s.seed, "value": _round(s.value), "similarity": _round(s.similarity),
-                 "image": s.image_sha256, "failed": s.failed, "nsfw": _round(s.nsfw)}
-                for s in outcome.seeds
-            ],
-        )
-    return record
+    fields: dict[str, Any] = {}
+    if measured is not None:
+        fields.update(profile=measured.profile, settings_key=measured.settings_key)
+    if measured is not None and measured.result is not None:
+        r = measured.result
+        failing = set(r.failing_seeds)
+        seeds = tuple(
+            SeedRecord(seed=image.seed, value=_round(value), similarity=_round(image.similarity),
+                       image=image_sha256(image.image), failed=image.seed in failing,
+                       nsfw=None if nsfw is None else _round(nsfw[i]), steps=image.steps, passes=image.passes)
+            for i, (image, value) in enumerate(zip(measured.images, r.values)))
+        fields.update(value=_round(r.value), interval=(_round(r.interval[0]), _round(r.interval[1])),
+                      gated_value=_round(r.gated_value), direction=r.direction, seeds=seeds)
+    return CaseRecord(
+        nodeid=nodeid, suite=suite.name, suite_path=suite.path, suite_description=suite.description,
+        prompt_id=prompt.id, prompt=prompt.text, tags=tuple(prompt.tags), check=check.id, metric=check.metric,
+        probe=check.probe, probe_type=spec.type, statistic=check.statistic, op=check.op,
+        threshold=float(check.threshold), bound=check.bound, anchors=tuple(spec.anchors) if spec.anchors else None,
+        max_rise=check.max_rise, max_drop=check.max_drop, outcome=outcome, reason=reason, **fields)
 
 
-def thumbnails(outcome: CaseOutcome | None, known: dict[str, str]) -> dict[str, str]:
-    """The outcome's images as {sha256: data URI}, encoding only those not in ``known``
+def thumbnails(measured: Measurement | None, known: dict[str, str]) -> dict[str, str]:
+    """The measured images as {sha256: data URI}, encoding only those not in ``known``
     (the run's images so far, which this adds to): a prompt's images serve each of its checks."""
-    if outcome is None or not outcome.images:
+    if measured is None or measured.result is None:
         return {}
-    from .report.thumbnails import thumbnail_data_uri
+    from .report.thumbnails import thumbnail_data_uri  # Pillow, only when there are images
 
-    for digest, image in outcome.images.items():
+    out = {}
+    for image in measured.images:
+        digest = image_sha256(image.image)
         if digest not in known:  # content-addressed, so a known entry is never stale
-            known[digest] = thumbnail_data_uri(image)
-    return {digest: known[digest] for digest in outcome.images}
+            known[digest] = thumbnail_data_uri(image.image)
+        out[digest] = known[digest]
+    return out
 
 
-def provenance(session: Session | None, suites: Iterable, *, started: float, finished: float,
-               command: str, model_info: dict | None = None) -> dict[str, Any]:
+def encoder_passes(cases: Iterable[CaseRecord]) -> int:
+    """Encoder passes that made the run's images, each image counted once however many checks read it."""
+    passes = {seed.image: seed.passes for case in cases for seed in case.seeds}
+    return sum(passes.values())
+
+
+def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo], cases: Iterable[CaseRecord], *,
+               started: float, finished: float, command: str) -> Provenance:
     import open_clip
     import torch
 
-    model = model_info
-    if model is None and session is not None and "handle" in session.__dict__:
-        model = session.handle.describe()
-    config = session.config if session else None
-    return {
-        "clipsafety": __version__,
-        "torch": torch.__version__,
-        "open_clip": getattr(open_clip, "__version__", "?"),
-        "python": platform.python_version(),
-        "model": model or {"name": config.model if config else None},
-        "base_seed": config.base_seed if config else None,
-        "seeds_override": config.seeds if config else None,
-        "profile_override": config.profile if config else None,
-        "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
-        "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(finished - started, 2),
-        "command": command,
-        "suites": {s.path: {"name": s.name, "sha256": s.sha256} for s in suites},
-    }
+    return Provenance(
+        clipsafety=__version__, torch=torch.__version__, open_clip=getattr(open_clip, "__version__", "?"),
+        python=platform.python_version(), model=model, base_seed=config.base_seed,
+        seeds_override=config.seeds, profile_override=config.profile,
+        started=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        finished=datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
+        duration_s=round(finished - started, 2), command=command, suites=dict(suites),
+        encoder_passes=encoder_passes(cases))
 
 
-def build_results(prov: dict, cases: list[dict], images: dict[str, str]) -> dict[str, Any]:
-    ordered = sorted(cases, key=lambda c: c["nodeid"])
-    summary = {k: sum(1 for c in ordered if c["outcome"] == k) for k in OUTCOMES}
-    used = {s["image"] for c in ordered for s in c["seeds"]}
-    return {
-        "format": FORMAT,
-        "provenance": prov,
-        "summary": summary,
-        "cases": ordered,
-        "images": {k: images[k] for k in sorted(used) if k in images},
-    }
+def results_bytes(results: Results) -> bytes:
+    return (json.dumps(results.to_json(), indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
-def write_json_atomic(data: Any, path: str | Path) -> Path:
+def read_results(path: str | Path) -> Results:
+    """A results or baseline file, validated whole; any problem is one ResultsError naming the file and field."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for the whole team
-    os.replace(tmp, path)
-    return path
-
-
-def read_results(path: str | Path) -> dict[str, Any]:
-    from .errors import ClipSafetyError
-
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ClipSafetyError(f"cannot read results file: {err}", where=str(path)) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ClipSafetyError(f"not a {FORMAT} file", where=str(path),
-                              fix="give a results file written by clipsafety (--clip-results)")
-    return data
+        size = path.stat().st_size
+        if path.is_dir():
+            raise ResultsError("cannot read results file: it is a folder", where=str(path), fix=READ_FIX)
+        if size > MAX_RESULTS_BYTES:
+            raise ResultsError(f"cannot read results file: {size:,} bytes is over the limit of "
+                               f"{MAX_RESULTS_BYTES:,} (clipsafety.limits.MAX_RESULTS_BYTES)", where=str(path),
+                               fix=READ_FIX)
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ResultsError(f"cannot read results file: {err.strerror or err}", where=str(path), fix=READ_FIX) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ResultsError(f"cannot read results file: not UTF-8 text (byte {raw[err.start]:#04x} on line {line})",
+                           where=str(path), fix=READ_FIX) from None
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, ValueError, RecursionError) as err:
+        problem = f"line {err.lineno} column {err.colno}: {err.msg}" if isinstance(err, json.JSONDecodeError) \
+            else str(err) or "nested too deeply"
+        raise ResultsError(f"cannot read results file: not JSON ({problem})", where=str(path), fix=READ_FIX) from None
+    return Results.from_json(data, where=str(path))
 
 
-def append_audit(results: dict, results_path: str | Path | None, audit_path: str | Path) -> None:
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number clipsafety writes")
+
+
+def audit_line(results: Results, results_path: str | Path | None) -> str:
     """One JSON line per run: when, which model, which suites, the verdict counts."""
-    prov = results["provenance"]
+    prov = results.provenance
     line = {
-        "finished": prov["finished"],
-        "model": prov["model"].get("name"),
-        "pretrained": prov["model"].get("pretrained"),
-        "fingerprint": prov["model"].get("fingerprint"),
-        "device": prov["model"].get("device"),
-        "base_seed": prov["base_seed"],
-        "suites": prov["suites"],
-        "summary": results["summary"],
+        "finished": prov.finished,
+        "model": prov.model.name,
+        "pretrained": prov.model.pretrained,
+        "fingerprint": prov.model.fingerprint,
+        "device": prov.model.device,
+        "base_seed": prov.base_seed,
+        "suites": {path: info.to_json() for path, info in prov.suites.items()},
+        "summary": results.summary,
+        "exit_status": results.exit_status,
         "results": str(results_path) if results_path else None,
-        "command": prov["command"],
+        "command": prov.command,
         "argv": sys.argv[1:],
     }
+    return json.dumps(line, sort_keys=True) + "\n"
+
+
+def append_audit(results: Results, results_path: str | Path | None, audit_path: str | Path) -> Path:
     path = Path(audit_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:  # a single small write: appends from concurrent runs stay whole
-        handle.write(json.dumps(line, sort_keys=True) + "\n")
+    with open(path, "a", encoding="utf-8") as handle:  # one small write: appends from concurrent runs stay whole
+        handle.write(audit_line(results, results_path))
+    return path

@@ -2,70 +2,62 @@
 
     from clipsafety.runner import run_suites
     results = run_suites(["suites/"], RunConfig(model="toyclip-biased"))
-    results["summary"]   # {"passed": .., "failed": .., "skipped": .., "error": ..}
+    results.summary   # {"passed": .., "failed": .., "skipped": .., "error": ..}
+    results.cases     # one clipsafety.record.CaseRecord per prompt x check
 
-It builds the same cases, seeds, cache keys and records as the pytest plugin.
+It goes through the same pipeline (clipsafety.pipeline.Run) as the pytest
+plugin: the same cases, seeds, cache keys, records and baseline gate.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .results import build_results, case_record, provenance, thumbnails
-from .session import Case, RunConfig, Session
-from .suite import Suite, is_suite_file, load_suite
+from .errors import ClipSafetyError
+from .executors import Executor
+from .pipeline import Run, cases_of
+from .record import CaseRecord, Results
+from .session import RunConfig
+from .suite import is_suite_file, load_suite
 
 
 def find_suite_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Suite files among `paths` (files, or folders searched recursively), sorted."""
+    """Suite files among `paths` (files, or folders searched recursively), sorted; at least one."""
+    paths = [Path(p) for p in paths]
     found: list[Path] = []
-    for path in map(Path, paths):
+    for path in paths:
         if path.is_dir():
             found += [p for p in sorted(path.rglob("*.y*ml")) if is_suite_file(p)]
         elif path.is_file():
             found.append(path)
         else:
-            from .errors import ClipSafetyError
-
             raise ClipSafetyError(f"no such file or folder: {path}", fix="give suite files or folders of them")
+    if not found:
+        raise ClipSafetyError(f"no suite files in {', '.join(map(str, paths))}",
+                              fix="a suite is a YAML file whose first key is `clipsafety: 1`")
     return found
-
-
-def cases_of(suite: Suite) -> list[Case]:
-    return [Case(suite, check, prompt) for check in suite.checks for prompt in suite.prompts_for(check)]
 
 
 def run_suites(
     paths: Iterable[str | Path],
     config: RunConfig,
     *,
+    baseline: str | None = None,
     progress: Callable | None = None,
-    on_case: Callable[[dict], None] | None = None,
-    session: Session | None = None,
-) -> dict:
-    """Run every case of the suites under `paths`; returns the results dict (results.FORMAT)."""
-    started = time.time()
-    session = session or Session(config, progress=progress)
-    suites = [load_suite(p) for p in find_suite_files(paths)]
-    handle = session.handle
-    records, images = [], {}
-    runnable = [c for s in suites if not session.skip_reason(s) for c in cases_of(s)]
-    session.prepare(runnable)
-    for suite in suites:
-        reason = session.skip_reason(suite)
-        for case in cases_of(suite):
-            nodeid = f"{suite.path}::{case.name}"
-            if reason:
-                record = case_record(case, nodeid, None, status="skipped", reason=reason)
-            else:
-                outcome = session.evaluate(case)
-                record = case_record(case, nodeid, outcome)
-                thumbnails(outcome, images)
-            records.append(record)
-            if on_case:
-                on_case(record)
-    prov = provenance(session, suites, started=started, finished=time.time(),
-                      command="clipsafety run", model_info=handle.describe())
-    return build_results(prov, records, images)
+    on_case: Callable[[CaseRecord], None] | None = None,
+    executor: Executor | None = None,
+) -> Results:
+    """Run every case of the suites under `paths` (gated against `baseline`, a results file, when given).
+
+    Writes nothing: `clipsafety run` writes the outputs (Run.write), the library caller decides.
+    """
+    run = Run(config, baseline=baseline, progress=progress, executor=executor)
+    return run.run_suites(load_suites(paths), on_case)
+
+
+def load_suites(paths: Iterable[str | Path]) -> list:
+    return [load_suite(p) for p in find_suite_files(paths)]
+
+
+__all__ = ["cases_of", "find_suite_files", "load_suites", "run_suites"]

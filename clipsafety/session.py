@@ -1,10 +1,10 @@
 """A run of suites against one model: plan, invert (cached, batched), measure, decide.
 
-The pytest plugin and the command line are thin layers over `Session`:
+The run pipeline (clipsafety.pipeline) drives a `Session`:
 
     session = Session(RunConfig(model="toyclip-biased"))
     session.prepare(cases)               # invert everything the cases need, in shared batches
-    outcome = session.evaluate(case)     # probes + statistics -> CaseOutcome
+    measured = session.evaluate(case)    # probes + statistics -> Measurement
 
 Seeds derive from the base seed and the prompt text, never from test order or
 worker, so a case gives the same verdict alone, in a full run, or under xdist.
@@ -15,15 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .cache import InversionCache, entry_key, image_sha256
+from .cache import InversionCache, entry_key
 from .errors import ClipSafetyError, InversionError
-from .invert import InversionResult, InversionSettings, Progress, get_settings, invert_pairs
+from .executors import Executor, LocalExecutor
+from .invert import InversionResult, InversionSettings, Progress, get_settings
 from .models import ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
 from .stats import CheckResult, anchored, evaluate_check
@@ -78,48 +79,15 @@ class Case:
         return f"{self.check.id}[{self.prompt.id}]"
 
 
-@dataclass
-class SeedReadout:
-    seed: int
-    value: float
-    similarity: float
-    image_sha256: str
-    failed: bool
-    nsfw: float | None = None
+@dataclass(frozen=True)
+class Measurement:
+    """What measuring one case gave: the check decided on its seeds' images, or why it could not be."""
 
-
-@dataclass
-class CaseOutcome:
-    case: Case
-    outcome: str  # passed | failed | error
-    result: CheckResult | None
-    seeds: list[SeedReadout] = field(default_factory=list)
-    images: dict[str, np.ndarray] = field(default_factory=dict)  # sha256 -> uint8 image
-    reason: str | None = None
-    profile: str = ""
-    settings_key: str = ""
-    baseline: dict | None = None  # clipsafety.baseline.compare_case, when a baseline is given
-
-    def failure_table(self) -> str:
-        """The short table a failing case prints."""
-        r = self.result
-        if r is None:
-            return self.reason or "error"
-        rows = [
-            ("metric", r.metric + (f" (toward {r.direction})" if r.direction else "")),
-            ("value", f"{r.value:.4g}"),
-            ("95% interval", f"[{r.interval[0]:.4g}, {r.interval[1]:.4g}]  (n={r.n} seeds)"),
-            ("gated on", f"{r.bound} = {r.gated_value:.4g}"),
-            ("threshold", f"must be {r.op} {r.threshold:g}"),
-            ("failing seeds", ", ".join(str(s) for s in r.failing_seeds) or "none individually"),
-        ]
-        regression = (self.baseline or {}).get("regression") or {}
-        if regression.get("passed") is False:
-            rows.append(("regression", regression["message"]))
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{self.case.suite.name} / {self.case.prompt.text!r}: check {r.check_id} failed"]
-        lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
-        return "\n".join(lines)
+    profile: str
+    settings_key: str
+    result: CheckResult | None = None  # None when measuring failed (see error)
+    images: tuple[InversionResult, ...] = ()  # one per seed, in the order of result.values
+    error: str | None = None
 
 
 def derive_seed(base_seed: int, prompt_text: str, index: int) -> int:
@@ -129,9 +97,13 @@ def derive_seed(base_seed: int, prompt_text: str, index: int) -> int:
 
 
 class Session:
-    def __init__(self, config: RunConfig, progress: Callable[[Progress, str], None] | None = None):
+    """Plans, inverts (through an executor, into the cache) and measures the cases of one model."""
+
+    def __init__(self, config: RunConfig, progress: Callable[[Progress, str], None] | None = None,
+                 executor: Executor | None = None):
         self.config = config
         self.progress = progress
+        self._executor = executor
         self.cache = InversionCache(config.cache_dir)
         self.inverted = 0  # images this session actually optimised (not from the cache)
         self.invert_seconds = 0.0
@@ -144,6 +116,12 @@ class Session:
     def handle(self) -> ModelHandle:
         c = self.config
         return load_model(c.model, c.pretrained, device=c.device, precision=c.precision)
+
+    @property
+    def executor(self) -> Executor:
+        if self._executor is None:
+            self._executor = LocalExecutor(self.handle)
+        return self._executor
 
     def profile_for(self, suite: Suite) -> str:
         return self.config.profile or suite.inversion.profile or DEFAULT_PROFILE[self.handle.kind]
@@ -227,7 +205,7 @@ class Session:
 
         started = time.perf_counter()
         try:
-            invert_pairs(self.handle, list(todo.values()), settings, callback, on_batch=store)
+            self.executor.invert(list(todo.values()), settings, callback, store)
         finally:
             self.invert_seconds += time.perf_counter() - started
 
@@ -290,14 +268,8 @@ class Session:
                 ) from None
         return values, results
 
-    def nsfw_scores(self, suite: Suite, prompt_text: str) -> list[float] | None:
-        keys = [k for k, spec in suite.probes.items() if spec.type == "nsfw"]
-        if not keys:
-            return None
-        values, _ = self.raw_values(suite, keys[0], prompt_text)
-        return [float(v) for v in values]
-
-    def evaluate(self, case: Case) -> CaseOutcome:
+    def evaluate(self, case: Case) -> Measurement:
+        """Measure one case: its probe over its seeds' images, then the check's statistics."""
         suite, check, prompt = case.suite, case.check, case.prompt
         settings = self.settings_for(suite)
         base = dict(profile=self.profile_for(suite), settings_key=settings.key())
@@ -307,22 +279,13 @@ class Session:
                 check, values, [r.seed for r in results], seed=self.config.base_seed,
                 value_range=suite.probes[check.probe].value_range, prompt_id=prompt.id,
             )
-            nsfw = self.nsfw_scores(suite, prompt.text)
         except ClipSafetyError as err:
-            return CaseOutcome(case, "error", None, reason=str(err), **base)
-        failing = set(result.failing_seeds)
-        seeds, images = [], {}
-        for i, (r, v) in enumerate(zip(results, values)):
-            digest = image_sha256(r.image)
-            images[digest] = r.image
-            seeds.append(SeedReadout(r.seed, float(v), r.similarity, digest, r.seed in failing,
-                                     None if nsfw is None else nsfw[i]))
-        outcome = "passed" if result.passed else "failed"
-        return CaseOutcome(case, outcome, result, seeds, images, **base)
+            return Measurement(**base, error=str(err))
+        return Measurement(**base, result=result, images=tuple(results))
 
 
 def replace_where(err: ClipSafetyError, where: str) -> ClipSafetyError:
     return type(err)(err.message, where=err.where or where, fix=err.fix)
 
 
-__all__ = ["Case", "CaseOutcome", "RunConfig", "SeedReadout", "Session", "derive_seed"]
+__all__ = ["Case", "Measurement", "RunConfig", "Session", "derive_seed"]

@@ -49,13 +49,45 @@ def test_run_writes_results_and_report_and_fails_on_a_failed_check(workdir, caps
     assert len((workdir / "out" / "audit.log").read_text().splitlines()) == 1
 
 
-def test_run_gives_the_same_verdicts_as_pytest_would(workdir):
-    main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=a.json", "--clip-report="])
-    main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=b.json", "--clip-report=",
-          "--clip-no-cache"])
-    a = json.loads((workdir / "a.json").read_text())["cases"]
-    b = json.loads((workdir / "b.json").read_text())["cases"]
-    assert [(c["nodeid"], c["value"], c["seeds"]) for c in a] == [(c["nodeid"], c["value"], c["seeds"]) for c in b]
+def _verdicts(path):
+    return [(c["nodeid"], c["outcome"], c["value"], c["seeds"]) for c in json.loads(path.read_text())["cases"]]
+
+
+def test_run_gives_the_same_verdicts_as_pytest_would(pytester):
+    pytester.makefile(".yaml", suite=SUITE)
+    write_tiny_model_folder(pytester.path / "tiny")
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=cli.json", "--clip-report="]) == 1
+    # pytest itself, recomputing every image (no cache) on the same suite
+    out = pytester.runpytest("suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=pytest.json",
+                             "--clip-report=", "--clip-no-cache", "-p", "no:cacheprovider")
+    out.assert_outcomes(passed=2, failed=1)
+    cli, by_pytest = _verdicts(pytester.path / "cli.json"), _verdicts(pytester.path / "pytest.json")
+    assert cli == by_pytest and len(cli) == 3
+    assert [outcome for _, outcome, _, _ in cli] == ["failed", "passed", "passed"]  # sorted by node id
+
+
+def test_run_saves_and_gates_against_a_baseline_as_pytest_does(pytester, capsys):
+    pytester.makefile(".yaml", suite=SUITE.replace("max_drop: 0.5", "max_drop: 0.01"))
+    write_tiny_model_folder(pytester.path / "tiny")
+    args = ["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-report="]
+    assert main([*args, "--clip-save-baseline=base.json", "--clip-results=first.json"]) == 1
+    saved = json.loads((pytester.path / "base.json").read_text())
+    assert saved["baseline"] is None and _verdicts(pytester.path / "base.json") == _verdicts(pytester.path / "first.json")
+    for case in saved["cases"]:  # pretend the release users have today reached far higher similarity
+        if case["check"] == "reached":
+            case["value"], case["interval"] = 0.9, [0.85, 0.95]
+    (pytester.path / "base.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main([*args, "--clip-baseline=base.json", "--clip-results=cli.json"]) == 1
+    out = capsys.readouterr().out
+    assert "0 passed, 3 failed, 0 skipped, 0 error, 2 regressions against the baseline" in out
+    cli = json.loads((pytester.path / "cli.json").read_text())
+    assert cli["baseline"]["regressions"] == 2 and cli["baseline"]["path"] == "base.json"
+    by_pytest = pytester.runpytest("suite.yaml", "--clip-model=local-dir:tiny", "--clip-baseline=base.json",
+                                   "--clip-results=pytest.json", "--clip-report=", "-p", "no:cacheprovider")
+    by_pytest.assert_outcomes(passed=0, failed=3)
+    assert _verdicts(pytester.path / "cli.json") == _verdicts(pytester.path / "pytest.json")
+    assert json.loads((pytester.path / "pytest.json").read_text())["baseline"] == cli["baseline"]
 
 
 def test_report_rerenders_from_results(workdir, capsys):
@@ -86,3 +118,70 @@ def test_errors_are_one_line_and_exit_2(workdir, capsys):
     assert "bad.yaml:1: checks: missing required key 'checks'" in err and "Traceback" not in err
     assert main(["report", "missing.json"]) == 2
     assert "cannot read results file" in capsys.readouterr().err
+
+
+def test_a_case_that_raises_is_an_error_everywhere(workdir, capsys, monkeypatch):
+    from clipsafety.probes.similarity import SimilarityProbe
+
+    def explode(self, images, prompts):
+        raise RuntimeError("probe exploded")
+
+    monkeypatch.setattr(SimilarityProbe, "measure", explode)
+    code = main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=out/r.json",
+                 "--clip-report=out/r.html"])
+    assert code == 1
+    out = capsys.readouterr()
+    assert "0 passed, 0 failed, 0 skipped, 3 error" in out.out and "Traceback" not in out.err
+    assert out.err.count("ERROR") == 3
+    data = json.loads((workdir / "out" / "r.json").read_text())
+    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3}
+    assert {c["reason"] for c in data["cases"]} == {"RuntimeError: probe exploded"}
+    audit = json.loads((workdir / "out" / "audit.log").read_text())
+    assert audit["summary"]["error"] == 3
+    html = (workdir / "out" / "r.html").read_text()
+    assert 'id="verdict">ERROR<' in html and "RuntimeError: probe exploded" in html
+
+
+@pytest.mark.parametrize("option", ["--clip-results", "--clip-report", "--clip-save-baseline"])
+def test_an_output_path_that_is_a_folder_stops_the_run_before_any_inversion(workdir, capsys, option):
+    (workdir / "taken").mkdir()
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", f"{option}=taken"]) == 2
+    err = capsys.readouterr().err
+    assert f"{option}: taken is a folder, not a file" in err and "Traceback" not in err
+    assert not (workdir / ".clipsafety-cache").exists()  # nothing was inverted
+
+
+def test_an_output_under_a_file_or_two_outputs_on_one_path_are_refused(workdir, capsys):
+    (workdir / "afile").write_text("x")
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-report=afile/r.html"]) == 2
+    assert "--clip-report: cannot create afile/r.html: afile is not a folder" in capsys.readouterr().err
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=x.json",
+                 "--clip-save-baseline=x.json"]) == 2
+    assert "--clip-results and --clip-save-baseline both name x.json" in capsys.readouterr().err
+    (workdir / "reports").mkdir()
+    (workdir / "reports" / "audit.log").mkdir()
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny"]) == 2
+    assert "--clip-results (its audit.log): reports/audit.log is a folder" in capsys.readouterr().err
+    assert not (workdir / ".clipsafety-cache").exists()
+
+
+def test_report_and_compare_check_their_outputs_and_inputs(workdir, capsys):
+    main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report="])
+    (workdir / "dir").mkdir()
+    capsys.readouterr()
+    assert main(["report", "r.json", "--out", "dir"]) == 2
+    assert "--out: dir is a folder, not a file" in capsys.readouterr().err
+    assert main(["compare", "r.json", "r.json", "--out", "c.html", "--json", "dir"]) == 2
+    assert "--json: dir is a folder, not a file" in capsys.readouterr().err
+    assert not (workdir / "c.html").exists()
+    bad = json.loads((workdir / "r.json").read_text())
+    bad["cases"][0]["seeds"] = "zz"
+    (workdir / "bad.json").write_text(json.dumps(bad))
+    (workdir / "latin1.json").write_bytes(b'{"format": "caf\xe9"}')
+    for argv in (["report", "bad.json"], ["compare", "r.json", "bad.json"], ["compare", "bad.json", "r.json"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "bad.json: cases[0].seeds: expected a list, got 'zz'" in err and "Traceback" not in err
+    assert main(["report", "latin1.json"]) == 2
+    assert "latin1.json: cannot read results file: not UTF-8 text" in capsys.readouterr().err
+    assert sorted(p.name for p in workdir.iterdir() if p.name.endswith(".tmp")) == []

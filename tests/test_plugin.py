@@ -252,3 +252,113 @@ def test_progress_in_a_log_is_whole_lines_not_a_rewrite_per_step(pytester, run):
     assert progress and "\r" not in text  # pytester's terminal is not a tty
     assert len(progress) <= 3, progress  # 12 steps in well under 30 s: the final line, not one per step
     assert "step 12/12 (100%)" in progress[-1] and "elapsed" in progress[-1]
+
+
+EXPLODING_PROBE = """
+from clipsafety.probes.similarity import SimilarityProbe
+
+_measure = SimilarityProbe.measure
+
+
+def _explode(self, images, prompts):
+    raise RuntimeError("probe exploded")
+
+
+def pytest_configure(config):
+    SimilarityProbe.measure = _explode
+
+
+def pytest_unconfigure(config):
+    SimilarityProbe.measure = _measure
+"""
+
+
+def test_a_case_that_raises_is_an_error_everywhere(pytester, run):
+    import xml.etree.ElementTree as ET
+
+    pytester.makefile(".yaml", smoke=SUITE)
+    pytester.makeconftest(EXPLODING_PROBE)
+    out = run("--clip-report=reports/clipsafety.html", "--junitxml=out.xml")
+    out.assert_outcomes(errors=3)  # pytest's own word for it: E, not F
+    assert "RuntimeError: probe exploded" in out.stdout.str()
+    data = results(pytester)
+    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3}
+    assert {c["reason"] for c in data["cases"]} == {"RuntimeError: probe exploded"}
+    assert data["exit_status"] == 1
+    audit = json.loads((pytester.path / "reports" / "audit.log").read_text())
+    assert audit["summary"]["error"] == 3 and audit["exit_status"] == 1
+    html = (pytester.path / "reports" / "clipsafety.html").read_text()
+    assert 'id="verdict">ERROR<' in html and "RuntimeError: probe exploded" in html
+    cases = list(ET.parse(pytester.path / "out.xml").getroot().iter("testcase"))
+    assert len(cases) == 3 and all(c.find("error") is not None for c in cases)
+
+
+def test_the_report_is_never_passed_when_pytest_fails(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE.replace("  - {id: impossible", "  # - {id: impossible"))
+    pytester.makepyfile(test_other="def test_other():\n    assert False\n")
+    out = run("--clip-report=reports/clipsafety.html")
+    out.assert_outcomes(passed=2, failed=1)
+    data = results(pytester)
+    assert data["summary"] == {"passed": 2, "failed": 0, "skipped": 0, "error": 0} and data["exit_status"] == 1
+    html = (pytester.path / "reports" / "clipsafety.html").read_text()
+    assert 'id="verdict">ERROR<' in html and "exited with status 1: not a pass" in html
+
+
+def test_output_paths_are_checked_before_any_inversion(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    (pytester.path / "taken").mkdir()
+    (pytester.path / "afile").write_text("")
+    for args, message in [(["--clip-results=taken"], "--clip-results: taken is a folder, not a file"),
+                          (["--clip-save-baseline=taken"], "--clip-save-baseline: taken is a folder, not a file"),
+                          (["--clip-report=afile/r.html"], "--clip-report: cannot create afile/r.html: afile is not"),
+                          (["--clip-results=taken/r.json", "--clip-report=taken/r.json"], "both name taken/r.json")]:
+        out = run(*args)
+        assert out.ret == pytest.ExitCode.USAGE_ERROR, args
+        text = out.stdout.str() + out.stderr.str()
+        assert message in text and "Traceback" not in text, text
+        assert not (pytester.path / ".clipsafety-cache").exists()  # nothing was inverted
+    (pytester.path / "reports").mkdir()
+    (pytester.path / "reports" / "audit.log").mkdir()
+    out = run()
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--clip-results (its audit.log): reports/audit.log is a folder" in out.stdout.str() + out.stderr.str()
+
+
+SPOIL_THE_REPORT_PATH = """
+import os
+
+
+def pytest_runtest_teardown(item):  # after the paths were checked: the report's path becomes a folder
+    os.makedirs("reports/clipsafety.html", exist_ok=True)
+"""
+
+
+def test_each_output_is_written_on_its_own(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE.replace("  - {id: impossible", "  # - {id: impossible"))
+    pytester.makeconftest(SPOIL_THE_REPORT_PATH)
+    out = run("--clip-report=reports/clipsafety.html", "--clip-save-baseline=base.json")
+    out.assert_outcomes(passed=2)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED  # an output that was asked for is missing
+    out.stdout.fnmatch_lines(["*clipsafety: report not written to reports/clipsafety.html (--clip-report): *"])
+    assert results(pytester)["summary"]["passed"] == 2
+    assert json.loads((pytester.path / "base.json").read_text())["summary"]["passed"] == 2
+    assert len((pytester.path / "reports" / "audit.log").read_text().splitlines()) == 1
+    assert not [p for p in pytester.path.rglob("*.tmp")]
+
+
+def test_a_baseline_that_is_not_a_results_file_is_one_message(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    run("--clip-save-baseline=base.json")
+    base = json.loads((pytester.path / "base.json").read_text())
+    base["cases"] = "oops"
+    (pytester.path / "base.json").write_text(json.dumps(base))
+    (pytester.path / "reports" / "clipsafety.json").unlink()
+    out = run("--clip-baseline=base.json")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    text = out.stdout.str() + out.stderr.str()
+    assert "clipsafety: --clip-baseline: base.json: cases: expected a list, got 'oops'" in text
+    assert "Traceback" not in text and not (pytester.path / "reports" / "clipsafety.json").exists()
+    (pytester.path / "base.json").write_bytes(b'{"format": "\xff"}')
+    out = run("--clip-baseline=base.json")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "base.json: cannot read results file: not UTF-8 text" in out.stdout.str() + out.stderr.str()

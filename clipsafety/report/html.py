@@ -1,4 +1,4 @@
-"""Render a results dict ("clipsafety-results/1") as one self-contained HTML file.
+"""Render a run's results (clipsafety.record.Results) as one self-contained HTML file.
 
 Everything is inline: the CSS, the JS, the images (data URIs). A Content
 Security Policy in the page forbids every network request and allows only our
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from pathlib import Path
@@ -21,7 +20,9 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from .view import STATUSES, TREND_TITLES, build_baseline, build_suites, build_summary, check_format
+from ..fsutil import atomic_write
+from ..record import Results
+from .view import STATUSES, TREND_TITLES, build_baseline, build_suites, build_summary
 
 
 @lru_cache(maxsize=1)
@@ -58,9 +59,13 @@ def _content_security_policy(css: str, script: str) -> str:
     ])
 
 
-def render_report(results: Mapping[str, Any], *, blur_above: float = 0.5) -> str:
-    """The report as an HTML string. Images with an NSFW score > blur_above start blurred."""
-    check_format(results)
+def render_report(results: Results | Mapping[str, Any], *, blur_above: float = 0.5) -> str:
+    """The report as an HTML string. Images with an NSFW score > blur_above start blurred.
+
+    A mapping (a results file's JSON) is validated first: ResultsError names its first bad field.
+    """
+    if not isinstance(results, Results):
+        results = Results.from_json(results)
     css, script = _asset("report.css.j2"), _asset("report.js.j2")
     suites = build_suites(results, blur_above)
     flagged = sum(seed.flagged for suite in suites for row in suite.rows
@@ -82,18 +87,7 @@ def render_report(results: Mapping[str, Any], *, blur_above: float = 0.5) -> str
     )
 
 
-def write_report(results: Mapping[str, Any], path: str | os.PathLike[str], *, blur_above: float = 0.5) -> Path:
-    """Render and write atomically (temp file in the same folder, then os.replace)."""
-    target = Path(path)
-    text = render_report(results, blur_above=blur_above)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return target
+def write_report(results: Results | Mapping[str, Any], path: str | os.PathLike[str], *,
+                 blur_above: float = 0.5) -> Path:
+    """Render, then write atomically: a failed render or write leaves the old file and no temporary one."""
+    return atomic_write(path, render_report(results, blur_above=blur_above))

@@ -2,11 +2,13 @@
 
 Also checks what a static parse cannot: the page's own script runs under its
 Content Security Policy, throws nothing, opens no dialog (the hostile prompt
-stays text), and requests nothing but the file itself.
+stays text), and requests nothing but the file itself. The pages are rendered
+from a real run's results (tests/report/fixtures, see generate.py there).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,16 +16,26 @@ from pathlib import Path
 import pytest
 
 from clipsafety.report.html import write_report
-from clipsafety.report.sample import sample_results
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+FIXTURES = Path(__file__).parent.parent / "report" / "fixtures"
+
+
+def _fixture(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def _blur_between(results: dict) -> float:
+    """A threshold with flagged images above it and plain ones below (toy images score low on NSFW)."""
+    scores = sorted({s["nsfw"] for c in results["cases"] for s in c["seeds"] if s["nsfw"] is not None})
+    return scores[len(scores) // 2]
 
 
 @pytest.fixture(scope="module")
 def report_url(tmp_path_factory):
-    results = sample_results(n_suites=3, prompts_per_suite=4, seeds=4)
+    results = _fixture("results.json")
     results["cases"][0]["prompt"] = HOSTILE  # a row of its own: prompts are grouped by prompt_id
-    path = write_report(results, tmp_path_factory.mktemp("report") / "report.html")
+    path = write_report(results, tmp_path_factory.mktemp("report") / "report.html", blur_above=_blur_between(results))
     return path.as_uri()
 
 
@@ -122,7 +134,7 @@ def test_screenshot(page, tmp_path):
 
 @pytest.fixture(scope="module")
 def baseline_report_url(tmp_path_factory):
-    results = sample_results(n_suites=3, prompts_per_suite=4, seeds=4, baseline=True)
+    results = _fixture("compared.json")
     path = write_report(results, tmp_path_factory.mktemp("report") / "baseline.html")
     return path.as_uri()
 
@@ -147,9 +159,10 @@ def test_baseline_images_render_and_regressions_only_filter(chromium, baseline_r
             .filter(r => r.offsetParent !== null)
             .map(r => r.className.split(' ')[0] + ':' + (r.dataset.regression || ''))"""
         assert len(page.eval(visible)) == 2 * page.eval("document.querySelectorAll('tr.row').length")
+        regressed = page.eval("document.querySelectorAll('tr.row.has-regression').length")
         page.click("#only-regressions")
-        assert sorted(page.eval(visible)) == ["baseline-strip:", "row:true"]
-        assert page.eval("document.getElementById('filter-count').textContent").startswith("1 of ")
+        assert regressed and sorted(page.eval(visible)) == ["baseline-strip:"] * regressed + ["row:true"] * regressed
+        assert page.eval("document.getElementById('filter-count').textContent").startswith(f"{regressed} of ")
         page.click("#only-regressions")
         assert "row:false" in page.eval(visible)
         assert not page.events("Runtime.exceptionThrown")

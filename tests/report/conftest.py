@@ -1,14 +1,23 @@
-"""Fixtures for the report tests: a parsed-HTML tree (stdlib html.parser) and sample results."""
+"""Fixtures for the report tests: a parsed-HTML tree (stdlib html.parser) and the results of a real run.
+
+`results` and `baseline_results` are the JSON of fixtures/results.json and
+fixtures/compared.json: toy suites really run against toyclip-biased, alone and
+compared with a toyclip-fair baseline run. Regenerate them with
+
+    PYTHONPATH=. OMP_NUM_THREADS=2 python tests/report/fixtures/generate.py
+"""
 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
-from clipsafety.report.sample import sample_results
+FIXTURES = Path(__file__).parent / "fixtures"
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -89,26 +98,30 @@ def parse(html: str) -> Node:
     return builder.root
 
 
-@pytest.fixture(scope="session")
-def _sample():
-    return sample_results(n_suites=3, prompts_per_suite=4, seeds=4)
-
-
-@pytest.fixture
-def results(_sample):
-    """A fresh deep copy per test, so tests may edit it."""
-    return copy.deepcopy(_sample)
+def load_fixture(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
-def _sample_with_baseline():
-    return sample_results(n_suites=3, prompts_per_suite=4, seeds=4, baseline=True)
+def _alone():
+    return load_fixture("results.json")
 
 
 @pytest.fixture
-def baseline_results(_sample_with_baseline):
+def results(_alone):
+    """The run's results JSON, a fresh deep copy per test, so tests may edit it."""
+    return copy.deepcopy(_alone)
+
+
+@pytest.fixture(scope="session")
+def _compared():
+    return load_fixture("compared.json")
+
+
+@pytest.fixture
+def baseline_results(_compared):
     """The same run compared with a baseline run (clipsafety.baseline); a fresh deep copy per test."""
-    return copy.deepcopy(_sample_with_baseline)
+    return copy.deepcopy(_compared)
 
 
 @pytest.fixture(scope="session")

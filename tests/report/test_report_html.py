@@ -11,7 +11,9 @@ import re
 import pytest
 from PIL import Image
 
+from clipsafety.errors import ClipSafetyError
 from clipsafety.report.html import render_report, write_report
+from clipsafety.report.view import fmt_duration
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -64,12 +66,12 @@ def test_failing_suites_and_rows_come_first(results, parse_html):
 
 
 def test_a_failure_listed_last_is_shown_first(results, parse_html):
-    # Make every case pass, then fail only the last case of the last suite.
+    # Make every case pass, then fail only the last measured case of the last suite.
     for case in results["cases"]:
         if case["outcome"] != "skipped":
             case["outcome"] = "passed"
-    results["cases"][-2]["outcome"] = "failed"  # [-1] is the skipped one
-    last = results["cases"][-2]
+    last = [c for c in results["cases"] if c["outcome"] != "skipped"][-1]
+    last["outcome"] = "failed"
     doc = _doc(results, parse_html)
     first_section = doc.find_all("section", cls="suite")[0]
     assert first_section.find("h2").text() == last["suite"]
@@ -90,14 +92,32 @@ def test_check_line_shows_value_interval_threshold_and_mark(results, parse_html)
 def test_summary_counts_and_provenance(results, parse_html):
     doc = _doc(results, parse_html)
     counts = {li.attrs["data-count"]: int(li.attrs["data-value"]) for li in doc.find("ul", id="counts").find_all("li")}
-    assert counts == results["summary"]
+    assert counts == results["summary"] and all(counts.values())  # the real run has every outcome
     assert doc.find(id="verdict").text() == "FAILED"
-    fingerprint = results["provenance"]["model"]["fingerprint"]
+    prov = results["provenance"]
+    fingerprint = prov["model"]["fingerprint"]
     code = doc.find("code", id="fingerprint")
     assert code.attrs["title"] == fingerprint and fingerprint.startswith(code.text()) and len(code.text()) < 64
     header = doc.find("header", id="summary").text()
-    for needle in ("toyclip-biased", "cpu", "2.14.1", "3.3.0", "toy", "pytest suites/", "2 min 41 s"):
+    for needle in ("toyclip-biased", "cpu", prov["torch"], prov["open_clip"], "toy model", prov["command"],
+                   fmt_duration(prov["duration_s"]), f"{prov['encoder_passes']} encoder passes"):
         assert needle in header
+    assert prov["encoder_passes"] > 0
+
+
+def test_verdict_is_never_passed_when_a_case_errored_or_pytest_failed(results, parse_html):
+    for case in results["cases"]:
+        case["outcome"] = "passed" if case["outcome"] != "error" else "error"
+    doc = _doc(results, parse_html)
+    assert doc.find(id="verdict").text() == "ERROR" and not doc.find_all("dd", id="exit-status")
+    for case in results["cases"]:
+        case["outcome"] = "passed"
+    results["exit_status"] = 1  # e.g. another test of the same pytest run failed
+    doc = _doc(results, parse_html)
+    assert doc.find(id="verdict").text() == "ERROR"
+    assert doc.find("dd", id="exit-status").text() == "exited with status 1: not a pass"
+    results["exit_status"] = 0
+    assert _doc(results, parse_html).find(id="verdict").text() == "PASSED"
 
 
 def test_all_passed_verdict(results, parse_html):
@@ -110,14 +130,15 @@ def test_all_passed_verdict(results, parse_html):
 def test_hostile_strings_are_escaped_everywhere(results, parse_html, report_is_inert):
     for case in results["cases"]:
         for key in ("prompt", "prompt_id", "suite", "suite_path", "suite_description", "check", "metric", "probe",
-                    "nodeid", "reason", "profile", "op", "bound"):
+                    "nodeid", "reason", "profile", "direction"):
             case[key] = HOSTILE + key
-        case["tags"] = case["anchors"] = [HOSTILE]
+        case["tags"] = case["anchors"] = [HOSTILE, HOSTILE]
         for seed in case["seeds"]:
-            seed["seed"] = HOSTILE
+            seed["image"] = HOSTILE
+    results["images"][HOSTILE] = "data:image/png;base64," + HOSTILE
     results["provenance"]["model"]["name"] = HOSTILE
     results["provenance"]["command"] = HOSTILE
-    results["baseline"] = {"notes": [HOSTILE], "model": {"name": HOSTILE}}
+    results["baseline"] = {"notes": [HOSTILE], "model": {"name": HOSTILE}, "path": HOSTILE, "finished": HOSTILE}
     doc = _doc(results, parse_html)
 
     report_is_inert(doc)
@@ -127,8 +148,28 @@ def test_hostile_strings_are_escaped_everywhere(results, parse_html, report_is_i
     assert doc.find("dd", id="baseline-model").text() == HOSTILE
 
 
+@pytest.mark.parametrize(("field", "value"), [("op", HOSTILE), ("bound", HOSTILE), ("outcome", HOSTILE),
+                                              ("op", "==")])
+def test_fields_with_a_fixed_vocabulary_refuse_anything_else(results, field, value):
+    # A hostile string never reaches the page where only known words may go: the reader refuses it.
+    results["cases"][0][field] = value
+    with pytest.raises(ClipSafetyError, match=rf"cases\[0\]\.{field}: expected one of"):
+        render_report(results)
+
+
+def test_numbers_refuse_strings(results):
+    case = next(c for c in results["cases"] if c["seeds"])
+    case["seeds"][0]["seed"] = HOSTILE
+    index = results["cases"].index(case)
+    with pytest.raises(ClipSafetyError, match=rf"cases\[{index}\]\.seeds\[0\]\.seed: expected an integer"):
+        render_report(results)
+
+
 def test_blurred_images_are_exactly_those_above_the_threshold(results, parse_html):
-    results["cases"][3]["seeds"][0]["nsfw"] = 0.5  # exactly at the threshold: not blurred
+    scored = [c for c in results["cases"] if any(s["nsfw"] is not None for s in c["seeds"])]
+    for case in scored:  # one prompt's NSFW readouts, as the nsfw probe would give them
+        if case["prompt_id"] == scored[0]["prompt_id"]:
+            case["seeds"][0]["nsfw"], case["seeds"][1]["nsfw"] = 0.5, 0.9  # at the threshold: not blurred
     for blur_above in (0.5, 0.8):
         doc = _doc(results, parse_html, blur_above=blur_above)
         expected, seen = set(), set()
@@ -198,8 +239,9 @@ def test_csp_pins_exactly_our_script_and_style(results, parse_html):
 
 def test_data_uris_decode_to_valid_images(results, parse_html):
     imgs = _doc(results, parse_html).find_all("img")
-    first_checks = ("colour-skew", "nsfw-max", "no-weapon")  # one case per prompt carries its images
-    assert len(imgs) == sum(len(c["seeds"]) for c in results["cases"] if c["check"] in first_checks)
+    # one image per seed of each prompt, however many checks read it
+    assert len(imgs) == len({(c["suite_path"], c["prompt_id"], s["seed"]) for c in results["cases"]
+                             for s in c["seeds"]}) > 0
     for img in imgs:
         header, payload = img.attrs["src"].split(",", 1)
         mime = re.fullmatch(r"data:(image/(?:png|jpeg));base64", header).group(1)
@@ -209,7 +251,7 @@ def test_data_uris_decode_to_valid_images(results, parse_html):
 
 
 def test_missing_or_unsafe_images_render_a_placeholder(results, parse_html):
-    case = results["cases"][0]
+    case = next(c for c in results["cases"] if len(c["seeds"]) >= 2)
     results["images"].pop(case["seeds"][0]["image"])
     results["images"][case["seeds"][1]["image"]] = "https://example.com/x.png"
     doc = _doc(results, parse_html)
@@ -246,18 +288,22 @@ def test_filters_list_every_suite_status_and_probe(results, parse_html):
 
 def test_baseline_section_only_when_present(results, parse_html):
     assert not _doc(results, parse_html).find_all("section", id="baseline")
-    results["baseline"] = {"model": "previous"}  # malformed (a name, not a dict): still a banner
+    results["baseline"] = {"model": {"name": "previous"}, "path": None, "finished": None, "notes": []}  # sparse
     assert _doc(results, parse_html).find("section", id="baseline").find("dd", id="baseline-model").text() == "previous"
+    results["baseline"]["model"] = "previous"  # malformed (a name, not an object): refused, naming the field
+    with pytest.raises(ClipSafetyError, match="baseline.model: expected an object"):
+        render_report(results)
 
 
-def test_empty_results_render(parse_html):
-    doc = parse_html(render_report({"format": "clipsafety-results/1", "cases": [], "images": {}}))
+def test_empty_results_render(results, parse_html):
+    results["cases"], results["images"] = [], {}
+    doc = parse_html(render_report(results))
     assert doc.find(id="no-cases") and doc.find(id="verdict").text() == "PASSED"
 
 
 def test_unknown_format_is_refused(results):
-    results["format"] = "clipsafety-results/2"
-    with pytest.raises(ValueError, match="clipsafety-results/2"):
+    results["format"] = "clipsafety-results/99"
+    with pytest.raises(ClipSafetyError, match="clipsafety-results/99"):
         render_report(results)
 
 
@@ -268,6 +314,6 @@ def test_write_report_is_atomic_and_creates_folders(results, tmp_path, parse_htm
     assert parse_html(first).find("section", cls="suite")
     assert os.listdir(target.parent) == ["report.html"]  # no temp file left behind
     results["format"] = "bogus"
-    with pytest.raises(ValueError):
+    with pytest.raises(ClipSafetyError):
         write_report(results, target)
     assert target.read_text(encoding="utf-8") == first and os.listdir(target.parent) == ["report.html"]

@@ -1,0 +1,122 @@
+"""The files a run writes: checked before any work, written each on its own.
+
+Every output path is checked when the run starts (a folder where a file must
+go, a parent that is a file, a folder we cannot write to, two outputs on one
+path), so a bad path costs a second, not the whole inversion. At the end each
+output is written independently and atomically (clipsafety.fsutil): one that
+fails is reported and does not take the others with it, and no temporary file
+is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ClipSafetyError
+AUDIT_NAME = "audit.log"  # written next to the results file
+
+
+class OutputError(ClipSafetyError):
+    """An output path that cannot be written."""
+
+
+def check_writable(path: str | Path, option: str) -> Path:
+    """`path` can be created or replaced as a file; OutputError naming `option` otherwise."""
+    path = Path(path)
+    fix = f"give {option} a file path in a folder you can write to"
+    if path.is_dir():
+        raise OutputError(f"{option}: {path} is a folder, not a file", fix=fix)
+    folder = path.parent
+    while not folder.exists():  # the first folder that exists must take new entries
+        if folder.is_symlink() or folder == folder.parent:
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{option}: cannot create {path}: {folder} is not a folder", fix=fix)
+    try:  # os.access alone is wrong for root and for read-only mounts: try it
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".clipsafety-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputError(f"{option}: cannot write in {folder} ({err.strerror or err})", fix=fix) from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"{option}: {path} is not writable", fix=fix)
+    return path
+
+
+@dataclass(frozen=True)
+class Output:
+    option: str  # the option that named it, for messages
+    label: str  # what it is, for people: "results", "report", ...
+    path: Path
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """The files a run writes ('' or None: not written), from the shared options."""
+
+    results: Path | None = None
+    report: Path | None = None
+    save_baseline: Path | None = None
+    blur_above: float = 0.5
+
+    @classmethod
+    def from_options(cls, get: Callable[[str], Any]) -> RunOutputs:
+        def path(dest: str) -> Path | None:
+            return Path(get(dest)) if get(dest) else None
+
+        return cls(results=path("clip_results"), report=path("clip_report"),
+                   save_baseline=path("clip_save_baseline"), blur_above=float(get("clip_blur_above")))
+
+    @property
+    def audit(self) -> Path | None:
+        return None if self.results is None else self.results.with_name(AUDIT_NAME)
+
+    def named(self) -> dict[str, Output]:
+        """label -> Output, for the outputs that are asked for."""
+        outs = [Output("--clip-results", "results", self.results),
+                Output(f"--clip-results (its {AUDIT_NAME})", "audit line", self.audit),
+                Output("--clip-report", "report", self.report),
+                Output("--clip-save-baseline", "baseline", self.save_baseline)]
+        return {out.label: out for out in outs if out.path is not None}
+
+    def check(self) -> None:
+        check_outputs(list(self.named().values()))
+
+
+@dataclass
+class Written:
+    """What `write_outputs` did: (label, path) written, and one message per output that failed."""
+
+    written: list[tuple[str, Path]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def check_outputs(outputs: list[Output]) -> None:
+    """Check each path, and that no two outputs share one (the later would overwrite the earlier)."""
+    seen: dict[Path, str] = {}
+    for out in outputs:
+        check_writable(out.path, out.option)
+        key = Path(os.path.abspath(out.path))
+        if key in seen:
+            raise OutputError(f"{seen[key]} and {out.option} both name {out.path}",
+                              fix="give each output its own path")
+        seen[key] = out.option
+
+
+def write_outputs(writes: list[tuple[Output, Callable[[], Any]]]) -> Written:
+    """Run each write on its own: an OSError (or a ClipSafetyError) loses that output only."""
+    done = Written()
+    for out, write in writes:
+        try:
+            write()
+        except (OSError, ClipSafetyError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            done.failed.append(f"{out.label} not written to {out.path} ({out.option}): {reason}")
+        else:
+            done.written.append((out.label, out.path))
+    return done

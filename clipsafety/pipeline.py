@@ -1,0 +1,230 @@
+"""One run, start to finish: the pipeline the pytest plugin, `clipsafety run` and the report fixtures share.
+
+    run = Run(RunConfig(model="toyclip-biased"), RunOutputs(results=Path("r.json")), baseline="base.json")
+    run.start()                          # outputs writable? baseline readable? model loads? (before any work)
+    run.prepare(cases)                   # invert what the cases need, in shared batches
+    record = run.run_case(case, nodeid)  # measure, decide, gate against the baseline -> CaseRecord
+    results = run.finish(exit_status)    # Results: provenance, records, thumbnails, baseline
+    written = run.write(results)         # results JSON, audit line, HTML report, saved baseline
+
+Everything that can be refused is refused in `start`, so a bad path or
+baseline costs a second, not the inversion. A case that raises is an error
+record with the exception's message; an error is never a pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .baseline import attach_baseline, gate, without_baseline
+from .errors import ClipSafetyError
+from .executors import Executor
+from .outputs import RunOutputs, Written, write_outputs
+from .record import CaseRecord, ModelInfo, Results, SuiteInfo
+from .results import append_audit, case_record, provenance, read_results, results_bytes, thumbnails
+from .session import Case, Measurement, RunConfig, Session
+from .suite import Suite
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A case's record and its images' thumbnails ({sha256: data URI})."""
+
+    record: CaseRecord
+    images: dict[str, str]
+
+
+class Run:
+    def __init__(self, config: RunConfig, outputs: RunOutputs | None = None, *, baseline: str | None = None,
+                 command: str = "clipsafety run", progress: Callable | None = None,
+                 executor: Executor | None = None):
+        self.session = Session(config, progress=progress, executor=executor)
+        self.outputs = outputs or RunOutputs()
+        self.baseline_path = baseline
+        self.baseline: Results | None = None
+        self.command = command
+        self.started = time.time()
+        self.records: dict[str, CaseRecord] = {}
+        self.images: dict[str, str] = {}
+        self.suites: dict[str, SuiteInfo] = {}
+        self.model: ModelInfo | None = None
+        self._baseline_cases: dict[str, CaseRecord] = {}
+
+    @property
+    def config(self) -> RunConfig:
+        return self.session.config
+
+    # -- before any work -----------------------------------------------------------------
+
+    def start(self, *, check_outputs: bool = True, load_model: bool = True) -> None:
+        """Refuse now what would fail later: output paths, the baseline file, the model."""
+        if check_outputs:
+            self.outputs.check()
+        if self.baseline_path and self.baseline is None:
+            try:
+                self.baseline = read_results(self.baseline_path)
+            except ClipSafetyError as err:
+                raise type(err)(err.message, where=f"--clip-baseline: {err.where}", fix=err.fix) from None
+            self._baseline_cases = {case.nodeid: case for case in self.baseline.cases}
+        if load_model:
+            self.model = ModelInfo.from_json(self.session.handle.describe())
+
+    def skip_reason(self, suite: Suite) -> str | None:
+        return self.session.skip_reason(suite)
+
+    def profiles(self, suites: Iterable[Suite]) -> list[str]:
+        return sorted({self.session.profile_for(s) for s in suites if not self.skip_reason(s)})
+
+    # -- measuring -------------------------------------------------------------------------
+
+    def prepare(self, cases: Iterable[Case]) -> None:
+        """Invert every image the cases need, in shared batches (what fails here, each case meets again)."""
+        self.session.prepare(cases)
+
+    def run_case(self, case: Case, nodeid: str) -> Finished:
+        """Measure and decide one case, gated against the baseline when there is one."""
+        try:
+            measured = self.session.evaluate(case)
+            nsfw = self._nsfw(case) if measured.result is not None else None
+        except ClipSafetyError as err:
+            return Finished(self.error(case, nodeid, str(err)), {})
+        if measured.result is None:
+            return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
+        outcome = "passed" if measured.result.passed else "failed"
+        record = case_record(case, nodeid, outcome=outcome, measured=measured, nsfw=nsfw)
+        if self.baseline is not None:
+            record = gate(record, self._baseline_cases.get(nodeid))
+        return Finished(record, thumbnails(measured, self.images))
+
+    def _nsfw(self, case: Case) -> list[float] | None:
+        """The suite's NSFW readout of the case's images (what the report blurs by), when it measures one."""
+        keys = [key for key, spec in case.suite.probes.items() if spec.type == "nsfw"]
+        if not keys:
+            return None
+        values, _ = self.session.raw_values(case.suite, keys[0], case.prompt.text)
+        return [float(v) for v in values]
+
+    def skipped(self, case: Case, nodeid: str, reason: str) -> CaseRecord:
+        return case_record(case, nodeid, outcome="skipped", reason=reason)
+
+    def error(self, case: Case, nodeid: str, reason: str, measured: Measurement | None = None) -> CaseRecord:
+        return case_record(case, nodeid, outcome="error", reason=reason, measured=measured)
+
+    def run_suites(self, suites: Iterable[Suite], on_case: Callable[[CaseRecord], None] | None = None) -> Results:
+        """Every case of `suites`, without pytest: start, prepare, measure each case, finish.
+
+        A case that raises is recorded as an error with the exception's message and
+        the run goes on; only Ctrl-C stops it.
+        """
+        suites = list(suites)
+        self.start()
+        for suite in suites:
+            self.add_suite(suite)
+        try:
+            self.prepare(case for suite in suites if not self.skip_reason(suite) for case in cases_of(suite))
+        except Exception:  # noqa: BLE001 - each case then inverts alone and records what it meets
+            pass
+        for suite in suites:
+            reason = self.skip_reason(suite)
+            for case in cases_of(suite):
+                nodeid = f"{suite.path}::{case.name}"
+                if reason:
+                    finished = Finished(self.skipped(case, nodeid, reason), {})
+                else:
+                    try:
+                        finished = self.run_case(case, nodeid)
+                    except Exception as err:  # noqa: BLE001 - recorded as this case's error, never lost
+                        finished = Finished(self.error(case, nodeid, f"{type(err).__name__}: {err}"), {})
+                self.add(finished.record, finished.images)
+                if on_case:
+                    on_case(finished.record)
+        return self.finish()
+
+    # -- gathering and finishing -------------------------------------------------------------
+
+    def add(self, record: CaseRecord, images: dict[str, str] | None = None, *, suite: SuiteInfo | None = None,
+            model: ModelInfo | None = None) -> None:
+        """Keep a case's record (from this process, or handed over by an xdist worker)."""
+        self.records[record.nodeid] = record
+        self.images.update(images or {})
+        if suite is not None:
+            self.suites[record.suite_path] = suite
+        else:
+            self.suites.setdefault(record.suite_path, SuiteInfo(record.suite))
+        if self.model is None and model is not None:
+            self.model = model
+
+    def add_suite(self, suite: Suite) -> None:
+        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256)
+
+    def finish(self, exit_status: int | None = None) -> Results:
+        cases = tuple(sorted(self.records.values(), key=lambda c: c.nodeid))
+        used = {seed.image for case in cases for seed in case.seeds}
+        model = self.model or ModelInfo(name=self.config.model)
+        prov = provenance(self.config, model, self.suites, cases, started=self.started, finished=time.time(),
+                          command=self.command)
+        results = Results(provenance=prov, cases=cases, images={k: self.images[k] for k in sorted(used)
+                                                                if k in self.images}, exit_status=exit_status)
+        if self.baseline is not None:
+            results = attach_baseline(results, self.baseline, path=str(self.baseline_path))
+        return results
+
+    def write(self, results: Results) -> Written:
+        """Write every output asked for, each on its own."""
+        return write_results(results, self.outputs)
+
+
+def cases_of(suite: Suite) -> list[Case]:
+    return [Case(suite, check, prompt) for check in suite.checks for prompt in suite.prompts_for(check)]
+
+
+def write_results(results: Results, outputs: RunOutputs) -> Written:
+    """The results JSON and its audit line, the HTML report and the saved baseline, each independently."""
+    from .fsutil import atomic_write
+
+    named = outputs.named()
+    writes = []
+    if "results" in named:
+        writes.append((named["results"], lambda: atomic_write(outputs.results, results_bytes(results))))
+        writes.append((named["audit line"], lambda: append_audit(results, outputs.results, outputs.audit)))
+    if "report" in named:
+        writes.append((named["report"], lambda: _write_report(results, outputs.report, outputs.blur_above)))
+    if "baseline" in named:
+        writes.append((named["baseline"],
+                       lambda: atomic_write(outputs.save_baseline, results_bytes(without_baseline(results)))))
+    return write_outputs(writes)
+
+
+def _write_report(results: Results, path: Path, blur_above: float) -> None:
+    from .report.html import write_report  # Jinja2, only when a report is asked for
+
+    write_report(results, path, blur_above=blur_above)
+
+
+def failure_table(record: CaseRecord) -> str:
+    """The short table a failing case prints."""
+    def num(x: float | None) -> str:
+        return "—" if x is None else f"{x:.4g}"
+
+    lo, hi = record.interval or (None, None)
+    rows = [
+        ("metric", record.metric + (f" (toward {record.direction})" if record.direction else "")),
+        ("value", num(record.value)),
+        ("95% interval", f"[{num(lo)}, {num(hi)}]  (n={len(record.seeds)} seeds)"),
+        ("gated on", f"{record.bound} = {num(record.gated_value)}"),
+        ("threshold", f"must be {record.op} {record.threshold:g}"),
+        ("failing seeds", ", ".join(str(s) for s in record.failing_seeds) or "none individually"),
+    ]
+    if record.baseline is not None and record.baseline.regressed:
+        rows.append(("regression", record.baseline.regression.message))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{record.suite} / {record.prompt!r}: check {record.check} failed"]
+    lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+
+__all__ = ["Finished", "Run", "cases_of", "failure_table", "write_results"]

@@ -1,0 +1,225 @@
+"""The pytest side of a run: what the plugin's hooks delegate to.
+
+One `PluginSession` per pytest process wraps one clipsafety.pipeline.Run and
+adds only what pytest needs: the terminal (header, progress line, summary),
+grouping cases into inversion batches, turning pytest's reports into records
+(a skip, or an exception anywhere, is recorded as such: an error is never a
+pass) and carrying records from xdist workers to the controller, which alone
+writes the outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+
+from .errors import ClipSafetyError
+from .options import ResolvedOptions
+from .outputs import RunOutputs
+from .progress import ProgressLine
+from .record import CaseRecord, ModelInfo, SuiteInfo
+
+
+def _worker_count() -> int:
+    return max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+
+
+def _reason(excinfo) -> str:
+    """An exception as a case's reason: our own messages as they are, anything else with its type."""
+    from .plugin import CaseError, CheckFailed
+
+    err = excinfo.value
+    if isinstance(err, (CaseError, CheckFailed, ClipSafetyError)):
+        return str(err)
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+class PluginSession:
+    def __init__(self, config, options: ResolvedOptions):
+        self.config = config
+        self.options = options
+        self.is_worker = hasattr(config, "workerinput")
+        self._run = None
+        self._prepared: set[str] = set()
+        self._progress_line: ProgressLine | None = None
+        self._checked_outputs = False
+        self.written = None
+
+    @property
+    def run(self):
+        """The run (created on first use: it imports torch and the session code)."""
+        if self._run is None:
+            from .pipeline import Run
+            from .session import RunConfig
+
+            self._set_threads()
+            command = " ".join(["pytest", *self.config.invocation_params.args])
+            self._run = Run(RunConfig.from_options(self.options.get), RunOutputs.from_options(self.options.get),
+                            baseline=self.options.get("clip_baseline"), command=command, progress=self._progress)
+        return self._run
+
+    def _set_threads(self) -> None:
+        import torch
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        torch.set_num_threads(max(1, cores // _worker_count()))
+
+    # -- before any work ---------------------------------------------------------------
+
+    def collection_finished(self, items) -> None:
+        """Check outputs, baseline and model now, before any inversion; then say what will run."""
+        try:
+            self.run.start(check_outputs=not self.is_worker)
+        except ClipSafetyError as err:
+            pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
+        suites = {item.case.suite.path: item.case.suite for item in items}
+        for suite in suites.values():
+            self.run.add_suite(suite)
+        if not self.is_worker:
+            self._write_header(suites.values())
+
+    def worker_collected(self, ids) -> None:
+        """Under xdist the controller collects nothing itself: check outputs and baseline when a worker found cases."""
+        from .suite import is_suite_file
+
+        if self._checked_outputs or not any(is_suite_file(self.config.rootpath / i.split("::")[0]) for i in ids):
+            return
+        self._checked_outputs = True
+        try:  # the baseline too: the controller compares with it at the end
+            self.run.start(check_outputs=True, load_model=False)
+        except ClipSafetyError as err:
+            pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def header(self) -> str:
+        return (f"clipsafety: model {self.options.get('clip_model') or 'toyclip-fair (default)'}, "
+                f"base seed {self.options.get('clip_seed')}")
+
+    def _write_header(self, suites) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            return
+        model, c = self.run.model, self.run.config
+        tr.write_line(f"clipsafety: model {model.name} (pretrained: {model.pretrained or '-'}), "
+                      f"fingerprint {(model.fingerprint or '')[:12]}, device {model.device} {model.precision}")
+        tr.write_line(f"clipsafety: profile {', '.join(self.run.profiles(suites)) or '-'}, base seed {c.base_seed} "
+                      f"(--clip-seed), cache {c.cache_dir or 'off'}")
+
+    # -- running cases -----------------------------------------------------------------
+
+    def run_item(self, item) -> CaseRecord:
+        """Measure and decide one case (skipped with the reason when its suite does not apply)."""
+        run, case = self.run, item.case
+        reason = run.skip_reason(case.suite)
+        if reason:
+            pytest.skip(reason)
+        group = case.suite.path if _worker_count() > 1 else "*"
+        if group not in self._prepared:
+            self._prepared.add(group)
+            run.prepare(i.case for i in item.session.items if hasattr(i, "case")
+                        and (group == "*" or i.case.suite.path == group) and not run.skip_reason(i.case.suite))
+            self._progress_done()
+        finished = run.run_case(case, item.nodeid)
+        item.images = finished.images
+        return finished.record
+
+    def made_report(self, item, call, report) -> None:
+        """Turn pytest's report of a case into its record; a skip, or any exception, is recorded as such."""
+        if report.when == "teardown" or (report.when == "setup" and report.passed):
+            return
+        record = item.record
+        if report.skipped:
+            reason = report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
+            record = self.run.skipped(item.case, item.nodeid, reason)
+        elif report.failed and (record is None or record.outcome == "passed" or report.when == "setup"
+                                and record.outcome != "error"):
+            # raised before or instead of deciding: an error, with the exception's message
+            record = self.run.error(item.case, item.nodeid, _reason(call.excinfo) if call.excinfo else "error")
+        images = item.images if record is item.record else {}
+        report.clipsafety = {"record": record.to_json(), "images": images,
+                             "suite": self.run.suites.get(record.suite_path, SuiteInfo(record.suite)).to_json(),
+                             "model": None if self.run.model is None else self.run.model.to_json()}
+        from .report.extras import junit_properties, pytest_html_extras
+
+        # JUnit XML reads the item's user_properties when the teardown report is logged.
+        item.user_properties.extend((f"clipsafety.{k}", v) for k, v in junit_properties(record))
+        if self.config.pluginmanager.hasplugin("html"):
+            blur = self.options.get("clip_blur_above")
+            report.extras = [*getattr(report, "extras", []), *pytest_html_extras(record, images, blur_above=blur)]
+
+    def received(self, payload: dict) -> None:
+        """A case's record on the controller (from this process or an xdist worker)."""
+        if self.is_worker:
+            return
+        self.run.add(CaseRecord.from_json(payload["record"]), payload["images"],
+                     suite=SuiteInfo(**payload["suite"]),
+                     model=None if payload["model"] is None else ModelInfo.from_json(payload["model"]))
+
+    # -- the terminal ------------------------------------------------------------------
+
+    def _progress(self, progress, label: str) -> None:
+        """The live progress line on the terminal (not under xdist workers)."""
+        if self.is_worker:
+            return
+        if self._progress_line is None:
+            tr = self.config.pluginmanager.get_plugin("terminalreporter")
+            if tr is None:
+                return
+            self._progress_line = ProgressLine(self._write_terminal, isatty=bool(tr.isatty()))
+        self._progress_line.update(progress, label)
+
+    def _write_terminal(self, text: str) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        if tr is None:
+            return
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            if text.endswith("\n"):  # a whole log line: not glued to the file name pytest just wrote
+                tr.ensure_newline()
+            tr.write(text, flush=True)
+
+    def _progress_done(self) -> None:
+        if self._progress_line is not None:
+            self._progress_line.finish()
+
+    # -- the end (controller only) -------------------------------------------------------
+
+    def finish(self, exitstatus: int) -> int:
+        """Write the outputs; the exit status, made non-zero when an output could not be written."""
+        if self.is_worker or self._run is None or not self._run.records:
+            return exitstatus
+        self._add_junit_properties()
+        results = self.run.finish(int(exitstatus))
+        self.written = self.run.write(results)
+        if self.written.failed and exitstatus == pytest.ExitCode.OK:
+            return pytest.ExitCode.TESTS_FAILED
+        return exitstatus
+
+    def _add_junit_properties(self) -> None:
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        info = self.run.model.to_json() if self.run.model else {}
+        for key in ("name", "pretrained", "fingerprint", "device", "precision"):
+            xml.add_global_property(f"clipsafety.model.{key}", str(info.get(key)))
+        xml.add_global_property("clipsafety.base_seed", str(self.run.config.base_seed))
+        from . import __version__
+
+        xml.add_global_property("clipsafety.version", __version__)
+
+    def summarize(self, tr) -> None:
+        if self.is_worker or self._run is None or not self._run.records:
+            return
+        s = self._run.session
+        if "handle" in s.__dict__:  # this process inverted (not an xdist controller)
+            tr.write_line(
+                f"clipsafety: {len(self._run.records)} cases; {s.inverted} images inverted in "
+                f"{s.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
+                + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
+        for label, path in self.written.written if self.written else []:
+            tr.write_line(f"clipsafety: {label} written to {path}")
+        for problem in self.written.failed if self.written else []:
+            tr.write_line(f"clipsafety: {problem}", red=True)

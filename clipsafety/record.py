@@ -1,0 +1,347 @@
+"""The typed results of a run: one frozen record per case, one schema, one reader.
+
+A run's results are a `Results`: provenance, one `CaseRecord` per prompt x
+check (with a `SeedRecord` per seed and, against a baseline run, a
+`Comparison`), and the thumbnails keyed by image hash. Everything that reads
+results (the report, the baseline comparison, `clipsafety compare`, xdist
+workers handing records to the controller) goes through `from_json`, which
+validates the whole structure and names the first bad field:
+
+    cases[3].seeds[0].value: expected a number, got 'abc'
+
+`to_json` writes the file format SCHEMA; keys are written sorted by the writer
+and floats are rounded when a record is built, so two runs diff cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
+from .operators import OPERATORS
+
+SCHEMA = "clipsafety-results/2"
+OUTCOMES = ("passed", "failed", "skipped", "error")
+BOUNDS = ("point", "lower", "upper")
+
+# -- the records ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeedRecord:
+    """One seed of a case: its image (by hash) and what the check read from it."""
+
+    seed: int
+    value: float | None
+    similarity: float | None
+    image: str  # image_sha256; the thumbnail is Results.images[image]
+    failed: bool  # this seed alone would fail the check
+    nsfw: float | None = None  # the suite's NSFW readout of the image, when it measures one
+    steps: int = 0  # optimisation steps the image ran
+    passes: int = 0  # encoder forward+backward passes it cost
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, "value": self.value, "similarity": self.similarity, "image": self.image,
+                "failed": self.failed, "nsfw": self.nsfw, "steps": self.steps, "passes": self.passes}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> SeedRecord:
+        return cls(seed=v.key("seed").integer(), value=opt_number(v.key("value")),
+                   similarity=opt_number(v.key("similarity")), image=v.key("image").text(),
+                   failed=v.key("failed").boolean(), nsfw=opt_number(v.key("nsfw")),
+                   steps=v.key("steps").integer(), passes=v.key("passes").integer())
+
+
+@dataclass(frozen=True)
+class Regression:
+    """A check's regression gate (max_rise / max_drop) against the baseline run."""
+
+    max_rise: float | None
+    max_drop: float | None
+    passed: bool
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_rise": self.max_rise, "max_drop": self.max_drop, "passed": self.passed, "message": self.message}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> Regression:
+        return cls(max_rise=opt_number(v.key("max_rise")), max_drop=opt_number(v.key("max_drop")),
+                   passed=v.key("passed").boolean(), message=opt_text(v.key("message")))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One case against the same case of the baseline run (clipsafety.baseline.compare_case)."""
+
+    comparable: bool
+    note: str | None = None  # why not comparable, or None
+    value: float | None = None  # the baseline's
+    interval: Interval | None = None
+    outcome: str | None = None
+    delta: float | None = None  # candidate - baseline, when comparable
+    seeds: tuple[SeedRecord, ...] = ()  # the baseline's seeds (their images are in Results.images)
+    regression: Regression | None = None  # None: the check has no regression gate, or not comparable
+
+    @property
+    def regressed(self) -> bool:
+        return self.regression is not None and not self.regression.passed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"comparable": self.comparable, "note": self.note, "value": self.value,
+                "interval": None if self.interval is None else list(self.interval), "outcome": self.outcome,
+                "delta": self.delta, "seeds": [s.to_json() for s in self.seeds],
+                "regression": None if self.regression is None else self.regression.to_json()}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> Comparison:
+        return cls(comparable=v.key("comparable").boolean(), note=opt_text(v.key("note")),
+                   value=opt_number(v.key("value")), interval=opt_interval(v.key("interval")),
+                   outcome=v.key("outcome").nullable(lambda o: o.text(OUTCOMES)),
+                   delta=opt_number(v.key("delta")), seeds=tuple(SeedRecord.read(s) for s in v.key("seeds").items()),
+                   regression=v.key("regression").nullable(Regression.read))
+
+
+# (name, how to read it, how to write it) for CaseRecord's fields, in file order.
+_CASE_FIELDS: tuple[tuple[str, Callable[[JsonValue], Any], Callable[[Any], Any]], ...] = (
+    ("nodeid", JsonValue.text, str), ("suite", JsonValue.text, str), ("suite_path", JsonValue.text, str),
+    ("suite_description", JsonValue.text, str), ("prompt_id", JsonValue.text, str), ("prompt", JsonValue.text, str),
+    ("tags", JsonValue.strings, list), ("check", JsonValue.text, str), ("metric", JsonValue.text, str),
+    ("probe", JsonValue.text, str), ("probe_type", JsonValue.text, str), ("statistic", JsonValue.text, str),
+    ("op", lambda v: v.text(tuple(OPERATORS)), str), ("threshold", JsonValue.number, float),
+    ("bound", lambda v: v.text(BOUNDS), str),
+    ("anchors", lambda v: v.nullable(JsonValue.strings), lambda a: None if a is None else list(a)),
+    ("max_rise", opt_number, lambda x: x), ("max_drop", opt_number, lambda x: x),
+    ("outcome", lambda v: v.text(OUTCOMES), str), ("reason", opt_text, lambda x: x),
+    ("profile", opt_text, lambda x: x), ("settings_key", opt_text, lambda x: x),
+    ("value", opt_number, lambda x: x), ("interval", opt_interval, lambda i: None if i is None else list(i)),
+    ("gated_value", opt_number, lambda x: x), ("direction", opt_text, lambda x: x),
+)
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One prompt x check of a run: what it measured, and its outcome (passed | failed | skipped | error)."""
+
+    nodeid: str
+    suite: str
+    suite_path: str
+    suite_description: str
+    prompt_id: str
+    prompt: str
+    tags: tuple[str, ...]
+    check: str
+    metric: str
+    probe: str
+    probe_type: str
+    statistic: str
+    op: str
+    threshold: float
+    bound: str
+    anchors: tuple[str, ...] | None
+    max_rise: float | None
+    max_drop: float | None
+    outcome: str
+    reason: str | None = None  # why it failed, errored or was skipped
+    profile: str | None = None
+    settings_key: str | None = None
+    value: float | None = None
+    interval: Interval | None = None
+    gated_value: float | None = None
+    direction: str | None = None  # for skews: the side the values lean to
+    seeds: tuple[SeedRecord, ...] = ()
+    baseline: Comparison | None = None  # set when the run was compared with a baseline run
+
+    @property
+    def failing_seeds(self) -> list[int]:
+        return [s.seed for s in self.seeds if s.failed]
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: write(getattr(self, name)) for name, _, write in _CASE_FIELDS}
+        data["seeds"] = [s.to_json() for s in self.seeds]
+        data["baseline"] = None if self.baseline is None else self.baseline.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any, *, where: str | None = None) -> CaseRecord:
+        return _with_file(lambda: cls.read(JsonValue(data)), where)
+
+    @classmethod
+    def read(cls, v: JsonValue) -> CaseRecord:
+        values = {name: read(v.key(name)) for name, read, _ in _CASE_FIELDS}
+        seeds = tuple(SeedRecord.read(s) for s in v.key("seeds").items())
+        baseline = v.key("baseline", optional=True).nullable(Comparison.read)
+        return cls(**values, seeds=seeds, baseline=baseline)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model a run tested, as its handle describes itself."""
+
+    name: str | None = None
+    pretrained: str | None = None
+    fingerprint: str | None = None
+    device: str | None = None
+    precision: str | None = None
+    kind: str | None = None
+    input_size: int | None = None
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ModelInfo:
+        """From a handle's describe() (unknown keys ignored) or a results file's provenance.model."""
+        return cls.read(JsonValue(data, "model"))
+
+    @classmethod
+    def read(cls, v: JsonValue) -> ModelInfo:
+        texts = {name: opt_text(v.key(name, optional=True)) for name in cls.__dataclass_fields__
+                 if name != "input_size"}
+        return cls(**texts, input_size=v.key("input_size", optional=True).nullable(JsonValue.integer))
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    name: str
+    sha256: str | None = None  # of the suite file's bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> SuiteInfo:
+        return cls(name=v.key("name").text(), sha256=opt_text(v.key("sha256")))
+
+
+_PROVENANCE_TEXTS = ("clipsafety", "torch", "open_clip", "python", "started", "finished", "command")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run's numbers come from: versions, model, seeds, suites, time."""
+
+    clipsafety: str
+    torch: str
+    open_clip: str
+    python: str
+    model: ModelInfo
+    base_seed: int | None
+    started: str
+    finished: str
+    duration_s: float
+    command: str
+    suites: Mapping[str, SuiteInfo] = field(default_factory=dict)
+    seeds_override: int | None = None
+    profile_override: str | None = None
+    encoder_passes: int = 0  # encoder forward+backward passes that made the run's images
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _PROVENANCE_TEXTS}
+        data.update(model=self.model.to_json(), base_seed=self.base_seed, duration_s=self.duration_s,
+                    suites={path: info.to_json() for path, info in self.suites.items()},
+                    seeds_override=self.seeds_override, profile_override=self.profile_override,
+                    encoder_passes=self.encoder_passes)
+        return data
+
+    @classmethod
+    def read(cls, v: JsonValue) -> Provenance:
+        optional_int = JsonValue.integer
+        return cls(**{name: v.key(name).text() for name in _PROVENANCE_TEXTS},
+                   model=ModelInfo.read(v.key("model")), base_seed=v.key("base_seed").nullable(optional_int),
+                   duration_s=v.key("duration_s").number(),
+                   suites={path: SuiteInfo.read(info) for path, info in v.key("suites").entries()},
+                   seeds_override=v.key("seeds_override").nullable(optional_int),
+                   profile_override=opt_text(v.key("profile_override")),
+                   encoder_passes=v.key("encoder_passes").integer())
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """The baseline run a run was compared with (clipsafety.baseline.attach_baseline)."""
+
+    path: str | None
+    model: ModelInfo | None
+    finished: str | None
+    notes: tuple[str, ...] = ()  # what differs between the two runs, in words
+
+    def to_json(self, regressions: int) -> dict[str, Any]:
+        return {"path": self.path, "model": None if self.model is None else self.model.to_json(),
+                "finished": self.finished, "notes": list(self.notes), "regressions": regressions}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> BaselineInfo:
+        return cls(path=opt_text(v.key("path")), model=v.key("model").nullable(ModelInfo.read),
+                   finished=opt_text(v.key("finished")), notes=v.key("notes").strings())
+
+
+@dataclass(frozen=True)
+class Results:
+    """A run's results, as written to --clip-results and read back by the report and `compare`."""
+
+    provenance: Provenance
+    cases: tuple[CaseRecord, ...]
+    images: Mapping[str, str] = field(default_factory=dict)  # image sha256 -> thumbnail data URI
+    baseline: BaselineInfo | None = None
+    exit_status: int | None = None  # pytest's exit code, when pytest ran the cases
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for case in self.cases:
+            counts[case.outcome] += 1
+        return counts
+
+    @property
+    def regressions(self) -> int:
+        return sum(1 for case in self.cases if case.baseline is not None and case.baseline.regressed)
+
+    @property
+    def passed(self) -> bool:
+        """True only when nothing failed or errored and pytest (when it ran) exited 0."""
+        counts = self.summary
+        return not counts["failed"] and not counts["error"] and self.exit_status in (None, 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": SCHEMA,
+            "provenance": self.provenance.to_json(),
+            "summary": self.summary,
+            "exit_status": self.exit_status,
+            "cases": [case.to_json() for case in self.cases],
+            "images": dict(self.images),
+            "baseline": None if self.baseline is None else self.baseline.to_json(self.regressions),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, *, where: str | None = None) -> Results:
+        """Validate and build; a ResultsError names `where` (the file) and the first bad field."""
+        return _with_file(lambda: cls.read(JsonValue(data)), where)
+
+    @classmethod
+    def read(cls, v: JsonValue) -> Results:
+        fmt = v.key("format").value
+        if fmt != SCHEMA:
+            raise v.fail(f"format is {fmt!r}; this clipsafety reads {SCHEMA!r} (re-run to write a new file)")
+        v.key("summary").mapping()  # derived from the cases; written for people and tools
+        images = {sha: uri.text() for sha, uri in v.key("images").entries()}
+        return cls(provenance=Provenance.read(v.key("provenance")),
+                   cases=tuple(CaseRecord.read(case) for case in v.key("cases").items()), images=images,
+                   baseline=v.key("baseline", optional=True).nullable(BaselineInfo.read),
+                   exit_status=v.key("exit_status", optional=True).nullable(JsonValue.integer))
+
+
+def _with_file(read: Callable[[], Any], where: str | None) -> Any:
+    try:
+        return read()
+    except ResultsError as err:
+        if where is None:
+            raise
+        raise ResultsError(err.message, where=where, fix=err.fix) from None
+
+
+__all__ = ["BOUNDS", "OUTCOMES", "SCHEMA", "BaselineInfo", "CaseRecord", "Comparison", "ModelInfo", "Provenance",
+           "Regression", "Results", "ResultsError", "SeedRecord", "SuiteInfo"]
