@@ -2,13 +2,14 @@
 
     run = Run(RunConfig(model="toyclip-biased"), RunOutputs(results=Path("r.json")), baseline="base.json")
     run.start()                          # outputs writable? baseline readable? model loads? (before any work)
+    run.check_cache(cases)               # can the cache keep what the cases need?
     run.prepare(cases)                   # invert what the cases need, in shared batches
     record = run.run_case(case, nodeid)  # measure, decide, gate against the baseline -> CaseRecord
     results = run.finish(exit_status)    # Results: provenance, records, thumbnails, baseline
     written = run.write(results)         # results JSON, audit line, HTML report, saved baseline
 
-Everything that can be refused is refused in `start`, so a bad path or
-baseline costs a second, not the inversion. A case that raises is an error
+Everything that can be refused is refused in `start` and `check_cache`, so a
+bad path, baseline or cache costs a second, not the inversion. A case that raises is an error
 record with the exception's message; an error is never a pass.
 """
 
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import Callable
 
 from .baseline import attach_baseline, gate, without_baseline
+from .cache import image_sha256
 from .errors import ClipSafetyError
 from .executors import Executor
 from .outputs import RunOutputs, Written, write_outputs
 from .record import CaseRecord, ModelInfo, Results, SuiteInfo
-from .results import append_audit, case_record, provenance, read_results, results_bytes, thumbnails
+from .results import append_audit, case_record, provenance, read_results, results_bytes
 from .session import Case, Measurement, RunConfig, Session
 from .suite import Suite
 
@@ -72,6 +74,10 @@ class Run:
             self._baseline_cases = {case.nodeid: case for case in self.baseline.cases}
         if load_model:
             self.model = ModelInfo.from_json(self.session.handle.describe())
+
+    def check_cache(self, cases: Iterable[Case]) -> None:
+        """Before any inversion: the cache can keep what the runnable cases need (else ClipSafetyError)."""
+        self.session.check_cache(case for case in cases if not self.skip_reason(case.suite))
 
     def skip_reason(self, suite: Suite) -> str | None:
         return self.session.skip_reason(suite)
@@ -122,6 +128,7 @@ class Run:
         """
         suites = list(suites)
         self.start()
+        self.check_cache(case for suite in suites for case in cases_of(suite))
         for suite in suites:
             self.add_suite(suite)
         try:
@@ -176,6 +183,22 @@ class Run:
     def write(self, results: Results) -> Written:
         """Write every output asked for, each on its own."""
         return write_results(results, self.outputs)
+
+
+def thumbnails(measured: Measurement | None, known: dict[str, str]) -> dict[str, str]:
+    """The measured images as {sha256: data URI}, encoding only those not in ``known``
+    (the run's images so far, which this adds to): a prompt's images serve each of its checks."""
+    if measured is None or measured.result is None:
+        return {}
+    from .report.thumbnails import thumbnail_data_uri  # the report's encoding; Pillow only when there are images
+
+    out = {}
+    for image in measured.images:
+        digest = image_sha256(image.image)
+        if digest not in known:  # content-addressed, so a known entry is never stale
+            known[digest] = thumbnail_data_uri(image.image)
+        out[digest] = known[digest]
+    return out
 
 
 def cases_of(suite: Suite) -> list[Case]:

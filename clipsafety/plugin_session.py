@@ -69,9 +69,10 @@ class PluginSession:
     # -- before any work ---------------------------------------------------------------
 
     def collection_finished(self, items) -> None:
-        """Check outputs, baseline and model now, before any inversion; then say what will run."""
+        """Check outputs, baseline, model and cache now, before any inversion; then say what will run."""
         try:
             self.run.start(check_outputs=not self.is_worker)
+            self.run.check_cache(item.case for item in items)
         except ClipSafetyError as err:
             pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
         suites = {item.case.suite.path: item.case.suite for item in items}
@@ -93,8 +94,9 @@ class PluginSession:
             pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
 
     def header(self) -> str:
-        return (f"clipsafety: model {self.options.get('clip_model') or 'toyclip-fair (default)'}, "
-                f"base seed {self.options.get('clip_seed')}")
+        from .options import describe_sources
+
+        return "clipsafety: " + ", ".join(describe_sources(self.options))
 
     def _write_header(self, suites) -> None:
         tr = self.config.pluginmanager.get_plugin("terminalreporter")

@@ -59,22 +59,6 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
         max_rise=check.max_rise, max_drop=check.max_drop, outcome=outcome, reason=reason, **fields)
 
 
-def thumbnails(measured: Measurement | None, known: dict[str, str]) -> dict[str, str]:
-    """The measured images as {sha256: data URI}, encoding only those not in ``known``
-    (the run's images so far, which this adds to): a prompt's images serve each of its checks."""
-    if measured is None or measured.result is None:
-        return {}
-    from .report.thumbnails import thumbnail_data_uri  # Pillow, only when there are images
-
-    out = {}
-    for image in measured.images:
-        digest = image_sha256(image.image)
-        if digest not in known:  # content-addressed, so a known entry is never stale
-            known[digest] = thumbnail_data_uri(image.image)
-        out[digest] = known[digest]
-    return out
-
-
 def encoder_passes(cases: Iterable[CaseRecord]) -> int:
     """Encoder passes that made the run's images, each image counted once however many checks read it."""
     passes = {seed.image: seed.passes for case in cases for seed in case.seeds}

@@ -25,13 +25,13 @@ from .cache import InversionCache, entry_key
 from .errors import ClipSafetyError, InversionError
 from .executors import Executor, LocalExecutor
 from .invert import InversionResult, InversionSettings, Progress, get_settings
+from .kinds import DEFAULT_PROFILE
 from .models import ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
 from .stats import CheckResult, anchored, evaluate_check
 from .suite import Check, Prompt, Suite
 
 DEFAULT_SEEDS = 8
-DEFAULT_PROFILE = {"toy": "toy", "natural": "paper"}
 
 
 @dataclass(frozen=True)
@@ -171,13 +171,31 @@ class Session:
                     pairs[(text, seed)] = None
         return {k: (s, list(p)) for k, (s, p) in plan.items()}
 
-    def prepare(self, cases: Iterable[Case]) -> None:
-        """Invert every image the cases need that the cache lacks, in shared batches."""
+    def _keyed(self, cases: Iterable[Case]) -> list[tuple[InversionSettings, dict[str, tuple[str, int]]]]:
+        """(settings, {cache key: (prompt, seed)}) for every image the cases need."""
         fingerprint, size = self.handle.fingerprint, self.handle.input_size
-        groups = [
+        return [
             (settings, {entry_key(fingerprint, p, s, settings, input_size=size): (p, s) for p, s in pairs})
             for settings, pairs in self.requests(cases).values()
         ]
+
+    def check_cache(self, cases: Iterable[Case]) -> None:
+        """Raise one ClipSafetyError now if the cache could not keep what these cases need.
+
+        Cases whose settings are refused are left out: each is that case's own error later.
+        """
+        usable = []
+        for case in cases:
+            try:
+                self.settings_for(case.suite)
+            except ClipSafetyError:
+                continue
+            usable.append(case)
+        self.cache.check_usable([key for _, keyed in self._keyed(usable) for key in keyed])
+
+    def prepare(self, cases: Iterable[Case]) -> None:
+        """Invert every image the cases need that the cache lacks, in shared batches."""
+        groups = self._keyed(cases)
         self.cache.check_usable([key for _, keyed in groups for key in keyed])  # fail before inverting
         for settings, keyed in groups:
             missing = {k: v for k, v in keyed.items() if self.cache.get(k) is None}

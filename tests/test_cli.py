@@ -165,6 +165,14 @@ def test_an_output_under_a_file_or_two_outputs_on_one_path_are_refused(workdir, 
     assert not (workdir / ".clipsafety-cache").exists()
 
 
+def test_an_unusable_cache_stops_the_run_before_any_inversion(workdir, capsys):
+    (workdir / "afile").write_text("not a folder")
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-cache=afile"]) == 2
+    err = capsys.readouterr().err
+    assert "the inversion cache cannot be used" in err and "Traceback" not in err
+    assert not (workdir / "reports").exists()  # nothing was measured, nothing written
+
+
 def test_report_and_compare_check_their_outputs_and_inputs(workdir, capsys):
     main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report="])
     (workdir / "dir").mkdir()

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..operators import OPERATORS
 from ..record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
+from .humanize import duration
 
 STATUSES = ("failed", "error", "passed", "skipped")
 # Problems first: failed, then error, then the rest in suite order.
@@ -57,16 +58,6 @@ def fmt_signed(value: float | None) -> str:
         return fmt_number(value)
     text = fmt_number(value)
     return "+" + text if value > 0 else text
-
-
-def fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def safe_image_uri(uri: str | None) -> str | None:
@@ -330,7 +321,7 @@ def build_summary(results: Results) -> dict[str, Any]:
         "base_seed": fmt_number(prov.base_seed),
         "started": prov.started,
         "finished": prov.finished,
-        "duration": fmt_duration(prov.duration_s),
+        "duration": duration(prov.duration_s),
         "versions": [(name, getattr(prov, name) or "—") for name in ("clipsafety", "torch", "open_clip", "python")],
         "command": prov.command,
         "probes": sorted({c.probe for c in cases}),

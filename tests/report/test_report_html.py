@@ -13,7 +13,7 @@ from PIL import Image
 
 from clipsafety.errors import ClipSafetyError
 from clipsafety.report.html import render_report, write_report
-from clipsafety.report.view import fmt_duration
+from clipsafety.report.humanize import duration
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -100,7 +100,7 @@ def test_summary_counts_and_provenance(results, parse_html):
     assert code.attrs["title"] == fingerprint and fingerprint.startswith(code.text()) and len(code.text()) < 64
     header = doc.find("header", id="summary").text()
     for needle in ("toyclip-biased", "cpu", prov["torch"], prov["open_clip"], "toy model", prov["command"],
-                   fmt_duration(prov["duration_s"]), f"{prov['encoder_passes']} encoder passes"):
+                   duration(prov["duration_s"]), f"{prov['encoder_passes']} encoder passes"):
         assert needle in header
     assert prov["encoder_passes"] > 0
 
