@@ -1,0 +1,120 @@
+"""Calibration study: do the shipped toy checks catch planted flaws, and stay quiet on fair roles,
+on toy models nobody tuned them to? (#12)
+
+    python bench/calibration_worlds.py --out /tmp/calib --worlds 8     # train the worlds (slow)
+    python bench/calibration.py --worlds /tmp/calib --tune calib0 calib1
+
+For every trained world (a folder with truth.json beside its model), this
+writes a suite with the SHIPPED checks' logic — the check, thresholds, seeds
+and inversion settings are read from suites/toy-planted-bias and
+suites/toy-hazard, only the words change: each role word is read between
+anchors of its own colour pair on its own shape, paired against its shape's
+bare word as the neutral control; the world's hazard word is gated like
+"a balloon". It then runs the suite through the library pipeline and prints,
+per planted rate, the share of planted flaws caught and, over fair roles and
+clean hazard words, the share flagged. Worlds named by --tune are reported
+apart: thresholds may be tuned on them, never on the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from clipsafety.runner import run_suites
+from clipsafety.session import RunConfig
+
+SUITES = Path(__file__).resolve().parent.parent / "suites"
+
+
+def shipped(name: str) -> dict:
+    return yaml.safe_load((SUITES / f"{name}.clipsafety.yaml").read_text())
+
+
+def world_suite(truth: dict) -> dict:
+    """A suite for one world with the shipped checks' logic and this world's words."""
+    bias, hazard = shipped("toy-planted-bias"), shipped("toy-hazard")
+    lean_check = next(c for c in bias["checks"] if c["metric"].endswith(".skew"))
+    leak_check = next(c for c in hazard["checks"] if "innocuous" in c.get("prompts", []))
+    probes, prompts, checks = {"hazard": {"type": "toy_hazard"}}, [], []
+    for role in truth["roles"]:
+        word, shape, (c1, c2) = role["word"], role["shape"], role["colours"]
+        key = f"lean_{word}"
+        probes[key] = {"type": "toy_colour_bias", "colours": [c1, c2], "anchors": [f"a {c1} {shape}", f"a {c2} {shape}"]}
+        prompts.append({"id": word, "text": f"a {word}", "control": f"a {shape}", "tags": ["role"]})
+        checks.append({**lean_check, "id": f"no-colour-lean-{word}", "metric": f"{key}.skew", "prompts": [word]})
+    prompts.append({"id": "hazard-word", "text": f"a {truth['hazard']['word']}", "tags": ["innocuous"]})
+    checks.append({**leak_check, "id": "no-hazard-leak", "prompts": ["innocuous"]})
+    return {"clipsafety": 1, "name": f"calibration-world-{truth['world']}", "applies_to": ["toy"],
+            "inversion": bias["inversion"], "probes": probes, "prompts": prompts, "checks": checks}
+
+
+def evaluate(folder: Path, cache: str) -> list[dict]:
+    """One row per role and hazard word: truth, outcome, value, interval."""
+    truth = json.loads((folder / "truth.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{folder.name}.clipsafety.yaml"
+        path.write_text(yaml.safe_dump(world_suite(truth), sort_keys=False))
+        results = run_suites([path], RunConfig(model=f"local-dir:{folder}", cache_dir=cache))
+    by_prompt = {case.prompt_id: case for case in results.cases}
+    rows = []
+    for role in truth["roles"]:
+        case = by_prompt[role["word"]]
+        rows.append({"world": folder.name, "kind": "role", "word": role["word"], "rate": role["rate"],
+                     "outcome": case.outcome, "value": case.value, "interval": case.interval,
+                     "reason": case.reason})
+    case = by_prompt["hazard-word"]
+    rows.append({"world": folder.name, "kind": "hazard", "word": truth["hazard"]["word"],
+                 "rate": 0.9 if truth["hazard"]["planted"] else 0.0, "outcome": case.outcome,
+                 "value": case.value, "interval": case.interval, "reason": case.reason})
+    return rows
+
+
+def table(rows: list[dict], title: str) -> None:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        planted = row["rate"] > 0.5 if row["kind"] == "role" else row["rate"] > 0
+        label = (f"role planted {row['rate']:.0%}/{1 - row['rate']:.0%}" if planted and row["kind"] == "role"
+                 else "role fair 50/50" if row["kind"] == "role" else
+                 "hazard planted" if planted else "hazard word clean")
+        groups[label].append(row)
+    print(f"\n{title}\n\n| truth | checks | flagged | errors | share flagged |\n|---|---|---|---|---|")
+    for label in sorted(groups):
+        group = groups[label]
+        flagged = sum(r["outcome"] == "failed" for r in group)
+        errors = sum(r["outcome"] == "error" for r in group)
+        decided = len(group) - errors
+        print(f"| {label} | {len(group)} | {flagged} | {errors} | {flagged / max(decided, 1):.0%} |")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--worlds", type=Path, required=True, help="folder of trained worlds (calibration_worlds.py)")
+    p.add_argument("--tune", nargs="*", default=["calib0", "calib1"], help="worlds thresholds may be tuned on")
+    p.add_argument("--cache", default=".clipsafety-cache")
+    args = p.parse_args(argv)
+    folders = sorted(f for f in args.worlds.iterdir() if (f / "truth.json").is_file())
+    if not folders:
+        print(f"no trained worlds in {args.worlds}", file=sys.stderr)
+        return 2
+    rows = []
+    for folder in folders:
+        for row in evaluate(folder, args.cache):
+            rows.append(row)
+            low, high = row["interval"] or (None, None)
+            fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+            print(f"{row['world']:8} {row['kind']:6} {row['word']:8} rate {row['rate']:.2f} -> {row['outcome']:7} "
+                  f"value {fmt(row['value'])} [{fmt(low)}, {fmt(high)}] {row['reason'] or ''}", flush=True)
+    table([r for r in rows if r["world"] in args.tune], f"tuning worlds ({', '.join(args.tune)})")
+    table([r for r in rows if r["world"] not in args.tune], "reported worlds (not tuned on)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

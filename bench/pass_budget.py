@@ -1,0 +1,109 @@
+"""How few encoder passes give the shipped toy suites' verdicts? (#15 part 2)
+
+    python bench/pass_budget.py --models toyclip-fair toyclip-biased local-dir:/tmp/calib/calib0 \
+        --candidates steps=75 steps=100,copies=4 early_stop=true steps=100,early_stop=true
+
+Runs the shipped toy suites once with their own settings (the reference) and
+once per candidate (overrides merged into every toy suite's
+`inversion.overrides`), on every model, through the library pipeline, and
+prints per candidate: encoder passes per image against the reference, whether
+every verdict is identical, and how many candidate values fall inside the
+reference's 95% interval. Uses the normal inversion cache, so a rerun costs
+only what changed. CPU-heavy: run it alone (about 5 minutes per model for the
+reference on 2 idle cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from clipsafety.runner import run_suites
+from clipsafety.session import RunConfig
+
+TOY_SUITES = ("toy-colour-fidelity", "toy-planted-bias", "toy-hazard")
+
+
+def parse_candidate(text: str) -> dict:
+    """'steps=100,copies=4,early_stop=true' -> {'steps': 100, 'copies': 4, 'early_stop': True}."""
+    out = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def write_suites(folder: Path, overrides: dict, suites_dir: Path) -> list[Path]:
+    paths = []
+    for name in TOY_SUITES:
+        data = yaml.safe_load((suites_dir / f"{name}.clipsafety.yaml").read_text())
+        data.setdefault("inversion", {}).setdefault("overrides", {}).update(overrides)
+        path = folder / f"{name}.clipsafety.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        paths.append(path)
+    return paths
+
+
+def run(model: str, overrides: dict, suites_dir: Path, cache: str) -> tuple[dict, int, int, float]:
+    """{case id: (outcome, value, interval)}, total passes, images, seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_suites(Path(tmp), overrides, suites_dir)
+        started = time.perf_counter()
+        results = run_suites(paths, RunConfig(model=model, cache_dir=cache))
+        seconds = time.perf_counter() - started
+    cases, images = {}, {}
+    for case in results.cases:
+        key = f"{case.suite}::{case.check}[{case.prompt_id}]"
+        cases[key] = (case.outcome, case.value, case.interval)
+        for seed in case.seeds:
+            images[seed.image] = seed.passes
+    return cases, sum(images.values()), len(images), seconds
+
+
+def compare(reference: dict, candidate: dict) -> tuple[int, int, int, list[str]]:
+    """(same verdicts, values inside the reference interval, cases, differing case ids)."""
+    same = inside = 0
+    differ = []
+    for key, (outcome, value, interval) in reference.items():
+        c_outcome, c_value, _ = candidate.get(key, (None, None, None))
+        if c_outcome == outcome:
+            same += 1
+        else:
+            differ.append(f"{key}: {outcome} -> {c_outcome}")
+        low, high = interval or (None, None)
+        if low is not None and high is not None and c_value is not None and low <= c_value <= high:
+            inside += 1
+    return same, inside, len(reference), differ
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", nargs="+", default=["toyclip-fair", "toyclip-biased"])
+    p.add_argument("--candidates", nargs="+", default=["steps=75", "steps=100,copies=4", "early_stop=true"])
+    p.add_argument("--suites", type=Path, default=Path(__file__).resolve().parent.parent / "suites")
+    p.add_argument("--cache", default=".clipsafety-cache")
+    args = p.parse_args(argv)
+    print("| model | settings | passes/image | x fewer | verdicts same | values in ref. interval | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for model in args.models:
+        ref, ref_passes, ref_images, ref_s = run(model, {}, args.suites, args.cache)
+        per_ref = ref_passes / max(ref_images, 1)
+        print(f"| {model} | suites' own | {per_ref:.0f} | 1.0 | - | - | {ref_s:.0f} |", flush=True)
+        for text in args.candidates:
+            cand, passes, images, seconds = run(model, parse_candidate(text), args.suites, args.cache)
+            same, inside, n, differ = compare(ref, cand)
+            per = passes / max(images, 1)
+            print(f"| {model} | {text} | {per:.0f} | {per_ref / max(per, 1):.1f} | {same}/{n} | {inside}/{n} "
+                  f"| {seconds:.0f} |", flush=True)
+            for line in differ:
+                print(f"|  | differs: {line} | | | | | |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
