@@ -15,6 +15,7 @@ from .progress import ProgressLine
 
 
 def _cmd_run(args) -> int:
+    from .executors import executor_from_options
     from .outputs import RunOutputs
     from .pipeline import Run
     from .runner import load_suites
@@ -28,9 +29,13 @@ def _cmd_run(args) -> int:
         value = "" if record.value is None else f" {record.metric}={record.value:.4g}"
         print(f"{record.outcome.upper():8} {record.nodeid}{value}", file=sys.stderr)
 
-    run = Run(RunConfig.from_options(options.get), RunOutputs.from_options(options.get),
-              baseline=options.get("clip_baseline"), command="clipsafety run", progress=line.update)
-    results = run.run_suites(load_suites(args.paths), on_case)
+    config = RunConfig.from_options(options.get)
+    run = Run(config, RunOutputs.from_options(options.get), baseline=options.get("clip_baseline"),
+              command="clipsafety run", progress=line.update, executor=executor_from_options(options.get, config))
+    try:
+        results = run.run_suites(load_suites(args.paths), on_case)
+    finally:
+        run.close()
     line.finish()
     written = run.write(results)
     _say_written(written)

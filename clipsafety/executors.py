@@ -45,4 +45,18 @@ class LocalExecutor:
         invert_pairs(self.handle, pairs, settings, progress, on_batch=on_batch)
 
 
-__all__ = ["Executor", "LocalExecutor"]
+def executor_from_options(get: Callable[[str], object], config) -> Executor | None:
+    """The executor --clip-executor names; None for `local` (the session makes its LocalExecutor).
+
+    `config` is the run's RunConfig: a Ray worker loads the same model by name and source.
+    """
+    if get("clip_executor") != "ray":
+        return None
+    from .ray_executor import RayExecutor
+    from .ray_worker import WorkerModel
+
+    model = WorkerModel(config.model, config.pretrained, device=config.device, precision=config.precision)
+    return RayExecutor(model, address=get("clip_ray_address"))
+
+
+__all__ = ["Executor", "LocalExecutor", "executor_from_options"]

@@ -180,6 +180,12 @@ class Run:
             results = attach_baseline(results, self.baseline, path=str(self.baseline_path))
         return results
 
+    def close(self) -> None:
+        """Let the executor go (a Ray executor stops its workers, and Ray if it started it)."""
+        close = getattr(self.session.executor_if_made, "close", None)
+        if close is not None:
+            close()
+
     def write(self, results: Results) -> Written:
         """Write every output asked for, each on its own."""
         return write_results(results, self.outputs)

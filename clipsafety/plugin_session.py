@@ -51,13 +51,16 @@ class PluginSession:
     def run(self):
         """The run (created on first use: it imports torch and the session code)."""
         if self._run is None:
+            from .executors import executor_from_options
             from .pipeline import Run
             from .session import RunConfig
 
             self._set_threads()
             command = " ".join(["pytest", *self.config.invocation_params.args])
-            self._run = Run(RunConfig.from_options(self.options.get), RunOutputs.from_options(self.options.get),
-                            baseline=self.options.get("clip_baseline"), command=command, progress=self._progress)
+            config = RunConfig.from_options(self.options.get)
+            get = self.options.get
+            self._run = Run(config, RunOutputs.from_options(get), baseline=get("clip_baseline"), command=command,
+                            progress=self._progress, executor=executor_from_options(get, config))
         return self._run
 
     def _set_threads(self) -> None:
@@ -70,6 +73,8 @@ class PluginSession:
 
     def collection_finished(self, items) -> None:
         """Check outputs, baseline, model and cache now, before any inversion; then say what will run."""
+        if self.config.option.collectonly:  # nothing will run: load nothing, check nothing
+            return
         try:
             self.run.start(check_outputs=not self.is_worker)
             self.run.check_cache(item.case for item in items)
@@ -189,6 +194,8 @@ class PluginSession:
 
     def finish(self, exitstatus: int) -> int:
         """Write the outputs; the exit status, made non-zero when an output could not be written."""
+        if self._run is not None:
+            self._run.close()
         if self.is_worker or self._run is None or not self._run.records:
             return exitstatus
         self._add_junit_properties()

@@ -118,6 +118,10 @@ class Session:
         return load_model(c.model, c.pretrained, device=c.device, precision=c.precision)
 
     @property
+    def executor_if_made(self) -> Executor | None:
+        return self._executor
+
+    @property
     def executor(self) -> Executor:
         if self._executor is None:
             self._executor = LocalExecutor(self.handle)

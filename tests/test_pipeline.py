@@ -49,3 +49,29 @@ def test_the_session_inverts_through_its_executor_and_records_steps_and_passes(t
     assert {(s.steps, s.passes) for s in seeds} == {(4, 8)}  # 4 steps x 2 augmented copies
     assert results.provenance.encoder_passes == 4 * 8  # each image once, however many checks read it
     assert run.session.executor is executor
+
+
+def test_the_executor_option_picks_the_executor_and_the_run_lets_it_go():
+    from clipsafety.executors import executor_from_options
+
+    config = RunConfig(model="toyclip-fair", pretrained=None, device="cpu", precision="fp32")
+    options = {"clip_executor": "local", "clip_ray_address": None}
+    assert executor_from_options(options.get, config) is None  # the session makes its LocalExecutor
+    options.update(clip_executor="ray", clip_ray_address="head:6379")
+    ray = executor_from_options(options.get, config)  # constructing connects to nothing
+    assert (ray.model.name, ray.model.device, ray.model.precision, ray.address) == ("toyclip-fair", "cpu", "fp32",
+                                                                                   "head:6379")
+
+    class Closing:
+        closed = False
+
+        def invert(self, pairs, settings, progress, on_batch):
+            raise AssertionError("not used")
+
+        def close(self):
+            self.closed = True
+
+    executor = Closing()
+    Run(config, executor=executor).close()
+    assert executor.closed
+    Run(config).close()  # the local executor, never made: nothing to let go

@@ -362,3 +362,11 @@ def test_a_baseline_that_is_not_a_results_file_is_one_message(pytester, run):
     out = run("--clip-baseline=base.json")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "base.json: cannot read results file: not UTF-8 text" in out.stdout.str() + out.stderr.str()
+
+
+def test_collect_only_loads_and_checks_nothing(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    (pytester.path / "taken").mkdir()
+    out = run("--collect-only", "--clip-results=taken", "--clip-model=ViT-B-23")
+    assert out.ret == pytest.ExitCode.OK
+    out.stdout.fnmatch_lines(["*3 tests collected*"])

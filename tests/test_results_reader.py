@@ -94,7 +94,8 @@ def test_missing_folder_and_oversized_files_are_refused(tmp_path, monkeypatch):
         read_results(tmp_path)
     path = _write(tmp_path, VALID)
     monkeypatch.setattr(results_module, "MAX_RESULTS_BYTES", 100)
-    with pytest.raises(ClipSafetyError, match=r"bytes is over the limit of 100 \(clipsafety.limits.MAX_RESULTS_BYTES\)"):
+    limit = r"bytes is over the limit of 100 \(clipsafety.limits.MAX_RESULTS_BYTES\)"
+    with pytest.raises(ClipSafetyError, match=limit):
         read_results(path)
 
 
