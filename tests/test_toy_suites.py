@@ -1,6 +1,6 @@
 """The shipped toy suites against the bundled toy models: the harness finds the planted flaws.
 
-This is the end-to-end proof DESIGN.md section 4 asks for, and it measures the
+This is the end-to-end proof that the toy world exists for (README, "The toy world"), and it measures the
 toy world's inversion quality bars (README, "Toy world") on the same images:
 - colour prompts invert to their colour (pixel oracle) in >= 90% of images;
 - under toyclip-biased the 95% interval of each role's anchored colour position
