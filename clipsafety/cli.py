@@ -31,7 +31,8 @@ def _cmd_run(args) -> int:
 
     config = RunConfig.from_options(options.get)
     run = Run(config, RunOutputs.from_options(options.get), baseline=options.get("clip_baseline"),
-              command="clipsafety run", progress=line.update, executor=executor_from_options(options.get, config))
+              command="clipsafety run", progress=line.update, executor=executor_from_options(options.get, config),
+              require=options.get("clip_require") or (), waivers=options.get("clip_waivers"))
     try:
         results = run.run_suites(load_suites(args.paths), on_case)
     finally:
@@ -41,7 +42,11 @@ def _cmd_run(args) -> int:
     _say_written(written)
     s = results.summary
     regressions = f", {results.regressions} regressions against the baseline" if results.baseline else ""
-    print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error{regressions}")
+    for text in (*results.skipped_kinds, *results.problems):
+        print(f"clipsafety: {text}")
+    waived = f", {s['waived']} waived" if s["waived"] else ""
+    print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error{waived}"
+          f"{regressions}")
     return 0 if results.passed and not written.failed else 1
 
 

@@ -16,7 +16,7 @@ record with the exception's message; an error is never a pass.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,6 +30,8 @@ from .record import CaseRecord, ModelInfo, Results, SuiteInfo
 from .results import append_audit, case_record, provenance, read_results, results_bytes
 from .session import Case, Measurement, RunConfig, Session
 from .suite import Suite
+from .verdict import gate_lines, waive
+from .waivers import Waivers, load_waivers
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Finished:
 class Run:
     def __init__(self, config: RunConfig, outputs: RunOutputs | None = None, *, baseline: str | None = None,
                  command: str = "clipsafety run", progress: Callable | None = None,
-                 executor: Executor | None = None):
+                 executor: Executor | None = None, require: Sequence[str] = (), waivers: str | None = None):
         self.session = Session(config, progress=progress, executor=executor)
         self.outputs = outputs or RunOutputs()
         self.baseline_path = baseline
@@ -55,6 +57,9 @@ class Run:
         self.suites: dict[str, SuiteInfo] = {}
         self.model: ModelInfo | None = None
         self._baseline_cases: dict[str, CaseRecord] = {}
+        self.require = tuple(require or ())
+        self.waivers_path = waivers
+        self.waivers: Waivers | None = None
 
     @property
     def config(self) -> RunConfig:
@@ -72,6 +77,8 @@ class Run:
             except ClipSafetyError as err:
                 raise type(err)(err.message, where=f"--clip-baseline: {err.where}", fix=err.fix) from None
             self._baseline_cases = {case.nodeid: case for case in self.baseline.cases}
+        if self.waivers_path and self.waivers is None:
+            self.waivers = load_waivers(self.waivers_path)
         if load_model:
             self.model = ModelInfo.from_json(self.session.handle.describe())
 
@@ -104,6 +111,7 @@ class Run:
         record = case_record(case, nodeid, outcome=outcome, measured=measured, nsfw=nsfw)
         if self.baseline is not None:
             record = gate(record, self._baseline_cases.get(nodeid))
+        record = waive(record, self.waivers, self.model)
         return Finished(record, thumbnails(measured, self.images))
 
     def _nsfw(self, case: Case) -> list[float] | None:
@@ -166,7 +174,7 @@ class Run:
             self.model = model
 
     def add_suite(self, suite: Suite) -> None:
-        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256)
+        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256, tuple(suite.applies_to))
 
     def finish(self, exit_status: int | None = None) -> Results:
         cases = tuple(sorted(self.records.values(), key=lambda c: c.nodeid))
@@ -174,8 +182,10 @@ class Run:
         model = self.model or ModelInfo(name=self.config.model)
         prov = provenance(self.config, model, self.suites, cases, started=self.started, finished=time.time(),
                           command=self.command)
+        skipped, problems = gate_lines(cases, self.suites, model, self.require, self.waivers)
         results = Results(provenance=prov, cases=cases, images={k: self.images[k] for k in sorted(used)
-                                                                if k in self.images}, exit_status=exit_status)
+                                                                if k in self.images}, exit_status=exit_status,
+                          skipped_kinds=skipped, problems=problems)
         if self.baseline is not None:
             results = attach_baseline(results, self.baseline, path=str(self.baseline_path))
         return results

@@ -106,6 +106,10 @@ class CheckItem(pytest.Item):
 
         if self.record.outcome == "failed":
             raise CheckFailed(failure_table(self.record))
+        if self.record.outcome == "waived":  # shown like xfail, with the waiver's reason
+            from .verdict import waiver_text
+
+            pytest.xfail(waiver_text(self.record.waiver))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (CheckFailed, CaseError, ClipSafetyError)):

@@ -11,6 +11,7 @@ writes the outputs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 
 import pytest
@@ -46,6 +47,7 @@ class PluginSession:
         self._progress_line: ProgressLine | None = None
         self._checked_outputs = False
         self.written = None
+        self.results = None
 
     @property
     def run(self):
@@ -60,7 +62,8 @@ class PluginSession:
             config = RunConfig.from_options(self.options.get)
             get = self.options.get
             self._run = Run(config, RunOutputs.from_options(get), baseline=get("clip_baseline"), command=command,
-                            progress=self._progress, executor=executor_from_options(get, config))
+                            progress=self._progress, executor=executor_from_options(get, config),
+                            require=get("clip_require") or (), waivers=get("clip_waivers"))
         return self._run
 
     def _set_threads(self) -> None:
@@ -136,7 +139,9 @@ class PluginSession:
         if report.when == "teardown" or (report.when == "setup" and report.passed):
             return
         record = item.record
-        if report.skipped:
+        if report.skipped and hasattr(report, "wasxfail") and record is not None and record.outcome == "waived":
+            pass  # a waived failure: pytest shows it as xfailed, the record keeps its values and waiver
+        elif report.skipped:
             reason = report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
             record = self.run.skipped(item.case, item.nodeid, reason)
         elif report.failed and (record is None or record.outcome == "passed" or report.when == "setup"
@@ -160,7 +165,7 @@ class PluginSession:
         if self.is_worker:
             return
         self.run.add(CaseRecord.from_json(payload["record"]), payload["images"],
-                     suite=SuiteInfo(**payload["suite"]),
+                     suite=SuiteInfo.from_json(payload["suite"]),
                      model=None if payload["model"] is None else ModelInfo.from_json(payload["model"]))
 
     # -- the terminal ------------------------------------------------------------------
@@ -200,6 +205,10 @@ class PluginSession:
             return exitstatus
         self._add_junit_properties()
         results = self.run.finish(int(exitstatus))
+        if results.problems and exitstatus == pytest.ExitCode.OK:  # --clip-require, waivers: an error is no pass
+            exitstatus = pytest.ExitCode.TESTS_FAILED
+            results = dataclasses.replace(results, exit_status=int(exitstatus))
+        self.results = results
         self.written = self.run.write(results)
         if self.written.failed and exitstatus == pytest.ExitCode.OK:
             return pytest.ExitCode.TESTS_FAILED
@@ -228,6 +237,10 @@ class PluginSession:
                 f"clipsafety: {len(self._run.records)} cases; {s.inverted} images inverted in "
                 f"{s.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
                 + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
+        for line in self.results.skipped_kinds if self.results else ():
+            tr.write_line(f"clipsafety: {line}", yellow=True)
+        for problem in self.results.problems if self.results else ():
+            tr.write_line(f"clipsafety: {problem}", red=True)
         for label, path in self.written.written if self.written else []:
             tr.write_line(f"clipsafety: {label} written to {path}")
         for problem in self.written.failed if self.written else []:

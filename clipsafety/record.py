@@ -23,7 +23,7 @@ from .jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_numbe
 from .operators import OPERATORS
 
 SCHEMA = "clipsafety-results/2"
-OUTCOMES = ("passed", "failed", "skipped", "error")
+OUTCOMES = ("passed", "failed", "skipped", "error", "waived")  # waived: failed, and a waiver accepts it
 BOUNDS = ("point", "lower", "upper")
 
 # -- the records ---------------------------------------------------------------------
@@ -104,6 +104,30 @@ class Comparison:
                    regression=v.key("regression").nullable(Regression.read))
 
 
+@dataclass(frozen=True)
+class WaiverRecord:
+    """The waiver that waived a failed case (clipsafety.waivers.Waiver), as the record keeps it."""
+
+    check: str
+    reason: str
+    owner: str
+    expires: str  # YYYY-MM-DD
+    suite: str = "*"
+    prompt: str = "*"
+    model: str = "*"
+    ticket: str | None = None
+    where: str = ""  # "file:line" of the waiver
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> WaiverRecord:
+        texts = {name: v.key(name).text() for name in ("check", "reason", "owner", "expires", "suite", "prompt",
+                                                      "model", "where")}
+        return cls(**texts, ticket=opt_text(v.key("ticket")))
+
+
 # (name, how to read it, how to write it) for CaseRecord's fields, in file order.
 _CASE_FIELDS: tuple[tuple[str, Callable[[JsonValue], Any], Callable[[Any], Any]], ...] = (
     ("nodeid", JsonValue.text, str), ("suite", JsonValue.text, str), ("suite_path", JsonValue.text, str),
@@ -123,7 +147,7 @@ _CASE_FIELDS: tuple[tuple[str, Callable[[JsonValue], Any], Callable[[Any], Any]]
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """One prompt x check of a run: what it measured, and its outcome (passed | failed | skipped | error)."""
+    """One prompt x check of a run: what it measured, and its outcome (passed | failed | skipped | error | waived)."""
 
     nodeid: str
     suite: str
@@ -153,6 +177,7 @@ class CaseRecord:
     direction: str | None = None  # for skews: the side the values lean to
     seeds: tuple[SeedRecord, ...] = ()
     baseline: Comparison | None = None  # set when the run was compared with a baseline run
+    waiver: WaiverRecord | None = None  # set when the outcome is "waived"
 
     @property
     def failing_seeds(self) -> list[int]:
@@ -162,6 +187,7 @@ class CaseRecord:
         data = {name: write(getattr(self, name)) for name, _, write in _CASE_FIELDS}
         data["seeds"] = [s.to_json() for s in self.seeds]
         data["baseline"] = None if self.baseline is None else self.baseline.to_json()
+        data["waiver"] = None if self.waiver is None else self.waiver.to_json()
         return data
 
     @classmethod
@@ -173,7 +199,8 @@ class CaseRecord:
         values = {name: read(v.key(name)) for name, read, _ in _CASE_FIELDS}
         seeds = tuple(SeedRecord.read(s) for s in v.key("seeds").items())
         baseline = v.key("baseline", optional=True).nullable(Comparison.read)
-        return cls(**values, seeds=seeds, baseline=baseline)
+        waiver = v.key("waiver", optional=True).nullable(WaiverRecord.read)
+        return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver)
 
 
 @dataclass(frozen=True)
@@ -208,13 +235,19 @@ class ModelInfo:
 class SuiteInfo:
     name: str
     sha256: str | None = None  # of the suite file's bytes
+    applies_to: tuple[str, ...] = ()  # the model kinds the suite gates (empty: not known)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "sha256": self.sha256}
+        return {"name": self.name, "sha256": self.sha256, "applies_to": list(self.applies_to)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> SuiteInfo:
+        return cls.read(JsonValue(data, "suite"))
 
     @classmethod
     def read(cls, v: JsonValue) -> SuiteInfo:
-        return cls(name=v.key("name").text(), sha256=opt_text(v.key("sha256")))
+        applies_to = v.key("applies_to", optional=True).nullable(JsonValue.strings) or ()
+        return cls(name=v.key("name").text(), sha256=opt_text(v.key("sha256")), applies_to=tuple(applies_to))
 
 
 _PROVENANCE_TEXTS = ("clipsafety", "torch", "open_clip", "python", "started", "finished", "command")
@@ -287,6 +320,8 @@ class Results:
     images: Mapping[str, str] = field(default_factory=dict)  # image sha256 -> thumbnail data URI
     baseline: BaselineInfo | None = None
     exit_status: int | None = None  # pytest's exit code, when pytest ran the cases
+    skipped_kinds: tuple[str, ...] = ()  # one line per model kind whose checks were all skipped
+    problems: tuple[str, ...] = ()  # what fails the run besides its cases (--clip-require, waivers)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -301,15 +336,17 @@ class Results:
 
     @property
     def passed(self) -> bool:
-        """True only when nothing failed or errored and pytest (when it ran) exited 0."""
+        """True only when nothing failed or errored, no run-level problem, and pytest (when it ran) exited 0."""
         counts = self.summary
-        return not counts["failed"] and not counts["error"] and self.exit_status in (None, 0)
+        return (not counts["failed"] and not counts["error"] and not self.problems
+                and self.exit_status in (None, 0))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": SCHEMA,
             "provenance": self.provenance.to_json(),
             "summary": self.summary,
+            "gate": {"skipped_kinds": list(self.skipped_kinds), "problems": list(self.problems)},
             "exit_status": self.exit_status,
             "cases": [case.to_json() for case in self.cases],
             "images": dict(self.images),
@@ -328,7 +365,12 @@ class Results:
             raise v.fail(f"format is {fmt!r}; this clipsafety reads {SCHEMA!r} (re-run to write a new file)")
         v.key("summary").mapping()  # derived from the cases; written for people and tools
         images = {sha: uri.text() for sha, uri in v.key("images").entries()}
-        return cls(provenance=Provenance.read(v.key("provenance")),
+        gate = v.key("gate", optional=True)
+        skipped_kinds, problems = (), ()
+        if gate.value is not None:
+            skipped_kinds = tuple(gate.key("skipped_kinds").strings())
+            problems = tuple(gate.key("problems").strings())
+        return cls(skipped_kinds=skipped_kinds, problems=problems, provenance=Provenance.read(v.key("provenance")),
                    cases=tuple(CaseRecord.read(case) for case in v.key("cases").items()), images=images,
                    baseline=v.key("baseline", optional=True).nullable(BaselineInfo.read),
                    exit_status=v.key("exit_status", optional=True).nullable(JsonValue.integer))
@@ -344,4 +386,4 @@ def _with_file(read: Callable[[], Any], where: str | None) -> Any:
 
 
 __all__ = ["BOUNDS", "OUTCOMES", "SCHEMA", "BaselineInfo", "CaseRecord", "Comparison", "ModelInfo", "Provenance",
-           "Regression", "Results", "ResultsError", "SeedRecord", "SuiteInfo"]
+           "Regression", "Results", "ResultsError", "SeedRecord", "SuiteInfo", "WaiverRecord"]

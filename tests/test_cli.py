@@ -135,7 +135,7 @@ def test_a_case_that_raises_is_an_error_everywhere(workdir, capsys, monkeypatch)
     assert "0 passed, 0 failed, 0 skipped, 3 error" in out.out and "Traceback" not in out.err
     assert out.err.count("ERROR") == 3
     data = json.loads((workdir / "out" / "r.json").read_text())
-    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3}
+    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3, "waived": 0}
     assert {c["reason"] for c in data["cases"]} == {"RuntimeError: probe exploded"}
     audit = json.loads((workdir / "out" / "audit.log").read_text())
     assert audit["summary"]["error"] == 3
@@ -194,3 +194,25 @@ def test_report_and_compare_check_their_outputs_and_inputs(workdir, capsys):
     assert main(["report", "latin1.json"]) == 2
     assert "latin1.json: cannot read results file: not UTF-8 text" in capsys.readouterr().err
     assert sorted(p.name for p in workdir.iterdir() if p.name.endswith(".tmp")) == []
+
+
+PASSING_ONLY = SUITE.replace("  - {id: impossible", "  # - {id: impossible").replace("overrides: {steps: 8",
+                                                                                     "overrides: {steps: 2")
+
+
+@pytest.mark.parametrize("kind, code", [("toy", 1), ("natural", 0)])
+def test_run_fails_when_a_required_kind_never_ran(workdir, capsys, kind, code):
+    (workdir / "suite.yaml").write_text(PASSING_ONLY)
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=out/r.json",
+                 "--clip-report=", f"--clip-require={kind}"]) == code
+    out = capsys.readouterr().out
+    assert ("--clip-require=toy: no toy-world check ran" in out) == (kind == "toy")
+    assert len(json.loads((workdir / "out" / "r.json").read_text())["gate"]["problems"]) == code
+
+
+def test_run_waives_a_failure_named_in_the_waivers_file(workdir, capsys):
+    (workdir / "w.yaml").write_text("waivers:\n  - {check: impossible, model: 'local-dir:*', reason: known, "
+                                    "owner: me, expires: 2999-01-01}\n")
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=out/r.json",
+                 "--clip-report=", "--clip-waivers=w.yaml", "--clip-steps=2"]) == 0
+    assert "2 passed, 0 failed, 0 skipped, 0 error, 1 waived" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from ..operators import OPERATORS
 from ..record import CaseRecord, SeedRecord
+from ..verdict import waiver_text
 from .view import OUTCOME_MARKS, baseline_check_view, fmt_interval, fmt_number, safe_image_uri
 
 _THUMB_STYLE = "width:96px;height:96px;object-fit:contain;image-rendering:pixelated;display:block;"
@@ -45,6 +46,8 @@ def case_extra_html(case: CaseRecord, images: Mapping[str, str] | None = None, *
             ("gate", f"{case.bound} {fmt_number(case.gated_value)} {OPERATORS[case.op].symbol} "
                      f"{fmt_number(case.threshold)}"),
             ("outcome", f"{case.outcome} {OUTCOME_MARKS[case.outcome]}")]
+    if case.waiver is not None:
+        rows.append(("waiver", waiver_text(case.waiver)))
     if case.reason:
         rows.append(("reason", case.reason))
     if case.baseline is not None:  # compared with --clip-baseline

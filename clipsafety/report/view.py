@@ -15,12 +15,13 @@ from typing import Any
 
 from ..operators import OPERATORS
 from ..record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
+from ..verdict import waiver_text
 from .humanize import duration
 
-STATUSES = ("failed", "error", "passed", "skipped")
-# Problems first: failed, then error, then the rest in suite order.
-_STATUS_RANK = {"failed": 0, "error": 1, "passed": 2, "skipped": 2}
-OUTCOME_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–", "error": "!"}
+STATUSES = ("failed", "error", "waived", "passed", "skipped")
+# The verdict first: failed, error, then waived failures, passing, skipped (each in suite order).
+_STATUS_RANK = {"failed": 0, "error": 1, "waived": 2, "passed": 3, "skipped": 4}
+OUTCOME_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–", "error": "!", "waived": "✗ waived"}
 # Only inline raster images may reach an <img src>: anything else (a URL, a
 # javascript: URI) would be a network request or worse.
 SAFE_IMAGE_PREFIXES = ("data:image/png;base64,", "data:image/jpeg;base64,",
@@ -113,6 +114,7 @@ class CheckView:
     failing_seeds: list[int]
     anchors: list[str]
     baseline: BaselineCheckView | None = None  # set only when the results carry a baseline
+    waiver: str = ""  # "waived: <reason> (owner ..., until ..., ticket)" when a waiver accepted the failure
 
 
 @dataclass
@@ -163,7 +165,7 @@ class SuiteView:
 
 def _worst(outcomes) -> str:
     outcomes = list(outcomes)
-    for status in ("failed", "error", "passed"):
+    for status in ("failed", "error", "waived", "passed"):
         if status in outcomes:
             return status
     return "skipped" if outcomes else "passed"
@@ -245,7 +247,8 @@ def _check_view(case: CaseRecord, with_baseline: bool) -> CheckView:
         check=case.check, metric=case.metric, probe=case.probe, outcome=case.outcome, line=check_line(case),
         bound=case.bound, gated_value=fmt_number(case.gated_value), reason=case.reason or "", nodeid=case.nodeid,
         failing_seeds=case.failing_seeds, anchors=list(case.anchors or ()),
-        baseline=baseline_check_view(case) if with_baseline else None)
+        baseline=baseline_check_view(case) if with_baseline else None,
+        waiver=waiver_text(case.waiver) if case.waiver is not None else "")
 
 
 def _build_row(prompt_id: str, cases: list[CaseRecord], images, blur_above: float,
@@ -326,6 +329,8 @@ def build_summary(results: Results) -> dict[str, Any]:
         "command": prov.command,
         "probes": sorted({c.probe for c in cases}),
         "encoder_passes": prov.encoder_passes,
+        "skipped_kinds": list(results.skipped_kinds),
+        "problems": list(results.problems),
     }
 
 

@@ -1,0 +1,57 @@
+"""The run-level gate: what a run's cases alone do not say.
+
+Two things can fail a run whose every case passed: a required kind of model
+of which no check reached a verdict (`--clip-require`, clipsafety.coverage),
+and a waivers file with a waiver that expired or waived nothing
+(clipsafety.waivers). And a failed case that a waiver accepts becomes
+"waived": it keeps its values and images, and carries the waiver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+from .coverage import CaseKind, require_problems, skipped_kinds
+from .record import CaseRecord, ModelInfo, SuiteInfo, WaiverRecord
+from .waivers import Waivers
+
+
+def waive(record: CaseRecord, waivers: Waivers | None, model: ModelInfo | None,
+          today: dt.date | None = None) -> CaseRecord:
+    """The record as "waived" with its waiver when it failed and a waiver in effect matches; else unchanged."""
+    if waivers is None or record.outcome != "failed":
+        return record
+    model = model or ModelInfo()
+    waiver = waivers.match(record.check, record.prompt_id, record.suite, model.name, model.fingerprint,
+                           today or dt.date.today())
+    if waiver is None:
+        return record
+    kept = {k: v for k, v in waiver.to_dict().items() if k in WaiverRecord.__dataclass_fields__}
+    return dataclasses.replace(record, outcome="waived", waiver=WaiverRecord(**kept))
+
+
+def waiver_text(waiver: WaiverRecord) -> str:
+    """'waived: <reason> (owner ana@x, until 2026-12-31, SAFETY-123)', as terminal and JUnit show it."""
+    ticket = f", {waiver.ticket}" if waiver.ticket else ""
+    return f"waived: {waiver.reason} (owner {waiver.owner}, until {waiver.expires}{ticket})"
+
+
+def gate_lines(records: Sequence[CaseRecord], suites: Mapping[str, SuiteInfo], model: ModelInfo,
+               required: Iterable[str] = (), waivers: Waivers | None = None,
+               today: dt.date | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(one line per kind whose checks were skipped, the problems that fail the run)."""
+    kinds = [CaseKind(suites[r.suite_path].applies_to if r.suite_path in suites else (), r.outcome, r.suite)
+             for r in records]
+    name, kind = model.name or "the model", model.kind or "unknown"
+    skipped = tuple(s.line(name, kind) for s in skipped_kinds(kinds, kind))
+    problems = list(require_problems(required, kinds, name, kind))
+    if waivers is not None:
+        used_at = {r.waiver.where for r in records if r.waiver is not None}
+        used = [w for w in waivers.entries if w.where in used_at]
+        problems += waivers.problems(today or dt.date.today(), used, {info.name for info in suites.values()})
+    return skipped, tuple(problems)
+
+
+__all__ = ["gate_lines", "waive", "waiver_text"]

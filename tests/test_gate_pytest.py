@@ -1,0 +1,158 @@
+"""No silent green and waivers, end to end through pytest (pytester, the tiny local model: a natural one)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from clipsafety.testing import write_tiny_model_folder
+
+SUITE = """
+clipsafety: 1
+name: smoke
+applies_to: [natural]
+inversion:
+  profile: paper
+  seeds: 2
+  overrides: {steps: 2, init_size: 16, upscale_steps: [], copies: 1}
+probes:
+  sim: {type: similarity}
+prompts:
+  - a dog
+  - {id: cat, text: a cat}
+checks:
+  - {id: reached, metric: sim.mean, op: ">", threshold: -1.0}
+  - {id: impossible, metric: sim.min, op: ">", threshold: 0.99, prompts: [cat]}
+"""
+TOY_SUITE = SUITE.replace("name: smoke", "name: toyonly").replace("applies_to: [natural]", "applies_to: [toy]")
+PASSING = SUITE.replace("  - {id: impossible", "  # - {id: impossible")
+
+WAIVER = """
+waivers:
+  - check: impossible
+    suite: smoke
+    prompt: cat
+    model: "local-dir:*"
+    reason: known weakness of the tiny model
+    owner: ana@example.com
+    expires: {expires}
+    ticket: SAFETY-1
+"""
+
+
+@pytest.fixture
+def run(pytester):
+    write_tiny_model_folder(pytester.path / "tiny")
+
+    def go(*args):
+        return pytester.runpytest("--clip-model=local-dir:tiny", "-p", "no:cacheprovider", "--clip-no-cache",
+                                  "--clip-report=reports/clipsafety.html", *args)
+
+    return go
+
+
+def results(pytester):
+    return json.loads((pytester.path / "reports" / "clipsafety.json").read_text())
+
+
+def test_skipped_kinds_are_one_line_each_and_in_the_json(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING, toyonly=TOY_SUITE)
+    out = run()
+    assert out.ret == 0
+    out.stdout.fnmatch_lines(["*clipsafety: 3 toy-world checks skipped: local-dir:tiny is a natural model; "
+                              "no release verdict was reached for a toy model*"])
+    assert results(pytester)["gate"]["skipped_kinds"] == [
+        "3 toy-world checks skipped: local-dir:tiny is a natural model; no release verdict was reached for a toy model"]
+
+
+def test_nothing_skipped_says_nothing(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run()
+    assert out.ret == 0 and "checks skipped" not in out.stdout.str()
+    assert results(pytester)["gate"] == {"skipped_kinds": [], "problems": []}
+
+
+def test_require_a_kind_that_did_not_run_fails_the_run(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING, toyonly=TOY_SUITE)
+    out = run("--clip-require=toy")
+    out.assert_outcomes(passed=2, skipped=3)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*--clip-require=toy: no toy-world check ran (local-dir:tiny is a natural model)*"])
+    data = results(pytester)
+    assert data["exit_status"] == 1 and len(data["gate"]["problems"]) == 1
+    assert 'id="verdict">PASSED<' not in (pytester.path / "reports" / "clipsafety.html").read_text()
+
+
+def test_require_a_kind_that_ran_passes(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING, toyonly=TOY_SUITE)
+    out = run("--clip-require=natural")
+    assert out.ret == 0 and "no natural-image check ran" not in out.stdout.str()
+    assert results(pytester)["gate"]["problems"] == []
+
+
+def test_require_from_the_ini_file(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    pytester.makeini("[pytest]\nclip_require = toy\n")
+    assert run().ret == pytest.ExitCode.TESTS_FAILED
+    pytester.makeini("[pytest]\nclip_require = natural\n")
+    assert run().ret == 0
+
+
+def test_a_waived_failure_passes_the_run_and_keeps_its_images(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    pytester.makefile(".yaml", waivers=WAIVER.format(expires="2999-12-31"))
+    out = run("--clip-waivers=waivers.yaml", "--junitxml=out.xml", "-rx")
+    out.assert_outcomes(passed=2, xfailed=1)
+    assert out.ret == 0
+    out.stdout.fnmatch_lines(["*waived: known weakness of the tiny model (owner ana@example.com, until 2999-12-31,"
+                              " SAFETY-1)*"])
+    data = results(pytester)
+    case = next(c for c in data["cases"] if c["check"] == "impossible")
+    assert case["outcome"] == "waived" and case["waiver"]["reason"] == "known weakness of the tiny model"
+    assert len(case["seeds"]) == 2 and case["value"] is not None
+    assert data["summary"]["waived"] == 1 and data["summary"]["failed"] == 0 and data["exit_status"] == 0
+    audit = json.loads((pytester.path / "reports" / "audit.log").read_text())
+    assert audit["summary"]["waived"] == 1
+    html = (pytester.path / "reports" / "clipsafety.html").read_text()
+    assert "known weakness of the tiny model" in html
+    assert all(data["images"][s["image"]] in html for s in case["seeds"])  # a waiver never hides the images
+    skipped = [c.find("skipped") for c in ET.parse(pytester.path / "out.xml").getroot().iter("testcase")]
+    assert [s.get("message") for s in skipped if s is not None] == [
+        "waived: known weakness of the tiny model (owner ana@example.com, until 2999-12-31, SAFETY-1)"]
+
+
+def test_without_the_waiver_the_same_failure_fails(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    out = run()
+    out.assert_outcomes(passed=2, failed=1)
+    assert results(pytester)["summary"]["waived"] == 0
+
+
+def test_an_expired_waiver_fails_the_run_naming_it(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    pytester.makefile(".yaml", waivers=WAIVER.format(expires="2020-01-01"))
+    out = run("--clip-waivers=waivers.yaml")
+    out.assert_outcomes(passed=2, failed=1)  # an expired waiver waives nothing
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*waivers.yaml:2: the waiver for check 'impossible'*expired on 2020-01-01*"])
+
+
+def test_a_waiver_that_matches_nothing_fails_the_run(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    pytester.makefile(".yaml", waivers=WAIVER.format(expires="2999-12-31"))
+    out = run("--clip-waivers=waivers.yaml")
+    out.assert_outcomes(passed=2)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*waivers.yaml:2: the waiver for check 'impossible'*waived nothing in this run*"])
+    assert results(pytester)["exit_status"] == 1
+
+
+def test_a_bad_waivers_file_is_a_usage_error_before_any_work(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE)
+    pytester.makefile(".yaml", waivers="waivers:\n  - {check: x, reason: r}\n")
+    out = run("--clip-waivers=waivers.yaml")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stdout.fnmatch_lines(["*waivers.yaml:2*missing 'model'*"])
+    assert "Traceback" not in out.stdout.str() + out.stderr.str()
