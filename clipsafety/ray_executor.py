@@ -89,6 +89,20 @@ class RayExecutor:
         self._idle: deque[int] = deque()
         self._running: dict = {}  # invert_batch ref -> (batch index, actor index)
 
+    @classmethod
+    def for_run(cls, options, handle) -> "RayExecutor":
+        """The executor a run's options ask for, for the model the driver loaded.
+
+        The workers get the model's name and source, the driver's fingerprint to match, and
+        the device and precision as the user gave them (`auto` means a GPU where the worker
+        has one), not as they resolved on the driver, which may have no GPU.
+        """
+        model = WorkerModel(
+            name=handle.name, pretrained=handle.pretrained, device=str(options.get("clip_device")),
+            precision=str(options.get("clip_precision")), fingerprint=handle.fingerprint,
+        )
+        return cls(model, address=options.get("clip_ray_address"))
+
     # -- the executor interface ------------------------------------------------
 
     def invert(self, pairs, settings, progress: Callable | None = None,

@@ -117,6 +117,16 @@ def test_model_reaches_workers_by_name_never_weights():
     assert all(isinstance(v, (str, type(None))) for v in vars(sent).values())
 
 
+def test_run_options_give_workers_the_users_device_and_the_drivers_fingerprint():
+    handle = load_model("toyclip-fair", device="cpu", precision="fp32")  # a driver without a GPU
+    parser = argparse.ArgumentParser()
+    add_to_argparse(parser)
+    options = resolve_argparse(parser.parse_args(["--clip-executor=ray", "--clip-ray-address=head:6379"]))
+    executor = RayExecutor.for_run(options, handle)
+    assert executor.address == "head:6379"
+    assert executor.model == WorkerModel("toyclip-fair", None, "auto", "auto", None, handle.fingerprint)
+
+
 # --------------------------------------------------------------------------- on a local cluster
 
 
