@@ -1,6 +1,7 @@
 """Ray executor against the in-process loop, on one machine (figures in bench/cluster_plan.md).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_ray.py local   # in-process, 2 threads and 1 thread
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_ray.py local1  # in-process, 1 torch thread
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_ray.py local2  # in-process, 2 torch threads
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_ray.py ray     # a local Ray cluster, 2 workers x 1 thread
 
 Workload: 16 (prompt, seed) pairs of the toy model, `toy` profile, 150 steps,
@@ -35,37 +36,50 @@ def timed(run) -> tuple[float, list]:
     return time.perf_counter() - started, out
 
 
-def local() -> dict:
+def local(threads: int) -> dict:
+    torch.set_num_threads(threads)
     handle = load_model(MODEL.name, device="cpu", precision="fp32")
-    figures = {}
-    for threads in (2, 1):
-        torch.set_num_threads(threads)
-        seconds, results = timed(lambda: invert_pairs(handle, PAIRS, WORKLOAD))
-        figures[f"workload_s_{threads}_threads"] = round(seconds, 2)
-        figures[f"hashes_{threads}_threads"] = sorted(image_sha256(r.image) for r in results)
-    seconds, _ = timed(lambda: invert_pairs(handle, PAIRS, TRIVIAL))
-    figures["trivial_s_1_thread"] = round(seconds, 3)
+    seconds, results = timed(lambda: invert_pairs(handle, PAIRS, WORKLOAD))
+    figures = {"workload_s": note("workload_s", seconds), "hashes": sorted(image_sha256(r.image) for r in results)}
+    if threads == 1:
+        seconds, _ = timed(lambda: invert_pairs(handle, PAIRS, TRIVIAL))
+        figures["trivial_s"] = note("trivial_s", seconds)
     return figures
 
 
 def ray() -> dict:
-    figures = {}
+    import logging
+
+    import ray as ray_module
+
+    figures: dict = {}
     collected: list = []
     started = time.perf_counter()
-    with RayExecutor(MODEL, address="local", local_cpus=2, num_cpus=1, workers=2) as pool:
-        pool.invert(PAIRS[:2], TRIVIAL, None, lambda batch: None)  # start the cluster and both workers
-        figures["startup_s"] = round(time.perf_counter() - started, 2)
-        seconds, _ = timed(lambda: pool.invert(PAIRS, WORKLOAD, None, collected.extend))
-        figures["workload_s_2_workers"] = round(seconds, 2)
-        figures["hashes_2_workers"] = sorted(image_sha256(r.image) for r in collected)
-    with RayExecutor(MODEL, address="local", local_cpus=2, num_cpus=1, workers=1) as single:
-        single.invert(PAIRS[:1], TRIVIAL, None, lambda batch: None)
-        seconds, _ = timed(lambda: single.invert(PAIRS, TRIVIAL, None, lambda batch: None))
-        figures["trivial_s_1_worker"] = round(seconds, 3)
+    ray_module.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR,
+                    log_to_driver=False)
+    try:
+        with RayExecutor(MODEL, num_cpus=1, workers=2) as pool:
+            pool.invert(PAIRS[:2], TRIVIAL, None, lambda batch: None)  # start both workers
+            figures["startup_s"] = note("startup_s", time.perf_counter() - started)
+            seconds, _ = timed(lambda: pool.invert(PAIRS, WORKLOAD, None, collected.extend))
+            figures["workload_s"] = note("workload_s", seconds)
+            figures["hashes"] = sorted(image_sha256(r.image) for r in collected)
+        with RayExecutor(MODEL, num_cpus=1, workers=1) as single:  # one worker: batches one after another
+            single.invert(PAIRS[:1], TRIVIAL, None, lambda batch: None)
+            seconds, _ = timed(lambda: single.invert(PAIRS, TRIVIAL, None, lambda batch: None))
+            figures["trivial_s"] = note("trivial_s", seconds)
+    finally:
+        ray_module.shutdown()
     return figures
 
 
+def note(name: str, seconds: float) -> float:
+    print(f"{name} {seconds:.3f}", file=sys.stderr, flush=True)  # survives a timeout
+    return round(seconds, 3)
+
+
 if __name__ == "__main__":
-    part = sys.argv[1] if len(sys.argv) > 1 else "local"
+    part = sys.argv[1] if len(sys.argv) > 1 else "local1"
+    parts = {"local1": lambda: local(1), "local2": lambda: local(2), "ray": ray}
     print(f"load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
-    print(json.dumps({part: (local if part == "local" else ray)()}))
+    print(json.dumps({part: parts[part]()}))
