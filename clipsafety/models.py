@@ -118,14 +118,15 @@ class ModelHandle:
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         """L2-normalised fp32 text embeddings [N, D]; memoised per prompt."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
-        if missing:
-            tokens = self.tokenizer(missing).to(self.device)
+        for text in dict.fromkeys(texts):
+            if text in self._text_cache:
+                continue
+            # One prompt per call: a batched matmul's rounding depends on its batch mates, and the
+            # memo would then make a prompt's embedding (and its images) depend on the process's history.
+            tokens = self.tokenizer([text]).to(self.device)
             with self.autocast():
                 emb = self.model.encode_text(tokens)
-            emb = F.normalize(emb.float(), dim=-1)
-            for text, row in zip(missing, emb):
-                self._text_cache[text] = row
+            self._text_cache[text] = F.normalize(emb.float(), dim=-1)[0]
         return torch.stack([self._text_cache[t] for t in texts])
 
     def normalize_pixels(self, pixels: torch.Tensor) -> torch.Tensor:

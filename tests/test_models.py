@@ -286,3 +286,12 @@ def test_models_command_lists_a_broken_named_model_and_goes_on(caches, tmp_path,
     out = capsys.readouterr().out
     assert re.search(r"gone\s+unusable .*open_clip_config.json not found", out)
     assert re.search(r"toyclip-fair\s+kind toy", out) and "not present" in out
+
+
+def test_a_prompts_text_embedding_does_not_depend_on_what_was_encoded_with_it():
+    """The memo keeps a prompt's first embedding: it must be the same whatever shared that first call
+    (else an image depends on the process's history, and a Ray worker's differs from a local run's)."""
+    alone = load_model("toyclip-fair", device="cpu", precision="fp32").encode_text(["a doctor"])[0].clone()
+    forget_loaded_models()
+    together = load_model("toyclip-fair", device="cpu", precision="fp32").encode_text(["a nurse", "a doctor"])[1]
+    assert torch.equal(alone, together)

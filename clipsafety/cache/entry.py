@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from ..invert import InversionResult, InversionSettings
 
 # Bump when a change to clipsafety.invert changes the images for the same settings.
-INVERSION_CODE_VERSION = "1"
+# 2: each prompt's text embedding is computed alone (it was batched with the prompts first seen with it).
+INVERSION_CODE_VERSION = "2"
 ENTRY_FORMAT = "clipsafety-cache-entry"
 ENTRY_VERSION = 2
 # One image of at most MAX_IMAGE_SIDE a side, plus its record and the zip's overhead.
