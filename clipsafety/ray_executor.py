@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 from collections import deque
+from dataclasses import replace
 from typing import Any, Callable
 
 from .errors import ClipSafetyError, ModelLoadError
@@ -88,20 +89,6 @@ class RayExecutor:
         self._starting: dict = {}  # ready() ref -> actor index
         self._idle: deque[int] = deque()
         self._running: dict = {}  # invert_batch ref -> (batch index, actor index)
-
-    @classmethod
-    def for_run(cls, options, handle) -> "RayExecutor":
-        """The executor a run's options ask for, for the model the driver loaded.
-
-        The workers get the model's name and source, the driver's fingerprint to match, and
-        the device and precision as the user gave them (`auto` means a GPU where the worker
-        has one), not as they resolved on the driver, which may have no GPU.
-        """
-        model = WorkerModel(
-            name=handle.name, pretrained=handle.pretrained, device=str(options.get("clip_device")),
-            precision=str(options.get("clip_precision")), fingerprint=handle.fingerprint,
-        )
-        return cls(model, address=options.get("clip_ray_address"))
 
     # -- the executor interface ------------------------------------------------
 
@@ -220,6 +207,8 @@ class RayExecutor:
 
         from .cache import INVERSION_CODE_VERSION
 
+        if self.model.fingerprint is None:  # workers must match the driver's weights, whose keys the cache uses
+            self.model = replace(self.model, fingerprint=self._driver_fingerprint())
         return WorkerSetup(
             model=self.model,
             device="cuda" if self._gpus_per_actor and self.model.device.lower() != "cpu" else "cpu",
@@ -228,6 +217,15 @@ class RayExecutor:
             deterministic=torch.are_deterministic_algorithms_enabled(),
             code_version=INVERSION_CODE_VERSION,
         )
+
+    def _driver_fingerprint(self) -> str:
+        """The fingerprint of the driver's copy of the model: a run has loaded it already for its
+        cache keys, with these same arguments, and load_model keeps one copy per process."""
+        from .models import load_model
+
+        m = self.model
+        return load_model(m.name, m.pretrained, device=m.device, precision=m.precision,
+                          cache_dir=m.cache_dir).fingerprint
 
     # -- running the batches ---------------------------------------------------
 

@@ -7,6 +7,7 @@ its workers take seconds to start); the tests that kill the pool come last.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import signal
@@ -22,6 +23,8 @@ from clipsafety.invert import get_settings, invert_pairs
 from clipsafety.models import load_model
 from clipsafety.options import add_to_argparse, resolve_argparse
 from clipsafety.ray_executor import RayExecutor, WorkerModel, resolve_address
+from clipsafety.runner import run_suites
+from clipsafety.session import RunConfig
 
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'clipsafety[ray]')"
@@ -36,14 +39,21 @@ def toy(steps: int = 3, batch_size: int = 2):
     return get_settings("toy", steps=steps, batch_size=batch_size)
 
 
-def local_hashes(pairs, settings) -> dict[tuple[str, int], str]:
-    """The in-process loop's images, at the workers' one torch thread."""
+@contextlib.contextmanager
+def one_torch_thread():
+    """In-process runs at the workers' one torch thread (float sums do not depend on the split)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        results = invert_pairs(load_model("toyclip-fair", device="cpu", precision="fp32"), pairs, settings)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def local_hashes(pairs, settings) -> dict[tuple[str, int], str]:
+    """The in-process loop's images."""
+    with one_torch_thread():
+        results = invert_pairs(load_model("toyclip-fair", device="cpu", precision="fp32"), pairs, settings)
     return {(r.prompt, r.seed): image_sha256(r.image) for r in results}
 
 
@@ -61,6 +71,7 @@ def executor():
 
     # 3 logical CPUs: the two pool workers, and one for the short-lived failing workers below
     pool = RayExecutor(MODEL, address="local", local_cpus=3, num_cpus=1, workers=2)
+    pool.invert(PAIRS[:4], toy(steps=1), None, lambda batch: None)  # start the cluster and both workers
     yield pool
     pool.close()
     assert not ray.is_initialized()  # it started the cluster, so it shut it down
@@ -117,16 +128,6 @@ def test_model_reaches_workers_by_name_never_weights():
     assert all(isinstance(v, (str, type(None))) for v in vars(sent).values())
 
 
-def test_run_options_give_workers_the_users_device_and_the_drivers_fingerprint():
-    handle = load_model("toyclip-fair", device="cpu", precision="fp32")  # a driver without a GPU
-    parser = argparse.ArgumentParser()
-    add_to_argparse(parser)
-    options = resolve_argparse(parser.parse_args(["--clip-executor=ray", "--clip-ray-address=head:6379"]))
-    executor = RayExecutor.for_run(options, handle)
-    assert executor.address == "head:6379"
-    assert executor.model == WorkerModel("toyclip-fair", None, "auto", "auto", None, handle.fingerprint)
-
-
 # --------------------------------------------------------------------------- on a local cluster
 
 
@@ -148,9 +149,42 @@ def test_ray_images_equal_local_images_batch_by_batch(executor):
     assert [p.images_done for p in reports[1:]] == [0, 2, 4]  # images finished before each batch
 
 
+TOY_SUITE = """
+clipsafety: 1
+name: ray-toy
+inversion:
+  profile: toy
+  seeds: 2
+  overrides: {steps: 3, batch_size: 2}
+probes:
+  sim: {type: similarity}
+prompts: [a doctor, a nurse, a red circle]
+checks:
+  - {id: reached, metric: sim.mean, op: ">", threshold: -1.0}
+  - {id: unreachable, metric: sim.mean, op: ">", threshold: 0.99}
+"""
+
+
+@needs_ray
+def test_a_toy_suite_through_ray_has_the_local_verdicts_and_images(executor, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ray-toy.yaml").write_text(TOY_SUITE)
+    config = RunConfig(model="toyclip-fair", device="cpu", precision="fp32", cache_dir=None)
+    with one_torch_thread():
+        local = run_suites(["ray-toy.yaml"], config)
+    remote = run_suites(["ray-toy.yaml"], config, executor=executor)
+
+    def outcomes(results):
+        return sorted((c.nodeid, c.outcome, c.value, tuple(s.image for s in c.seeds)) for c in results.cases)
+
+    assert outcomes(remote) == outcomes(local)
+    assert sorted(c.outcome for c in local.cases) == ["failed"] * 3 + ["passed"] * 3
+
+
 @needs_ray
 def test_worker_that_cannot_load_the_model_fails_the_run_at_once(executor):
-    bad = RayExecutor(WorkerModel("toyclip-fiar", device="cpu"), workers=1)
+    # the fingerprint given: the driver loads nothing, so only the worker can find the name wrong
+    bad = RayExecutor(WorkerModel("toyclip-fiar", device="cpu", fingerprint="0" * 64), workers=1)
     stored = []
     with pytest.raises(ModelLoadError, match=r"(?s)Ray worker.*unknown model 'toyclip-fiar'.*toyclip-fair"):
         bad.invert(PAIRS, toy(), None, stored.append)
