@@ -9,6 +9,7 @@ escaping is the template's job (autoescape), never done twice.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 from ..operators import OPERATORS
 from ..record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
 from ..verdict import waiver_text
-from .humanize import duration
+from .humanize import duration, moment, without_machine_paths
+from .plots import PlotImage, plot_for_case, plot_image
 
 STATUSES = ("failed", "error", "waived", "passed", "skipped")
 # The verdict first: failed, error, then waived failures, passing, skipped (each in suite order).
@@ -115,6 +117,7 @@ class CheckView:
     anchors: list[str]
     baseline: BaselineCheckView | None = None  # set only when the results carry a baseline
     waiver: str = ""  # "waived: <reason> (owner ..., until ..., ticket)" when a waiver accepted the failure
+    plot: PlotImage | None = None  # the check's values, interval and threshold; None without data
 
 
 @dataclass
@@ -161,6 +164,7 @@ class SuiteView:
     counts: dict[str, int]
     status: str
     rows: list[RowView]
+    skipped_reason: str = ""  # why, when every case of the suite was skipped (the report folds it to one line)
 
 
 def _worst(outcomes) -> str:
@@ -248,7 +252,12 @@ def _check_view(case: CaseRecord, with_baseline: bool) -> CheckView:
         bound=case.bound, gated_value=fmt_number(case.gated_value), reason=case.reason or "", nodeid=case.nodeid,
         failing_seeds=case.failing_seeds, anchors=list(case.anchors or ()),
         baseline=baseline_check_view(case) if with_baseline else None,
-        waiver=waiver_text(case.waiver) if case.waiver is not None else "")
+        waiver=waiver_text(case.waiver) if case.waiver is not None else "", plot=_plot(case if with_baseline else dataclasses.replace(case, baseline=None)))
+
+
+def _plot(case: CaseRecord) -> PlotImage | None:
+    plot = plot_for_case(case) if case.seeds or case.value is not None else None
+    return None if plot is None else plot_image(plot)
 
 
 def _build_row(prompt_id: str, cases: list[CaseRecord], images, blur_above: float,
@@ -281,10 +290,12 @@ def build_suites(results: Results, blur_above: float) -> list[SuiteView]:
         rows = [_build_row(pid, group, results.images, blur_above, with_baseline) for pid, group in by_prompt.items()]
         rows.sort(key=lambda r: _STATUS_RANK[r.status])
         info = results.provenance.suites.get(path)
+        status = _worst(c.outcome for c in cases)
         suites.append(SuiteView(
             index=index, name=cases[0].suite, path=path, description=cases[0].suite_description,
             sha256=(info.sha256 if info else None) or "", counts=_counts(cases),
-            status=_worst(c.outcome for c in cases), rows=rows))
+            status=status, rows=rows,
+            skipped_reason=next((c.reason for c in cases if c.reason), "skipped") if status == "skipped" else ""))
     suites.sort(key=lambda s: _STATUS_RANK[s.status])
     return suites
 
@@ -318,12 +329,12 @@ def build_summary(results: Results) -> dict[str, Any]:
         "device": model.device or "—",
         "precision": model.precision or "—",
         "kind": model.kind or "",
-        "model_source": model.source or "",
+        "model_source": without_machine_paths(model.source),
         "profiles": sorted({c.profile for c in cases if c.profile}),
         "seeds_per_prompt": max((len(c.seeds) for c in cases), default=0),
         "base_seed": fmt_number(prov.base_seed),
-        "started": prov.started,
-        "finished": prov.finished,
+        "started": moment(prov.started) or prov.started,
+        "finished": moment(prov.finished) or prov.finished,
         "duration": duration(prov.duration_s),
         "versions": [(name, getattr(prov, name) or "—") for name in ("clipsafety", "torch", "open_clip", "python")],
         "command": prov.command,
@@ -341,7 +352,7 @@ def build_baseline(results: Results) -> dict[str, Any] | None:
         return None
     return {
         **_model_identity(baseline.model),
-        "finished": baseline.finished or "—",
+        "finished": moment(baseline.finished) or baseline.finished or "—",
         "path": baseline.path or "",
         "notes": list(baseline.notes),
         "regressions": results.regressions,

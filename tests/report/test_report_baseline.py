@@ -14,6 +14,7 @@ import pytest
 from clipsafety.errors import ClipSafetyError
 from clipsafety.record import CaseRecord
 from clipsafety.report.html import render_report
+from clipsafety.report.humanize import moment
 from clipsafety.report.view import delta_trend, fmt_number, fmt_signed
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -72,7 +73,8 @@ def test_banner_names_the_baseline_model_time_notes_and_regressions(baseline_res
     assert doc.find("dd", id="baseline-model").text() == base["model"]["name"] == "toyclip-fair"
     code = doc.find("code", id="baseline-fingerprint")
     assert code.attrs["title"] == base["model"]["fingerprint"] and code.text() == base["model"]["fingerprint"][:12]
-    assert doc.find("dd", id="baseline-finished").text() == base["finished"]
+    when = doc.find("dd", id="baseline-finished").find("time")  # the same instant, in words
+    assert when.attrs["datetime"] == base["finished"] and when.text() == moment(base["finished"]).text
     assert base["path"] in banner.text()
     assert [li.text() for li in doc.find("ul", id="baseline-notes").find_all("li")] == base["notes"]
     assert any("baseline model: toyclip-fair" in note for note in base["notes"])

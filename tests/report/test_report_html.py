@@ -239,7 +239,14 @@ def test_csp_pins_exactly_our_script_and_style(results, parse_html):
 
 
 def test_data_uris_decode_to_valid_images(results, parse_html):
-    imgs = _doc(results, parse_html).find_all("img")
+    every = _doc(results, parse_html).find_all("img")
+    imgs = [img for img in every if "plot" not in img.classes]
+    plots = [img for img in every if "plot" in img.classes]
+    assert len(plots) == sum(1 for c in results["cases"] if c["seeds"]) > 0  # one per check with data
+    for img in plots:
+        header, payload = img.attrs["src"].split(",", 1)
+        assert header == "data:image/png;base64" and img.attrs["alt"]
+        Image.open(io.BytesIO(base64.b64decode(payload, validate=True))).load()
     # one image per seed of each prompt, however many checks read it
     assert len(imgs) == len({(c["suite_path"], c["prompt_id"], s["seed"]) for c in results["cases"]
                              for s in c["seeds"]}) > 0
@@ -318,3 +325,19 @@ def test_write_report_is_atomic_and_creates_folders(results, tmp_path, parse_htm
     with pytest.raises(ClipSafetyError):
         write_report(results, target)
     assert target.read_text(encoding="utf-8") == first and os.listdir(target.parent) == ["report.html"]
+
+
+def test_the_first_screen_is_the_verdict_and_skipped_suites_fold_into_one_line(results, parse_html):
+    doc = _doc(results, parse_html)
+    sections = doc.find_all("section", cls="suite")
+    rank = {"failed": 0, "error": 1, "waived": 2, "passed": 3, "skipped": 4}
+    statuses = [s.attrs["data-status"] for s in sections]
+    assert statuses[0] == "failed" and statuses == sorted(statuses, key=rank.get)
+    assert doc.find("tr", cls="row").attrs["data-status"] == "failed"  # the first case shown is a failure
+    folded = doc.find_all("details", cls="skipped-suite")
+    assert len(folded) == statuses.count("skipped") > 0
+    for details in folded:
+        assert "open" not in details.attrs and "skipped: " in details.find("summary").text()
+        assert details.find("section", cls="suite").attrs["data-status"] == "skipped"
+    for section in sections:  # only skipped suites fold
+        assert (section.parent.tag == "details") == (section.attrs["data-status"] == "skipped")
