@@ -170,3 +170,30 @@ def test_baseline_images_render_and_regressions_only_filter(chromium, baseline_r
                     if "Content Security Policy" in e["params"]["entry"]["text"]]
     finally:
         page.send("Page.close")
+
+
+def test_first_screen_is_the_verdict(page, tmp_path):
+    """Failing case first on the first screen, skipped suites folded, a plot per check with data, blur kept."""
+    first = page.eval("""(() => { const row = document.querySelector('tr.row');
+        const box = row.getBoundingClientRect();
+        return {status: row.dataset.status, top: box.top, screen: window.innerHeight,
+                image: !!row.querySelector('figure.thumb img')}; })()""")
+    assert first["status"] == "failed" and first["image"] and first["top"] < first["screen"], first
+    folded = page.eval("""[...document.querySelectorAll('details.skipped-suite')].map(d => ({
+        open: d.open, sections: d.querySelectorAll('section.suite[data-status=skipped]').length,
+        line: d.querySelector('summary').textContent, shown: d.querySelector('section').checkVisibility()}))""")
+    assert folded and all(not d["open"] and d["sections"] == 1 and "skipped: " in d["line"] and not d["shown"]
+                          for d in folded), folded
+    assert page.eval("""[...document.querySelectorAll('section.suite')].filter(s => !s.closest('details'))
+        .every(s => s.dataset.status !== 'skipped')""")
+    plots = page.eval("""[...document.querySelectorAll('li.check-line')].map(li => ({
+        status: li.dataset.status, plot: li.querySelector('img.plot') !== null}))""")
+    with_data = sum(1 for c in _fixture("results.json")["cases"] if c["seeds"])  # each has values to plot
+    assert sum(p["plot"] for p in plots) == with_data > 0
+    assert all(p["plot"] for p in plots if p["status"] in ("failed", "passed", "waived")), plots
+    widths = page.eval("""Promise.all([...document.querySelectorAll('img.plot')].map(img => img.decode().then(
+        () => img.naturalWidth, () => 0)))""")
+    assert widths and all(w > 0 for w in widths)
+    assert _filter_of(page, "figure.thumb.flagged img").startswith("blur(")
+    path = page.screenshot(tmp_path / "first-screen.png", full_page=False)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
