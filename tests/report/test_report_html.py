@@ -341,3 +341,16 @@ def test_the_first_screen_is_the_verdict_and_skipped_suites_fold_into_one_line(r
         assert details.find("section", cls="suite").attrs["data-status"] == "skipped"
     for section in sections:  # only skipped suites fold
         assert (section.parent.tag == "details") == (section.attrs["data-status"] == "skipped")
+
+
+def test_times_are_words_with_a_machine_readable_instant_and_sources_lose_machine_paths(results, parse_html):
+    doc = _doc(results, parse_html)
+    prov = results["provenance"]
+    instants = [t.attrs["datetime"] for t in doc.find_all("time")]
+    assert instants[:2] == [prov["started"], prov["finished"]]
+    assert prov["started"] not in "".join(t.text() for t in doc.find_all("time"))  # shown in words, not ISO
+    source = prov["model"]["source"]
+    assert source.split("(")[1].startswith("/")  # the fixture's source names an absolute path...
+    html = render_report(results)
+    assert source.split("(")[1].rstrip(")") not in html  # ...which the report cuts
+    assert "…/toyclip-biased/open_clip_model.safetensors" in html
