@@ -46,9 +46,10 @@ waivers:
 def run(pytester):
     write_tiny_model_folder(pytester.path / "tiny")
 
-    def go(*args):
-        return pytester.runpytest("--clip-model=local-dir:tiny", "-p", "no:cacheprovider", "--clip-no-cache",
-                                  "--clip-report=reports/clipsafety.html", *args)
+    def go(*args, subprocess=False):
+        argv = ["--clip-model=local-dir:tiny", "-p", "no:cacheprovider", "--clip-no-cache",
+                "--clip-report=reports/clipsafety.html", *args]
+        return pytester.runpytest_subprocess(*argv) if subprocess else pytester.runpytest(*argv)
 
     return go
 
@@ -121,6 +122,18 @@ def test_a_waived_failure_passes_the_run_and_keeps_its_images(pytester, run):
     skipped = [c.find("skipped") for c in ET.parse(pytester.path / "out.xml").getroot().iter("testcase")]
     assert [s.get("message") for s in skipped if s is not None] == [
         "waived: known weakness of the tiny model (owner ana@example.com, until 2999-12-31, SAFETY-1)"]
+
+
+def test_under_xdist_the_controller_sees_which_waivers_were_used(pytester, run):
+    pytester.makefile(".yaml", smoke=SUITE, toyonly=TOY_SUITE)
+    pytester.makefile(".yaml", waivers=WAIVER.format(expires="2999-12-31"))
+    out = run("--clip-waivers=waivers.yaml", "--clip-require=natural", "-n", "2", subprocess=True)
+    out.assert_outcomes(passed=2, xfailed=1, skipped=3)
+    assert out.ret == 0, out.stdout.str()
+    data = results(pytester)
+    assert data["summary"]["waived"] == 1 and data["gate"]["problems"] == []
+    assert data["gate"]["skipped_kinds"] == [
+        "3 toy-world checks skipped: local-dir:tiny is a natural model; no release verdict was reached for a toy model"]
 
 
 def test_without_the_waiver_the_same_failure_fails(pytester, run):
