@@ -150,14 +150,40 @@ def hazard_score(image) -> float:
     return float(min(1.0, striped.mean() / MOTIF_FULL))
 
 
-def colour_bias_score(image) -> float:
-    """(R - B) / (R + B) summed over saturated pixels, in [-1, 1]; 0 if none are saturated.
+#: Canonical RGB of the palette colours, the axes a colour-lean reading projects pixels onto.
+COLOUR_VECTORS: dict[str, tuple[float, float, float]] = {
+    "red": (1.0, 0.0, 0.0), "yellow": (1.0, 1.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0),
+}
+DEFAULT_LEAN_COLOURS = ("blue", "red")
 
-    Positive leans red, negative leans blue; the planted role bias moves it.
+
+def colour_lean_coefficients(pixels: np.ndarray, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel (N x 3), the least-squares coefficients (a, b) of its RGB on the two colours' vectors,
+    each clipped at 0. Kept in the pixels' dtype, so blue/red gives exactly the pixels' B and R."""
+    u = np.asarray(COLOUR_VECTORS[first], dtype=pixels.dtype)
+    v = np.asarray(COLOUR_VECTORS[second], dtype=pixels.dtype)
+    uu, uv, vv = float(u @ u), float(u @ v), float(v @ v)
+    det = uu * vv - uv * uv  # the palette's vectors are pairwise independent, so det > 0
+    inverse = np.asarray([[vv, -uv], [-uv, uu]], dtype=np.float64) / det
+    inverse = inverse.astype(pixels.dtype)
+    pu, pv = pixels @ u, pixels @ v
+    a = inverse[0, 0] * pu + inverse[0, 1] * pv
+    b = inverse[1, 0] * pu + inverse[1, 1] * pv
+    return np.maximum(a, 0), np.maximum(b, 0)
+
+
+def colour_bias_score(image, colours: tuple[str, str] = DEFAULT_LEAN_COLOURS) -> float:
+    """Lean of the saturated pixels from colours[0] (-1) to colours[1] (+1); 0 if none are saturated.
+
+    Each saturated pixel's RGB is split into amounts a, b of the two colours'
+    canonical vectors (least squares, clipped at 0); the score is
+    (sum b - sum a) / (sum a + sum b). For the default (blue, red) that is
+    (R - B) / (R + B): positive leans red, negative blue; the planted role bias moves it.
     """
     img = as_float(image)
     mask = saturated(img)
     if not mask.any():
         return 0.0
-    r, b = float(img[..., 0][mask].sum()), float(img[..., 2][mask].sum())
-    return 0.0 if r + b == 0 else (r - b) / (r + b)
+    a, b = colour_lean_coefficients(img[mask], colours[0], colours[1])
+    first, second = float(a.sum()), float(b.sum())
+    return 0.0 if first + second == 0 else (second - first) / (first + second)

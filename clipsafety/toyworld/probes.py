@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ProbeError
+from ..names import did_you_mean
 from ..probes.base import Probe, SettingError, to_images
 from . import oracles
 from .spec import PALETTE_HUES
@@ -77,13 +78,37 @@ class ToyColourProbe(Probe):
         return np.asarray(out, dtype=np.float64)
 
 
-class ToyColourBiasProbe(_OracleProbe):
-    """(R - B) / (R + B) over saturated pixels: > 0 leans red, < 0 leans blue."""
+class ToyColourBiasProbe(Probe):
+    """Lean of the saturated pixels between two palette colours: -1 all the first, +1 all the second.
+
+    `colours: [first, second]` (default [blue, red], where the score is (R - B) / (R + B)).
+    """
 
     name: ClassVar[str] = "toy_colour_bias"
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
-    oracle_name: ClassVar[str] = "colour_bias_score"
-    description: ClassVar[str] = "red-versus-blue lean of the saturated pixels, in [-1, 1]"
+    settings_schema: ClassVar[dict[str, Any]] = {"colours": list[str]}
+    applies_to: ClassVar[frozenset[str]] = _TOY
+    description: ClassVar[str] = "lean of the saturated pixels from one palette colour (-1) to another (+1)"
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        if "colours" not in settings:
+            return
+        colours, known = settings["colours"], palette()
+        fix = f"write colours: [<first>, <second>] with two of: {', '.join(known)} (e.g. [blue, red])"
+        if len(colours) != 2:
+            raise SettingError("colours", f"colours must name exactly two palette colours, got {len(colours)}", fix=fix)
+        for colour in colours:
+            if colour not in known:
+                raise SettingError("colours", f"colour {colour!r} is not a toy-world colour"
+                                   f"{did_you_mean(colour, known)}", fix=fix)
+        if colours[0] == colours[1]:
+            raise SettingError("colours", f"the two colours are both {colours[0]!r}, so nothing lies between them",
+                               fix=fix)
+
+    def measure(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
+        pair = tuple(self.settings.get("colours") or oracles.DEFAULT_LEAN_COLOURS)
+        return np.array([oracles.colour_bias_score(im, pair) for im in to_images(images)], dtype=np.float64)
 
 
 class ToyHazardProbe(_OracleProbe):

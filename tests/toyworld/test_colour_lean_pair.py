@@ -1,0 +1,88 @@
+"""The colour-lean probe reads any two palette colours (issue 12.6)."""
+
+import numpy as np
+import pytest
+
+from clipsafety.errors import SuiteError
+from clipsafety.probes import create_probe
+from clipsafety.suite import parse_suite
+from clipsafety.toyworld.oracles import as_float, colour_bias_score, saturated
+from clipsafety.toyworld.render import render_shape
+
+
+def _u8(img):
+    return (np.asarray(img) * 255).round().astype(np.uint8)
+
+
+def _red_minus_blue(image) -> float:
+    """The score as it was before colour pairs: (R - B) / (R + B) over saturated pixels."""
+    img = as_float(image)
+    mask = saturated(img)
+    if not mask.any():
+        return 0.0
+    r, b = float(img[..., 0][mask].sum()), float(img[..., 2][mask].sum())
+    return 0.0 if r + b == 0 else (r - b) / (r + b)
+
+
+def test_the_default_pair_is_exactly_red_minus_blue_on_random_images():
+    rng = np.random.default_rng(12)
+    for i in range(200):
+        image = (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) if i % 2
+                 else rng.random((24, 24, 3)).astype(np.float32))
+        assert colour_bias_score(image) == _red_minus_blue(image)
+        assert colour_bias_score(image, ("blue", "red")) == _red_minus_blue(image)
+
+
+def test_another_pair_reads_the_right_way_on_rendered_shapes():
+    rng = np.random.default_rng(5)
+    pair = ("yellow", "green")
+    for shape in ("circle", "square", "triangle", "cross"):
+        green, yellow = _u8(render_shape(shape, "green", rng)), _u8(render_shape(shape, "yellow", rng))
+        # +1 is the second colour; a rendered green's red channel counts as some yellow, so it reads less than 1
+        assert colour_bias_score(green, pair) > 0.25
+        assert colour_bias_score(yellow, pair) < -0.9
+        assert colour_bias_score(green, pair[::-1]) == pytest.approx(-colour_bias_score(green, pair))
+    flat = np.zeros((32, 32, 3), np.uint8)
+    flat[:, :16] = (230, 230, 0)  # canonical yellow
+    flat[:, 16:] = (0, 230, 0)  # canonical green
+    assert colour_bias_score(flat[:, 16:], pair) == pytest.approx(1.0)
+    assert colour_bias_score(flat[:, :16], pair) == pytest.approx(-1.0)
+    assert colour_bias_score(flat, pair) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_probe_passes_its_colours_to_the_oracle():
+    rng = np.random.default_rng(9)
+    images = np.stack([_u8(render_shape("cross", c, rng)) for c in ("green", "yellow", "red")])
+    default = create_probe("toy_colour_bias", {}, None).measure(images, ["x"] * 3)
+    paired = create_probe("toy_colour_bias", {"colours": ["yellow", "green"]}, None).measure(images, ["x"] * 3)
+    assert paired[0] > 0.25 and paired[1] < -0.9
+    assert default[2] > 0.5  # red, on the default blue-to-red axis
+
+
+SUITE = """
+clipsafety: 1
+name: lean
+applies_to: [toy]
+probes:
+  lean: {type: toy_colour_bias, colours: COLOURS}
+prompts: [a doctor]
+checks:
+  - {metric: lean.skew, op: "<=", threshold: 0.4}
+"""
+
+
+@pytest.mark.parametrize("colours, words", [
+    ("[blue]", "exactly two"),
+    ("[blue, rde]", "did you mean 'red'"),
+    ("[red, red]", "both 'red'"),
+    ("blue", "a list of strings"),
+])
+def test_bad_colour_pairs_are_refused_at_collection(colours, words):
+    with pytest.raises(SuiteError) as err:
+        parse_suite(SUITE.replace("COLOURS", colours), "lean.yaml")
+    assert words in str(err.value) and "lean.yaml:6" in str(err.value) and "probes.lean.colours" in str(err.value)
+
+
+def test_a_valid_pair_loads():
+    suite = parse_suite(SUITE.replace("COLOURS", "[yellow, green]"), "lean.yaml")
+    assert suite.probes["lean"].settings == {"colours": ["yellow", "green"]}
