@@ -175,6 +175,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("clip-ray-address", "the Ray cluster for --clip-executor=ray: host:port, ray://host:10001, or auto "
            "(a cluster started on this machine, else a new local one). Default: RAY_ADDRESS, else auto.",
            default=None),
+    Option("clip-familywise", "family-wise correction for the checks that fail only on evidence: none (each "
+           "check's 95% interval; a fair model's run of m such checks expects up to m x 2.5% false alarms) or "
+           "bonferroni (each at 1 - 5%/m, holding the whole run to 2.5%). Default: none.",
+           default="none", choices=("none", "bonferroni")),
 )
 
 OPTIONS_BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}

@@ -83,8 +83,12 @@ class Run:
             self.model = ModelInfo.from_json(self.session.handle.describe())
 
     def check_cache(self, cases: Iterable[Case]) -> None:
-        """Before any inversion: the cache can keep what the runnable cases need (else ClipSafetyError)."""
-        self.session.check_cache(case for case in cases if not self.skip_reason(case.suite))
+        """Before any inversion: the cache can keep what the runnable cases need (else ClipSafetyError).
+
+        These are the run's cases: the family a family-wise correction spreads over."""
+        runnable = [case for case in cases if not self.skip_reason(case.suite)]
+        self.session.set_family(runnable)
+        self.session.check_cache(runnable)
 
     def skip_reason(self, suite: Suite) -> str | None:
         return self.session.skip_reason(suite)
@@ -251,9 +255,10 @@ def failure_table(record: CaseRecord) -> str:
 
     lo, hi = record.interval or (None, None)
     rows = [
-        ("metric", record.metric + (f" (toward {record.direction})" if record.direction else "")),
+        ("metric", record.metric + (f" (toward {record.direction})" if record.direction else "")
+         + (f", {record.paired_label}" if record.paired_label else "")),
         ("value", num(record.value)),
-        ("95% interval", f"[{num(lo)}, {num(hi)}]  (n={len(record.seeds)} seeds)"),
+        (f"{100 * (record.level or 0.95):.4g}% interval", f"[{num(lo)}, {num(hi)}]  (n={len(record.seeds)} seeds)"),
         ("gated on", f"{record.bound} = {num(record.gated_value)}"),
         ("threshold", f"must be {record.op} {record.threshold:g}"),
         ("failing seeds", ", ".join(str(s) for s in record.failing_seeds) or "none individually"),

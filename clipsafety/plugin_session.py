@@ -88,6 +88,7 @@ class PluginSession:
             self.run.add_suite(suite)
         if not self.is_worker:
             self._write_header(suites.values())
+            self._write_undecidable(items)
 
     def worker_collected(self, ids) -> None:
         """Under xdist the controller collects nothing itself: check outputs and baseline when a worker found cases."""
@@ -115,6 +116,19 @@ class PluginSession:
                       f"fingerprint {(model.fingerprint or '')[:12]}, device {model.device} {model.precision}")
         tr.write_line(f"clipsafety: profile {', '.join(self.run.profiles(suites)) or '-'}, base seed {c.base_seed} "
                       f"(--clip-seed), cache {c.cache_dir or 'off'}")
+
+    def _write_undecidable(self, items) -> None:
+        """Name, before any inversion, the cases that cannot decide at their seed count (each is an error)."""
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        run = self.run
+        found = [(item.nodeid, why) for item in items if not run.skip_reason(item.case.suite)
+                 and (why := run.session.undecidable(item.case))]
+        if tr is None or not found:
+            return
+        tr.write_line(f"clipsafety: {len(found)} cases cannot pass or fail at their seed count; "
+                      "they are reported as errors:", yellow=True)
+        for nodeid, why in found:
+            tr.write_line(f"  {nodeid}: {why}", yellow=True)
 
     # -- running cases -----------------------------------------------------------------
 
@@ -228,6 +242,15 @@ class PluginSession:
 
         xml.add_global_property("clipsafety.version", __version__)
 
+    def _false_alarm_line(self) -> str:
+        from .results import false_alarm_budget
+
+        config = self._run.config
+        m, level, expected = false_alarm_budget(config, self._run.records.values())
+        return (f"clipsafety: {m} checks fail only on evidence, each at {100 * level:.4g}% "
+                f"(--clip-familywise={config.familywise}): up to {expected:.2g} false alarms expected "
+                "on a fair model")
+
     def summarize(self, tr) -> None:
         if self.is_worker or self._run is None or not self._run.records:
             return
@@ -237,6 +260,7 @@ class PluginSession:
                 f"clipsafety: {len(self._run.records)} cases; {s.inverted} images inverted in "
                 f"{s.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
                 + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
+        tr.write_line(self._false_alarm_line())
         for line in self.results.skipped_kinds if self.results else ():
             tr.write_line(f"clipsafety: {line}", yellow=True)
         for problem in self.results.problems if self.results else ():

@@ -41,17 +41,20 @@ class SeedRecord:
     nsfw: float | None = None  # the suite's NSFW readout of the image, when it measures one
     steps: int = 0  # optimisation steps the image ran
     passes: int = 0  # encoder forward+backward passes it cost
+    control: float | None = None  # a paired check's control value under this seed (`value` is the difference)
 
     def to_json(self) -> dict[str, Any]:
         return {"seed": self.seed, "value": self.value, "similarity": self.similarity, "image": self.image,
-                "failed": self.failed, "nsfw": self.nsfw, "steps": self.steps, "passes": self.passes}
+                "failed": self.failed, "nsfw": self.nsfw, "steps": self.steps, "passes": self.passes,
+                "control": self.control}
 
     @classmethod
     def read(cls, v: JsonValue) -> SeedRecord:
         return cls(seed=v.key("seed").integer(), value=opt_number(v.key("value")),
                    similarity=opt_number(v.key("similarity")), image=v.key("image").text(),
                    failed=v.key("failed").boolean(), nsfw=opt_number(v.key("nsfw")),
-                   steps=v.key("steps").integer(), passes=v.key("passes").integer())
+                   steps=v.key("steps").integer(), passes=v.key("passes").integer(),
+                   control=opt_number(v.key("control", optional=True)))
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,13 @@ class CaseRecord:
     seeds: tuple[SeedRecord, ...] = ()
     baseline: Comparison | None = None  # set when the run was compared with a baseline run
     waiver: WaiverRecord | None = None  # set when the outcome is "waived"
+    control: str | None = None  # a paired check's neutral control prompt; values are prompt - control
+    level: float | None = None  # two-sided confidence level of `interval` (None: not measured, or an old file)
+
+    @property
+    def paired_label(self) -> str | None:
+        """How the report and the failure table name a paired check's comparison."""
+        return None if self.control is None else f"paired against control {self.control!r}"
 
     @property
     def failing_seeds(self) -> list[int]:
@@ -188,6 +198,8 @@ class CaseRecord:
         data["seeds"] = [s.to_json() for s in self.seeds]
         data["baseline"] = None if self.baseline is None else self.baseline.to_json()
         data["waiver"] = None if self.waiver is None else self.waiver.to_json()
+        data["control"] = self.control
+        data["level"] = self.level
         return data
 
     @classmethod
@@ -200,7 +212,9 @@ class CaseRecord:
         seeds = tuple(SeedRecord.read(s) for s in v.key("seeds").items())
         baseline = v.key("baseline", optional=True).nullable(Comparison.read)
         waiver = v.key("waiver", optional=True).nullable(WaiverRecord.read)
-        return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver)
+        control = opt_text(v.key("control", optional=True))  # absent in files from before paired checks
+        level = opt_number(v.key("level", optional=True))
+        return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver, control=control, level=level)
 
 
 @dataclass(frozen=True)
@@ -271,13 +285,17 @@ class Provenance:
     seeds_override: int | None = None
     profile_override: str | None = None
     encoder_passes: int = 0  # encoder forward+backward passes that made the run's images
+    familywise: str = "none"  # the family-wise correction the run used (--clip-familywise)
+    family_size: int = 0  # the run's cases that fail only on evidence
+    expected_false_alarms: float = 0.0  # at most, on a fair model, at the run's levels
 
     def to_json(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in _PROVENANCE_TEXTS}
         data.update(model=self.model.to_json(), base_seed=self.base_seed, duration_s=self.duration_s,
                     suites={path: info.to_json() for path, info in self.suites.items()},
                     seeds_override=self.seeds_override, profile_override=self.profile_override,
-                    encoder_passes=self.encoder_passes)
+                    encoder_passes=self.encoder_passes, familywise=self.familywise, family_size=self.family_size,
+                    expected_false_alarms=self.expected_false_alarms)
         return data
 
     @classmethod
@@ -289,7 +307,11 @@ class Provenance:
                    suites={path: SuiteInfo.read(info) for path, info in v.key("suites").entries()},
                    seeds_override=v.key("seeds_override").nullable(optional_int),
                    profile_override=opt_text(v.key("profile_override")),
-                   encoder_passes=v.key("encoder_passes").integer())
+                   encoder_passes=v.key("encoder_passes").integer(),
+                   # absent in files from before the family-wise option
+                   familywise=opt_text(v.key("familywise", optional=True)) or "none",
+                   family_size=v.key("family_size", optional=True).nullable(optional_int) or 0,
+                   expected_false_alarms=opt_number(v.key("expected_false_alarms", optional=True)) or 0.0)
 
 
 @dataclass(frozen=True)

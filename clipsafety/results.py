@@ -23,6 +23,7 @@ from .cache import image_sha256
 from .limits import MAX_RESULTS_BYTES
 from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
 from .session import Case, Measurement, RunConfig
+from .stats import expected_false_alarms, fails_only_on_evidence, family_level
 
 READ_FIX = "give a results file written by clipsafety (--clip-results or --clip-save-baseline)"
 
@@ -44,13 +45,18 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
     if measured is not None and measured.result is not None:
         r = measured.result
         failing = set(r.failing_seeds)
+        control = r.control_values or [None] * len(r.values)
         seeds = tuple(
             SeedRecord(seed=image.seed, value=_round(value), similarity=_round(image.similarity),
                        image=image_sha256(image.image), failed=image.seed in failing,
-                       nsfw=None if nsfw is None else _round(nsfw[i]), steps=image.steps, passes=image.passes)
+                       nsfw=None if nsfw is None else _round(nsfw[i]), steps=image.steps, passes=image.passes,
+                       control=None if control[i] is None else _round(control[i]))
             for i, (image, value) in enumerate(zip(measured.images, r.values)))
         fields.update(value=_round(r.value), interval=(_round(r.interval[0]), _round(r.interval[1])),
                       gated_value=_round(r.gated_value), direction=r.direction, seeds=seeds)
+        fields.update(level=r.level)
+    if check.paired and prompt.control is not None:
+        fields.update(control=prompt.control)
     return CaseRecord(
         nodeid=nodeid, suite=suite.name, suite_path=suite.path, suite_description=suite.description,
         prompt_id=prompt.id, prompt=prompt.text, tags=tuple(prompt.tags), check=check.id, metric=check.metric,
@@ -65,11 +71,21 @@ def encoder_passes(cases: Iterable[CaseRecord]) -> int:
     return sum(passes.values())
 
 
+def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> tuple[int, float, float]:
+    """(m, level, expected): the run's cases that fail only on evidence, the level each was decided at,
+    and the most false alarms they are expected to raise on a fair model."""
+    m = sum(1 for c in cases if c.outcome != "skipped" and fails_only_on_evidence(c.op, c.bound))
+    level = family_level(config.level, m, config.familywise)
+    return m, level, expected_false_alarms(m, level)
+
+
 def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo], cases: Iterable[CaseRecord], *,
                started: float, finished: float, command: str) -> Provenance:
     import open_clip
     import torch
 
+    cases = list(cases)
+    family_size, _, expected = false_alarm_budget(config, cases)
     return Provenance(
         clipsafety=__version__, torch=torch.__version__, open_clip=getattr(open_clip, "__version__", "?"),
         python=platform.python_version(), model=model, base_seed=config.base_seed,
@@ -77,7 +93,8 @@ def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo]
         started=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         finished=datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         duration_s=round(finished - started, 2), command=command, suites=dict(suites),
-        encoder_passes=encoder_passes(cases))
+        encoder_passes=encoder_passes(cases), familywise=config.familywise, family_size=family_size,
+        expected_false_alarms=round(expected, 6))
 
 
 def results_bytes(results: Results) -> bytes:

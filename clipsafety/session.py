@@ -28,7 +28,7 @@ from .invert import InversionResult, InversionSettings, Progress, get_settings
 from .kinds import DEFAULT_PROFILE
 from .models import ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
-from .stats import CheckResult, anchored, evaluate_check
+from .stats import DEFAULT_LEVEL, CheckResult, anchored, decidable, evaluate_check, fails_only_on_evidence, family_level
 from .suite import Check, Prompt, Suite
 
 DEFAULT_SEEDS = 8
@@ -48,6 +48,8 @@ class RunConfig:
     steps: int | None = None
     batch_size: int | None = None
     cache_dir: str | None = ".clipsafety-cache"  # None: in memory only
+    level: float = DEFAULT_LEVEL  # two-sided confidence level of every check's interval
+    familywise: str = "none"  # correction for the checks that fail only on evidence (stats.FAMILY_METHODS)
 
     @classmethod
     def from_options(cls, get: Callable[[str], Any]) -> "RunConfig":
@@ -63,6 +65,7 @@ class RunConfig:
             steps=get("clip_steps"),
             batch_size=get("clip_batch_size"),
             cache_dir=None if get("clip_no_cache") else (get("clip_cache") or None),
+            familywise=get("clip_familywise") or "none",
         )
 
 
@@ -109,6 +112,7 @@ class Session:
         self.invert_seconds = 0.0
         self._probes: dict[str, Probe] = {}
         self._readouts: dict[tuple, tuple[np.ndarray, list[InversionResult]]] = {}
+        self.family_size = 0  # the run's cases that fail only on evidence (set_family)
 
     # -- model and settings ------------------------------------------------------
 
@@ -141,9 +145,33 @@ class Session:
         except ClipSafetyError as err:
             raise ClipSafetyError(err.message, where=suite.where("inversion"), fix=err.fix) from None
 
+    def seed_count(self, suite: Suite) -> int:
+        return self.config.seeds or suite.inversion.seeds or DEFAULT_SEEDS
+
     def seeds_for(self, suite: Suite, prompt_text: str) -> list[int]:
-        count = self.config.seeds or suite.inversion.seeds or DEFAULT_SEEDS
-        return [derive_seed(self.config.base_seed, prompt_text, i) for i in range(count)]
+        return [derive_seed(self.config.base_seed, prompt_text, i) for i in range(self.seed_count(suite))]
+
+    # -- verdicts that can mean something ------------------------------------------
+
+    def set_family(self, cases: Iterable[Case]) -> None:
+        """Count the run's cases that fail only on evidence: the family a correction spreads over."""
+        self.family_size = sum(1 for c in cases if fails_only_on_evidence(c.check.op, c.check.bound))
+
+    def level_for(self, check: Check) -> float:
+        """The interval level a check is decided at: the run's, or the family-wise one."""
+        if not fails_only_on_evidence(check.op, check.bound):
+            return self.config.level  # a wider interval would make it fail more, not less
+        return family_level(self.config.level, self.family_size, self.config.familywise)
+
+    def undecidable(self, case: Case) -> str | None:
+        """Why the case cannot pass (or cannot fail) at its seed count, known before inverting; else None."""
+        n = self.seed_count(case.suite)
+        why = decidable(case.check, n, case.suite.probes[case.check.probe].value_range,
+                        level=self.level_for(case.check), paired=self.control_for(case) is not None)
+        if why is None:
+            return None
+        return (f"this check cannot decide anything at {n} seeds, so it is neither passed nor failed: {why} "
+                "(set inversion.seeds in the suite, or --clip-seeds)")
 
     def skip_reason(self, suite: Suite) -> str | None:
         kind = self.handle.kind
@@ -156,22 +184,32 @@ class Session:
 
     # -- planning and inversion --------------------------------------------------
 
-    def _prompt_texts(self, case: Case) -> list[str]:
-        """The prompt and any anchor prompts its check's probe needs."""
-        texts = [case.prompt.text]
+    def _planned(self, case: Case) -> list[tuple[str, list[int]]]:
+        """(prompt, seeds) the case needs: its prompt and any anchors, each with its own seeds,
+        and a paired check's control, with the prompt's seeds (pairs share a seed)."""
         spec = case.suite.probes[case.check.probe]
-        if spec.anchors:
-            texts += list(spec.anchors)
-        return texts
+        texts = [case.prompt.text, *(spec.anchors or ())]
+        planned = [(text, self.seeds_for(case.suite, text)) for text in texts]
+        control = self.control_for(case)
+        if control is not None:
+            planned.append((control, planned[0][1]))
+        return planned
+
+    @staticmethod
+    def control_for(case: Case) -> str | None:
+        """The neutral control a paired check compares the prompt with, or None."""
+        return case.prompt.control if case.check.paired else None
 
     def requests(self, cases: Iterable[Case]) -> dict[str, tuple[InversionSettings, list[tuple[str, int]]]]:
         """settings key -> (settings, unique (prompt, seed) pairs) for these cases."""
         plan: dict[str, tuple[InversionSettings, dict[tuple[str, int], None]]] = {}
         for case in cases:
+            if self.undecidable(case):
+                continue  # an error without images: nothing to invert for it
             settings = self.settings_for(case.suite)
             _, pairs = plan.setdefault(settings.key(), (settings, {}))
-            for text in self._prompt_texts(case):
-                for seed in self.seeds_for(case.suite, text):
+            for text, seeds in self._planned(case):
+                for seed in seeds:
                     pairs[(text, seed)] = None
         return {k: (s, list(p)) for k, (s, p) in plan.items()}
 
@@ -231,10 +269,11 @@ class Session:
         finally:
             self.invert_seconds += time.perf_counter() - started
 
-    def image_results(self, suite: Suite, prompt_text: str) -> list[InversionResult]:
+    def image_results(self, suite: Suite, prompt_text: str, seeds: list[int] | None = None) -> list[InversionResult]:
+        """One image per seed (default: the prompt's own seeds; a control takes its prompt's)."""
         settings = self.settings_for(suite)
         out = []
-        for seed in self.seeds_for(suite, prompt_text):
+        for seed in self.seeds_for(suite, prompt_text) if seeds is None else seeds:
             key = entry_key(self.handle.fingerprint, prompt_text, seed, settings, input_size=self.handle.input_size)
             result = self.cache.get(key)
             if result is None:  # not planned (library use): invert now
@@ -264,25 +303,28 @@ class Session:
         kwargs.setdefault("precision", self.config.precision)
         return load_model(name, pretrained, **kwargs)
 
-    def raw_values(self, suite: Suite, key: str, prompt_text: str) -> tuple[np.ndarray, list[InversionResult]]:
+    def raw_values(self, suite: Suite, key: str, prompt_text: str,
+                   seeds: list[int] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
         """A probe's per-seed values for one prompt's images (memoised)."""
-        memo = (suite.path, key, prompt_text, self.settings_for(suite).key())
+        memo = (suite.path, key, prompt_text, self.settings_for(suite).key(), None if seeds is None else tuple(seeds))
         if memo not in self._readouts:
-            results = self.image_results(suite, prompt_text)
+            results = self.image_results(suite, prompt_text, seeds)
             images = np.stack([r.image for r in results])
             values = np.asarray(self.probe(suite, key).measure(images, [prompt_text] * len(results)), float)
             self._readouts[memo] = (values, results)
         return self._readouts[memo]
 
-    def values(self, suite: Suite, key: str, prompt_text: str) -> tuple[np.ndarray, list[InversionResult]]:
+    def values(self, suite: Suite, key: str, prompt_text: str,
+               seeds: list[int] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
         """Per-seed values, placed between the anchors' readouts when the probe is anchored."""
-        values, results = self.raw_values(suite, key, prompt_text)
+        values, results = self.raw_values(suite, key, prompt_text, seeds)
         spec = suite.probes[key]
         if spec.anchors:
             low, _ = self.raw_values(suite, key, spec.anchors[0])
             high, _ = self.raw_values(suite, key, spec.anchors[1])
-            try:
-                values = anchored(values, low, high)
+            try:  # the separation floor is a share of the probe's own range, not the anchored one
+                values = anchored(values, low, high, value_range=type(self.probe(suite, key)).value_range,
+                                  seed=self.config.base_seed)
             except (ValueError, ClipSafetyError) as err:
                 raise ClipSafetyError(
                     f"probe {key!r}: {err}", where=suite.where(f"probes.{key}.anchors"),
@@ -295,11 +337,19 @@ class Session:
         suite, check, prompt = case.suite, case.check, case.prompt
         settings = self.settings_for(suite)
         base = dict(profile=self.profile_for(suite), settings_key=settings.key())
+        why = self.undecidable(case)
+        if why:
+            return Measurement(**base, error=why)
         try:
             values, results = self.values(suite, check.probe, prompt.text)
+            seeds = [r.seed for r in results]
+            control = self.control_for(case)
+            control_values = None if control is None else self.values(suite, check.probe, control, seeds)[0]
             result = evaluate_check(
-                check, values, [r.seed for r in results], seed=self.config.base_seed,
+                check, values, seeds, seed=self.config.base_seed,
                 value_range=suite.probes[check.probe].value_range, prompt_id=prompt.id,
+                control=control_values, control_seeds=None if control is None else seeds,
+                level=self.level_for(check),
             )
         except ClipSafetyError as err:
             return Measurement(**base, error=str(err))

@@ -76,6 +76,8 @@ def check_line(case: CaseRecord) -> str:
     if interval:
         parts.append(interval)
     parts += [OPERATORS[case.op].symbol, fmt_number(case.threshold), OUTCOME_MARKS[case.outcome]]
+    if case.paired_label:
+        parts.append(f"({case.paired_label})")
     return " ".join(parts)
 
 

@@ -14,7 +14,7 @@ from ..stats import BOUNDS, STATISTICS, metric_range
 from .model import Check, ProbeSpec, Prompt
 from .reader import Reader, fmt_range
 
-CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id", "max_rise", "max_drop")
+CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id", "max_rise", "max_drop", "paired")
 MARGIN_KEYS = ("max_rise", "max_drop")
 
 Items = Mapping[str, tuple[Node, Node]]
@@ -45,10 +45,13 @@ def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSp
     probe, statistic = _read_metric(r, items["metric"][1], f"{field_path}.metric", probes)
     metric = f"{probe.key}.{statistic}"
     op = _read_op(r, items["op"][1], f"{field_path}.op")
-    threshold = _read_threshold(r, items["threshold"][1], f"{field_path}.threshold", probe, statistic)
+    paired = r.boolean(items["paired"][1], f"{field_path}.paired") if "paired" in items else False
+    threshold = _read_threshold(r, items["threshold"][1], f"{field_path}.threshold", probe, statistic, paired)
     bound = _read_bound(r, items, field_path)
     above = _read_above(r, node, items, field_path, probe, statistic)
     selector = _read_selector(r, items, field_path, prompts)
+    if paired:
+        _require_controls(r, items["paired"][1], field_path, selector, prompts)
     margins = _read_margins(r, items, field_path, metric)
     return Check(
         id=_read_id(r, items, field_path, metric, op, threshold),
@@ -60,6 +63,7 @@ def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSp
         above=above,
         prompt_selector=selector,
         line=node.start_mark.line + 1,
+        paired=paired,
         **margins,
     )
 
@@ -93,9 +97,10 @@ def _read_op(r: Reader, node: Node, field_path: str) -> str:
     return op
 
 
-def _read_threshold(r: Reader, node: Node, field_path: str, probe: ProbeSpec, statistic: str) -> float:
+def _read_threshold(r: Reader, node: Node, field_path: str, probe: ProbeSpec, statistic: str,
+                    paired: bool = False) -> float:
     threshold = r.number(node, field_path)
-    lo, hi = metric_range(probe.value_range, statistic)
+    lo, hi = metric_range(probe.value_range, statistic, paired=paired)
     if not lo <= threshold <= hi:
         anchored_note = " (anchored)" if probe.anchored else ""
         raise r.fail(node, field_path, f"threshold {threshold:g} is outside the range of "
@@ -153,6 +158,19 @@ def _read_selector(r: Reader, items: Items, field_path: str, prompts: list[Promp
         raise r.fail(node, f"{field_path}.prompts", "an empty prompt selector matches no prompt",
                      fix="remove `prompts:` to check every prompt")
     return selector
+
+
+def _require_controls(r: Reader, node: Node, field_path: str, selector: tuple[str, ...],
+                      prompts: list[Prompt]) -> None:
+    """A paired check gates on prompt - control: every prompt it selects needs a control."""
+    selected = [p for p in prompts if not selector or p.id in selector or any(t in selector for t in p.tags)]
+    missing = [p.id for p in selected if p.control is None]
+    if missing:
+        raise r.fail(node, f"{field_path}.paired",
+                     f"a paired check needs a neutral control for every prompt it checks; "
+                     f"{', '.join(repr(m) for m in missing)} {'has' if len(missing) == 1 else 'have'} none",
+                     fix=f"add `control: <neutral prompt>` to prompt {missing[0]!r} "
+                         "(e.g. {id: doctor, text: a doctor, control: a cross}), or remove `paired: true`")
 
 
 def _read_margins(r: Reader, items: Items, field_path: str, metric: str) -> dict[str, float | None]:

@@ -14,6 +14,7 @@ class Prompt:
     text: str  # may hold bidirectional or zero-width characters: show it with clipsafety.text.visible_text
     tags: tuple[str, ...] = ()
     line: int = 0
+    control: str | None = None  # a neutral prompt inverted with this prompt's seeds, for paired checks
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Check:
     # statistic may rise / drop, judged on the two runs' 95% intervals.
     max_rise: float | None = None
     max_drop: float | None = None
+    # Gate on the per-seed differences prompt - its neutral control (same seeds), not on the prompt alone.
+    paired: bool = False
 
     @property
     def metric(self) -> str:

@@ -136,6 +136,13 @@ class Reader:
         self.note(field_path, node)
         return value
 
+    def boolean(self, node: Node, field_path: str) -> bool:
+        value = self.value(node, field_path, "true or false")
+        if not isinstance(value, bool):
+            raise self.fail(node, field_path, f"expected true or false, got {self.kind(node)}")
+        self.note(field_path, node)
+        return value
+
     def strings(self, node: Node, field_path: str, *, single_ok: bool = False) -> list[str]:
         if single_ok and isinstance(node, ScalarNode):
             return [self.string(node, field_path)]

@@ -15,7 +15,7 @@ from ..stats import ANCHORED_RANGE
 from .model import ProbeSpec, Prompt, slug
 from .reader import ID_RULE, Reader, is_id
 
-PROMPT_KEYS = ("id", "text", "tags")
+PROMPT_KEYS = ("id", "text", "tags", "control")
 PROBE_RESERVED = ("type", "anchors")
 _PROBE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # no dots: metrics are "<key>.<statistic>"
 
@@ -132,7 +132,19 @@ def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, 
         pid = r.identifier(id_node, f"{field_path}.id")
     else:
         id_node, pid = item, _derived_id(r, item, field_path, text)
-    return Prompt(id=pid, text=text.strip(), tags=tags, line=line), id_node, "id" in items
+    control = _read_control(r, items, field_path, text.strip())
+    return Prompt(id=pid, text=text.strip(), tags=tags, line=line, control=control), id_node, "id" in items
+
+
+def _read_control(r: Reader, items, field_path: str, text: str) -> str | None:
+    if "control" not in items:
+        return None
+    node = items["control"][1]
+    control = r.string(node, f"{field_path}.control").strip()
+    if control == text:
+        raise r.fail(node, f"{field_path}.control", "the control is the prompt itself, so every difference is 0",
+                     fix="name a neutral prompt without the attribute under test, e.g. control: a photo of a person")
+    return control
 
 
 def _derived_id(r: Reader, item: Node, field_path: str, text: str) -> str:

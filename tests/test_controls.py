@@ -1,0 +1,171 @@
+"""Neutral controls (paired checks), checks that cannot decide, and the family-wise setting (issue 12)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clipsafety.errors import SuiteError
+from clipsafety.executors import LocalExecutor
+from clipsafety.models import load_model
+from clipsafety.pipeline import Run, cases_of, failure_table
+from clipsafety.record import CaseRecord, Results
+from clipsafety.results import results_bytes
+from clipsafety.runner import load_suites
+from clipsafety.session import Case, RunConfig, Session
+from clipsafety.suite import parse_suite
+from clipsafety.testing import write_tiny_model_folder
+
+HEAD = """
+clipsafety: 1
+name: ctl
+inversion:
+  profile: paper
+  seeds: 3
+  overrides: {steps: 3, init_size: 16, upscale_steps: [], copies: 1, batch_size: 8}
+probes:
+  sim: {type: similarity}
+"""
+
+PAIRED = HEAD + """
+prompts:
+  - {id: dog, text: a dog, control: an animal}
+  - {id: cat, text: a cat}
+checks:
+  - {id: near, metric: sim.mean, op: ">=", threshold: -1.5, paired: true, prompts: [dog]}
+  - {id: alone, metric: sim.mean, op: ">=", threshold: -0.9, prompts: [dog]}
+"""
+
+
+# -- the suite syntax ----------------------------------------------------------------
+
+
+def test_a_prompt_names_its_control_and_a_check_says_paired():
+    suite = parse_suite(PAIRED, "ctl.yaml")
+    assert suite.prompts[0].control == "an animal" and suite.prompts[1].control is None
+    assert [c.paired for c in suite.checks] == [True, False]
+
+
+def test_a_paired_check_on_a_prompt_without_control_is_a_collection_error():
+    text = PAIRED.replace("prompts: [dog]}", "}", 1)  # the paired check now selects `cat` too
+    with pytest.raises(SuiteError) as err:
+        parse_suite(text, "ctl.yaml")
+    message = str(err.value)
+    assert "ctl.yaml:" in message and "checks[0].paired" in message and "'cat'" in message
+    assert "control:" in err.value.fix
+
+
+@pytest.mark.parametrize("edit, words", [
+    (("control: an animal", "control: a dog"), "the control is the prompt itself"),
+    (("paired: true", "paired: yes please"), "expected true or false"),
+])
+def test_bad_controls_are_named(edit, words):
+    with pytest.raises(SuiteError, match=words):
+        parse_suite(PAIRED.replace(*edit), "ctl.yaml")
+
+
+def test_the_control_is_planned_with_the_prompts_seeds_and_only_for_paired_checks():
+    suite = parse_suite(PAIRED, "ctl.yaml")
+    session = Session(RunConfig(cache_dir=None))
+    (_, pairs), = session.requests(cases_of(suite)).values()
+    dog_seeds = session.seeds_for(suite, "a dog")
+    assert [s for t, s in pairs if t == "an animal"] == dog_seeds
+    assert not any(t == "a cat" for t, _ in pairs)  # no check selects cat
+    unpaired = [case for case in cases_of(suite) if not case.check.paired]
+    (_, pairs), = session.requests(unpaired).values()
+    assert {t for t, _ in pairs} == {"a dog"}
+
+
+# -- a paired run end to end (tiny model) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    write_tiny_model_folder(root / "tiny")
+    return root
+
+
+def _run(tiny, tmp_path, monkeypatch, text, **config):
+    monkeypatch.chdir(tiny)
+    (tiny / "suite.yaml").write_text(text)
+    run = Run(RunConfig(model="local-dir:tiny", device="cpu", cache_dir=None, **config))
+    return run, run.run_suites(load_suites(["suite.yaml"]))
+
+
+def test_a_paired_check_gates_on_the_per_seed_differences_and_records_the_control(tiny, tmp_path, monkeypatch):
+    run, results = _run(tiny, tmp_path, monkeypatch, PAIRED)
+    paired, alone = (next(c for c in results.cases if c.check == name) for name in ("near", "alone"))
+    assert paired.control == "an animal" and alone.control is None
+    assert [s.seed for s in paired.seeds] == [s.seed for s in alone.seeds]  # same seeds for prompt and control
+    assert all(s.control is not None for s in paired.seeds) and all(s.control is None for s in alone.seeds)
+    for p, a in zip(paired.seeds, alone.seeds):  # the prompt's own value less the control's, seed by seed
+        assert p.value == pytest.approx(a.value - p.control, abs=1e-5)
+    assert paired.value == pytest.approx(sum(s.value for s in paired.seeds) / 3, abs=1e-5)
+    assert "paired against control 'an animal'" in failure_table(paired)
+    assert "paired against" not in failure_table(alone)
+    back = Results.from_json(json.loads(results_bytes(results)))
+    assert back.cases == results.cases
+
+
+def test_a_record_from_before_controls_still_reads(tiny, tmp_path, monkeypatch):
+    _, results = _run(tiny, tmp_path, monkeypatch, PAIRED)
+    data = results.cases[0].to_json()
+    del data["control"], data["level"]
+    for seed in data["seeds"]:
+        del seed["control"]
+    old = CaseRecord.from_json(data)
+    assert old.control is None and old.level is None and old.paired_label is None
+
+
+# -- checks that cannot decide at their seed count ------------------------------------
+
+UNDECIDABLE = HEAD.replace("seeds: 3", "seeds: 2") + """
+prompts: [a dog]
+checks:
+  - {id: share, metric: sim.frac_above, above: 0.5, op: "<=", threshold: 0.4, bound: upper}
+  - {id: mean, metric: sim.mean, op: ">=", threshold: -0.9}
+"""
+
+
+def test_a_check_that_cannot_pass_at_its_seed_count_is_an_error_naming_the_seeds_it_needs(
+        tiny, tmp_path, monkeypatch):
+    run, results = _run(tiny, tmp_path, monkeypatch, UNDECIDABLE)
+    share, mean = (next(c for c in results.cases if c.check == name) for name in ("share", "mean"))
+    assert share.outcome == "error" and "at 2 seeds" in share.reason and "can pass from" in share.reason
+    assert not share.seeds  # nothing measured, nothing passed or failed
+    assert mean.outcome in ("passed", "failed")
+    assert run.session.inverted == 2  # only the decidable case's images
+
+
+def test_enough_seeds_make_the_same_check_decidable():
+    suite = parse_suite(UNDECIDABLE, "u.yaml")
+    case = Case(suite, suite.checks[0], suite.prompts[0])
+    assert "can pass from" in Session(RunConfig(cache_dir=None, seeds=2)).undecidable(case)
+    assert Session(RunConfig(cache_dir=None, seeds=16)).undecidable(case) is None
+
+
+# -- the family-wise setting ----------------------------------------------------------
+
+FAMILY = HEAD + """
+prompts: [a dog, a cat]
+checks:
+  - {id: low, metric: sim.mean, op: ">=", threshold: -0.9, bound: upper}
+  - {id: point, metric: sim.mean, op: ">=", threshold: -0.9}
+"""
+
+
+@pytest.mark.parametrize("familywise, level, expected", [("none", 0.95, 0.05), ("bonferroni", 0.975, 0.025)])
+def test_the_familywise_setting_sets_the_level_and_the_expected_false_alarms(
+        tiny, tmp_path, monkeypatch, familywise, level, expected):
+    run, results = _run(tiny, tmp_path, monkeypatch, FAMILY, familywise=familywise)
+    evidence = [c for c in results.cases if c.check == "low"]  # fails only on evidence: 2 cases
+    assert [c.level for c in evidence] == [pytest.approx(level)] * 2
+    assert [c.level for c in results.cases if c.check == "point"] == [0.95] * 2  # not in the family
+    prov = results.provenance
+    assert (prov.familywise, prov.family_size) == (familywise, 2)
+    assert prov.expected_false_alarms == pytest.approx(expected)
+    assert Results.from_json(json.loads(results_bytes(results))).provenance == prov
+    table = failure_table(evidence[0])
+    assert f"{100 * level:.4g}% interval" in table
