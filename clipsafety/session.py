@@ -327,8 +327,8 @@ class Session:
                                   seed=self.config.base_seed)
             except (ValueError, ClipSafetyError) as err:
                 raise ClipSafetyError(
-                    f"probe {key!r}: {err}", where=suite.where(f"probes.{key}.anchors"),
-                    fix="choose anchors the model tells apart, or drop the anchors",
+                    f"probe {key!r}: {getattr(err, 'message', err)}", where=suite.where(f"probes.{key}.anchors"),
+                    fix=getattr(err, "fix", None) or "choose anchors the model tells apart, or drop the anchors",
                 ) from None
         return values, results
 
