@@ -192,8 +192,11 @@ def test_html_reports_carry_the_images(pytester, run):
     theirs = (pytester.path / "ph.html").read_text()
     data = results(pytester)
     assert len(data["images"]) == 6  # 2 prompts x 3 seeds
-    # our report embeds each image once; pytest-html's rows carry every case's seeds
-    assert len(set(re.findall(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=]+", ours))) == 6
+    # our report embeds each image once, plus one plot per check with data; pytest-html's rows carry every case's seeds
+    plots = re.findall(r'<img class="plot" src="(data:image/png;base64,[A-Za-z0-9+/=]+)"', ours)
+    assert len(plots) == 3  # 3 cases with data
+    images = set(re.findall(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=]+", ours)) - set(plots)
+    assert len(images) == 6
     assert len(re.findall(r"data:image/(?:png|jpeg);base64", theirs)) == 3 * 3
 
 
