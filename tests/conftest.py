@@ -9,6 +9,19 @@ from clipsafety.models import forget_loaded_models
 
 
 @pytest.fixture
+def tiny_arch(tmp_path):
+    """Register the tiny config as an open_clip architecture for this process."""
+    import json
+
+    import open_clip
+
+    path = tmp_path / "tiny-test.json"
+    path.write_text(json.dumps(testing.TINY_CFG))
+    open_clip.add_model_config(path)
+    return "tiny-test"
+
+
+@pytest.fixture
 def tiny_handle():
     return testing.tiny_handle()
 

@@ -202,16 +202,6 @@ class RunsCode:
         return (os.system, ("touch SHOULD_NOT_EXIST",))
 
 
-@pytest.fixture
-def tiny_arch(tmp_path):
-    import open_clip
-
-    path = tmp_path / "tiny-test.json"
-    path.write_text(json.dumps(TINY_CFG))
-    open_clip.add_model_config(path)
-    return "tiny-test"
-
-
 def test_a_checkpoint_with_a_custom_class_is_refused_without_torchs_advice(tmp_path, tiny_arch):
     bad = tmp_path / "evil.pt"
     torch.save({**make_tiny_model().state_dict(), "extra": Payload()}, bad)

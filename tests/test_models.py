@@ -28,15 +28,6 @@ class Payload:  # an arbitrary object, not tensors: weights_only=True must refus
     pass
 
 
-@pytest.fixture
-def tiny_arch(tmp_path):
-    """Register the tiny config as an open_clip architecture for this process."""
-    path = tmp_path / "tiny-test.json"
-    path.write_text(json.dumps(TINY_CFG))
-    open_clip.add_model_config(path)
-    return "tiny-test"
-
-
 def test_uncached_tag_fails_fast_with_a_fix(tmp_path):
     started = time.perf_counter()
     with pytest.raises(ModelLoadError) as err:
