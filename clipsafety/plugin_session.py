@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import types
 
 import pytest
 
@@ -222,11 +223,20 @@ class PluginSession:
         if results.problems and exitstatus == pytest.ExitCode.OK:  # --clip-require, waivers: an error is no pass
             exitstatus = pytest.ExitCode.TESTS_FAILED
             results = dataclasses.replace(results, exit_status=int(exitstatus))
+            self._count_in_summary_line("clipsafety gate failed")
         self.results = results
         self.written = self.run.write(results)
         if self.written.failed and exitstatus == pytest.ExitCode.OK:
             return pytest.ExitCode.TESTS_FAILED
         return exitstatus
+
+    def _count_in_summary_line(self, label: str) -> None:
+        """Put a run-level failure in pytest's last line ("5 passed, 1 clipsafety gate failed"), so it
+        does not read as a clean pass; pytest counts an unknown key of its stats and colours the line.
+        Other plugins read stats entries as reports, so the entry is an object, not a string."""
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.stats.setdefault(label, []).append(types.SimpleNamespace(message=label, count_towards_summary=True))
 
     def _add_junit_properties(self) -> None:
         from _pytest.junitxml import xml_key

@@ -81,6 +81,8 @@ def test_require_a_kind_that_did_not_run_fails_the_run(pytester, run):
     out.assert_outcomes(passed=2, skipped=3)
     assert out.ret == pytest.ExitCode.TESTS_FAILED
     out.stdout.fnmatch_lines(["*--clip-require=toy: no toy-world check ran (local-dir:tiny is a natural model)*"])
+    # pytest's own last line does not read as a clean pass
+    out.stdout.fnmatch_lines(["=* 2 passed, 3 skipped, 1 clipsafety gate failed in *"])
     data = results(pytester)
     assert data["exit_status"] == 1 and len(data["gate"]["problems"]) == 1
     assert 'id="verdict">PASSED<' not in (pytester.path / "reports" / "clipsafety.html").read_text()
@@ -90,6 +92,7 @@ def test_require_a_kind_that_ran_passes(pytester, run):
     pytester.makefile(".yaml", smoke=PASSING, toyonly=TOY_SUITE)
     out = run("--clip-require=natural")
     assert out.ret == 0 and "no natural-image check ran" not in out.stdout.str()
+    assert "gate failed" not in out.stdout.str()
     assert results(pytester)["gate"]["problems"] == []
 
 
