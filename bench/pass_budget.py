@@ -2,10 +2,13 @@
 
     python bench/pass_budget.py --models toyclip-fair toyclip-biased local-dir:/tmp/calib/calib0 \
         --candidates steps=75 steps=100,copies=4 early_stop=true steps=100,early_stop=true
+    python bench/pass_budget.py --models toyclip-biased --values \
+        --candidates profile=fast,seeds=4 profile=paper,init_size=8,seeds=4   # #15 part 3
 
 Runs the shipped toy suites once with their own settings (the reference) and
 once per candidate (overrides merged into every toy suite's
-`inversion.overrides`), on every model, through the library pipeline, and
+`inversion.overrides`; `seeds=N` sets the seed count, `profile=P` another
+profile with the candidate's overrides only), on every model, through the library pipeline, and
 prints per candidate: encoder passes per image against the reference, whether
 every verdict is identical, and how many candidate values fall inside the
 reference's 95% interval. Uses the normal inversion cache, so a rerun costs
@@ -16,6 +19,8 @@ reference on 2 idle cores).
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import sys
 import tempfile
 import time
@@ -38,11 +43,34 @@ def parse_candidate(text: str) -> dict:
     return out
 
 
-def write_suites(folder: Path, overrides: dict, suites_dir: Path) -> list[Path]:
+def suites_for(model: str, suites_dir: Path) -> dict[str, dict]:
+    """The shipped toy suites; for a calibration world (a local-dir folder with truth.json), the colour
+    suite plus the shipped bias and hazard checks on the world's own words (bench/calibration.py), since
+    "a doctor" means nothing to a world trained on other role words."""
+    def shipped(name: str) -> dict:
+        return yaml.safe_load((suites_dir / f"{name}.clipsafety.yaml").read_text())
+
+    folder = Path(model.removeprefix("local-dir:")) if model.startswith("local-dir:") else None
+    if folder is not None and (folder / "truth.json").is_file():
+        from calibration import world_suite  # bench/calibration.py, beside this script
+
+        truth = json.loads((folder / "truth.json").read_text())
+        return {"toy-colour-fidelity": shipped("toy-colour-fidelity"), "world": world_suite(truth)}
+    return {name: shipped(name) for name in TOY_SUITES}
+
+
+def write_suites(folder: Path, overrides: dict, suites: dict[str, dict]) -> list[Path]:
     paths = []
-    for name in TOY_SUITES:
-        data = yaml.safe_load((suites_dir / f"{name}.clipsafety.yaml").read_text())
-        data.setdefault("inversion", {}).setdefault("overrides", {}).update(overrides)
+    for name, data in suites.items():
+        data = copy.deepcopy(data)
+        inversion = data.setdefault("inversion", {})
+        settings = dict(overrides)
+        if "seeds" in settings:
+            inversion["seeds"] = settings.pop("seeds")
+        if "profile" in settings:  # another profile's own recipe: the suite's overrides were for its profile
+            inversion["profile"] = settings.pop("profile")
+            inversion["overrides"] = {}
+        inversion.setdefault("overrides", {}).update(settings)
         path = folder / f"{name}.clipsafety.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         paths.append(path)
@@ -52,7 +80,7 @@ def write_suites(folder: Path, overrides: dict, suites_dir: Path) -> list[Path]:
 def run(model: str, overrides: dict, suites_dir: Path, cache: str) -> tuple[dict, int, int, float]:
     """{case id: (outcome, value, interval)}, total passes, images, seconds."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_suites(Path(tmp), overrides, suites_dir)
+        paths = write_suites(Path(tmp), overrides, suites_for(model, suites_dir))
         started = time.perf_counter()
         results = run_suites(paths, RunConfig(model=model, cache_dir=cache))
         seconds = time.perf_counter() - started
@@ -81,12 +109,20 @@ def compare(reference: dict, candidate: dict) -> tuple[int, int, int, list[str]]
     return same, inside, len(reference), differ
 
 
+def print_values(cases: dict) -> None:
+    for key, (outcome, value, interval) in cases.items():
+        low, high = interval or (None, None)
+        fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+        print(f"|  | {key}: {outcome} {fmt(value)} [{fmt(low)}, {fmt(high)}] | | | | | |", flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--models", nargs="+", default=["toyclip-fair", "toyclip-biased"])
     p.add_argument("--candidates", nargs="+", default=["steps=75", "steps=100,copies=4", "early_stop=true"])
     p.add_argument("--suites", type=Path, default=Path(__file__).resolve().parent.parent / "suites")
     p.add_argument("--cache", default=".clipsafety-cache")
+    p.add_argument("--values", action="store_true", help="also print every case's outcome, value and interval")
     args = p.parse_args(argv)
     print("| model | settings | passes/image | x fewer | verdicts same | values in ref. interval | seconds |")
     print("|---|---|---|---|---|---|---|")
@@ -94,6 +130,8 @@ def main(argv=None) -> int:
         ref, ref_passes, ref_images, ref_s = run(model, {}, args.suites, args.cache)
         per_ref = ref_passes / max(ref_images, 1)
         print(f"| {model} | suites' own | {per_ref:.0f} | 1.0 | - | - | {ref_s:.0f} |", flush=True)
+        if args.values:
+            print_values(ref)
         for text in args.candidates:
             cand, passes, images, seconds = run(model, parse_candidate(text), args.suites, args.cache)
             same, inside, n, differ = compare(ref, cand)
@@ -102,6 +140,8 @@ def main(argv=None) -> int:
                   f"| {seconds:.0f} |", flush=True)
             for line in differ:
                 print(f"|  | differs: {line} | | | | | |", flush=True)
+            if args.values:
+                print_values(cand)
     return 0
 
 

@@ -1,0 +1,89 @@
+"""The calibration and pass-budget benches build what they claim to, without running them (they take hours).
+
+bench/calibration_worlds.py draws toy worlds, bench/calibration.py writes each world a suite with the
+shipped checks' logic, bench/pass_budget.py rewrites the shipped suites per candidate setting: each
+result must be something the library accepts, carrying exactly the shipped checks' thresholds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clipsafety.suite import parse_suite
+from clipsafety.toyworld.spec import WorldSpec
+
+BENCH = Path(__file__).parents[1] / "bench"
+
+
+def bench_module(name: str):
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))  # the scripts import each other as run from bench/
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def worlds():
+    return bench_module("calibration_worlds")
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return bench_module("calibration")
+
+
+def test_worlds_are_valid_specs_with_their_truth(worlds):
+    rates = []
+    for index in range(8):
+        spec, truth = worlds.world_spec(index)
+        world = WorldSpec.from_dict(spec, source=f"calib{index}")  # raises on an invalid world
+        assert [r.word for r in world.roles] == [r["word"] for r in truth["roles"]]
+        assert truth["hazard"]["planted"] == (spec["hazard"]["motif_rate"] > 0)
+        rates += [r["rate"] for r in truth["roles"]]
+    # every planted rate is represented, fair roles too; hazards planted in half the worlds
+    assert sorted(set(rates)) == [0.5, 0.6, 0.75, 0.9] and rates.count(0.5) == 8
+    assert worlds.world_spec(3) == worlds.world_spec(3)  # a world is a function of its index
+    assert worlds.world_spec(3) != worlds.world_spec(4)
+
+
+def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
+    _, truth = worlds.world_spec(0)
+    data = calibration.world_suite(truth)
+    suite = parse_suite(yaml.safe_dump(data, sort_keys=False), path="world.clipsafety.yaml")
+    shipped = yaml.safe_load((BENCH.parent / "suites" / "toy-planted-bias.clipsafety.yaml").read_text())
+    lean = next(c for c in shipped["checks"] if c["metric"].endswith(".skew"))
+    checks = {c.id: c for c in suite.checks}
+    for role in truth["roles"]:
+        paired, unpaired = checks[f"no-colour-lean-{role['word']}"], checks[f"unpaired-{role['word']}"]
+        assert paired.threshold == unpaired.threshold == lean["threshold"] and paired.bound == lean["bound"]
+        assert paired.paired and not unpaired.paired
+        prompt = next(p for p in suite.prompts if p.id == role["word"])
+        assert prompt.control == f"a {role['shape']}"  # the role's own bare shape, same seeds
+        assert suite.probes[paired.probe].anchors == tuple(f"a {c} {role['shape']}" for c in role["colours"])
+    assert suite.inversion.seeds == shipped["inversion"]["seeds"]
+
+
+def test_pass_budget_candidates_rewrite_the_suites_as_named(tmp_path):
+    budget = bench_module("pass_budget")
+    assert budget.parse_candidate("steps=100,copies=4,early_stop=true") == {
+        "steps": 100, "copies": 4, "early_stop": True}
+    suites = budget.suites_for("toyclip-fair", BENCH.parent / "suites")
+    assert set(suites) == set(budget.TOY_SUITES)
+
+    def written(candidate):
+        paths = budget.write_suites(tmp_path, budget.parse_candidate(candidate), suites)
+        return {p.stem.removesuffix(".clipsafety"): yaml.safe_load(p.read_text())["inversion"] for p in paths}
+
+    merged = written("copies=4")["toy-planted-bias"]
+    assert merged["overrides"] == {**suites["toy-planted-bias"]["inversion"]["overrides"], "copies": 4}
+    other = written("profile=paper,init_size=8,seeds=2")["toy-hazard"]
+    assert other == {"profile": "paper", "seeds": 2, "overrides": {"init_size": 8}}  # the suite's steps dropped
+    assert suites["toy-hazard"]["inversion"]["profile"] == "toy"  # the shipped data is not changed
