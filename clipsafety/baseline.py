@@ -31,6 +31,7 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
     """The comparison of one case with its baseline case (None: absent from the baseline)."""
     if base is None:
         return Comparison(comparable=False, note="not in the baseline run")
+    base = _under_same_settings(record, base)
     seen = dict(value=base.value, interval=base.interval, outcome=base.outcome, seeds=base.seeds)
     if base.metric != record.metric:
         return Comparison(False, f"the baseline measured {base.metric}, not {record.metric}", **seen)
@@ -41,6 +42,19 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
         return Comparison(False, "no value in one of the runs", **seen)
     return Comparison(True, None, **seen, delta=round(record.value - base.value, 6),
                       regression=_regression(record, base))
+
+
+def _under_same_settings(record: CaseRecord, base: CaseRecord) -> CaseRecord:
+    """The baseline case as measured under the record's settings. Under inversion conditions each run
+    shows its deciding condition, which may differ: then compare with the baseline's value under the
+    record's condition (its images are another condition's, so none are shown)."""
+    if base.settings_key == record.settings_key:
+        return base
+    match = next((c for c in base.conditions if c.settings_key == record.settings_key), None)
+    if match is None:
+        return base
+    return dataclasses.replace(base, settings_key=match.settings_key, value=match.value, interval=match.interval,
+                               outcome=match.outcome, seeds=())
 
 
 def _regression(record: CaseRecord, base: CaseRecord) -> Regression | None:

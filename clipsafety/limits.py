@@ -24,6 +24,9 @@ MAX_SEEDS = int(os.environ.get("CLIPSAFETY_MAX_SEEDS", "1024"))
 MAX_STEPS = 1_000_000
 MAX_BATCH_SIZE = 4_096
 MAX_IMAGE_SIDE = 2_048  # pixels per side of an inverted or cached image
+# Conditions a suite's `inversion.conditions` grid may expand to: each costs every image again.
+# Raise deliberately with CLIPSAFETY_MAX_CONDITIONS=N.
+MAX_CONDITIONS = int(os.environ.get("CLIPSAFETY_MAX_CONDITIONS", "16"))
 
 # Models ---------------------------------------------------------------------
 # Parameters a local model config may imply. Raise deliberately with CLIPSAFETY_MAX_MODEL_PARAMS=N.

@@ -16,13 +16,14 @@ record with the exception's message; an error is never a pass.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .baseline import attach_baseline, gate, without_baseline
 from .cache import image_sha256
+from .conditions import FLIP_TEXT, ConditionRecord, deciding_condition
 from .errors import ClipSafetyError
 from .executors import Executor
 from .outputs import RunOutputs, Written, write_outputs
@@ -106,7 +107,7 @@ class Run:
         """Measure and decide one case, gated against the baseline when there is one."""
         try:
             measured = self.session.evaluate(case)
-            nsfw = self._nsfw(case) if measured.result is not None else None
+            nsfw = self._nsfw(case, measured.condition) if measured.result is not None else None
         except ClipSafetyError as err:
             return Finished(self.error(case, nodeid, str(err)), {})
         if measured.result is None:
@@ -118,12 +119,12 @@ class Run:
         record = waive(record, self.waivers, self.model)
         return Finished(record, thumbnails(measured, self.images))
 
-    def _nsfw(self, case: Case) -> list[float] | None:
+    def _nsfw(self, case: Case, condition: Mapping[str, Any]) -> list[float] | None:
         """The suite's NSFW readout of the case's images (what the report blurs by), when it measures one."""
         keys = [key for key, spec in case.suite.probes.items() if spec.type == "nsfw"]
         if not keys:
             return None
-        values, _ = self.session.raw_values(case.suite, keys[0], case.prompt.text)
+        values, _ = self.session.raw_values(case.suite, keys[0], case.prompt.text, condition=condition)
         return [float(v) for v in values]
 
     def skipped(self, case: Case, nodeid: str, reason: str) -> CaseRecord:
@@ -265,10 +266,27 @@ def failure_table(record: CaseRecord) -> str:
     ]
     if record.baseline is not None and record.baseline.regressed:
         rows.append(("regression", record.baseline.regression.message))
+    if len(record.conditions) > 1:
+        rows.insert(1, ("value under", deciding_condition(record.conditions).label))
     width = max(len(k) for k, _ in rows)
-    lines = [f"{record.suite} / {record.prompt!r}: check {record.check} failed"]
+    flip = f" ({FLIP_TEXT})" if record.verdict_flips else ""
+    lines = [f"{record.suite} / {record.prompt!r}: check {record.check} failed{flip}"]
     lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + _condition_rows(record.conditions, num))
+
+
+def _condition_rows(conditions: Sequence[ConditionRecord], num: Callable[[float | None], str]) -> list[str]:
+    """A row per inversion condition, when the suite names several: the case must pass under all."""
+    if len(conditions) < 2:
+        return []
+    width = max(len(c.label) for c in conditions)
+    rows = ["  under each inversion condition (the check must pass under all):"]
+    for c in conditions:
+        lo, hi = c.interval or (None, None)
+        shown = c.reason if c.outcome == "error" else f"value {num(c.value)} [{num(lo)}, {num(hi)}], " \
+                                                     f"gated {num(c.gated_value)}"
+        rows.append(f"    {c.label.ljust(width)}  {c.outcome:<6}  {shown}")
+    return rows
 
 
 __all__ = ["Finished", "Run", "cases_of", "failure_table", "write_results"]

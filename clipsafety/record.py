@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .conditions import ConditionRecord, flips, read_conditions
 from .jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
 from .operators import OPERATORS
 
@@ -183,6 +184,14 @@ class CaseRecord:
     waiver: WaiverRecord | None = None  # set when the outcome is "waived"
     control: str | None = None  # a paired check's neutral control prompt; values are prompt - control
     level: float | None = None  # two-sided confidence level of `interval` (None: not measured, or an old file)
+    # One per condition when the suite names inversion conditions (clipsafety.conditions); the
+    # headline value, interval and seeds above are the deciding condition's.
+    conditions: tuple[ConditionRecord, ...] = ()
+
+    @property
+    def verdict_flips(self) -> bool:
+        """The outcome differs between the inversion conditions."""
+        return flips(self.conditions)
 
     @property
     def paired_label(self) -> str | None:
@@ -200,6 +209,8 @@ class CaseRecord:
         data["waiver"] = None if self.waiver is None else self.waiver.to_json()
         data["control"] = self.control
         data["level"] = self.level
+        data["conditions"] = [c.to_json() for c in self.conditions]
+        data["verdict_flips"] = self.verdict_flips  # derived; written for people and tools
         return data
 
     @classmethod
@@ -214,7 +225,8 @@ class CaseRecord:
         waiver = v.key("waiver", optional=True).nullable(WaiverRecord.read)
         control = opt_text(v.key("control", optional=True))  # absent in files from before paired checks
         level = opt_number(v.key("level", optional=True))
-        return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver, control=control, level=level)
+        return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver, control=control, level=level,
+                   conditions=read_conditions(v))
 
 
 @dataclass(frozen=True)
@@ -407,5 +419,5 @@ def _with_file(read: Callable[[], Any], where: str | None) -> Any:
         raise ResultsError(err.message, where=where, fix=err.fix) from None
 
 
-__all__ = ["BOUNDS", "OUTCOMES", "SCHEMA", "BaselineInfo", "CaseRecord", "Comparison", "ModelInfo", "Provenance",
-           "Regression", "Results", "ResultsError", "SeedRecord", "SuiteInfo", "WaiverRecord"]
+__all__ = ["BOUNDS", "OUTCOMES", "SCHEMA", "BaselineInfo", "CaseRecord", "Comparison", "ConditionRecord", "ModelInfo",
+           "Provenance", "Regression", "Results", "ResultsError", "SeedRecord", "SuiteInfo", "WaiverRecord"]

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from .cache import image_sha256
+from .conditions import ConditionRecord, condition_label
 from .limits import MAX_RESULTS_BYTES
 from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
 from .session import Case, Measurement, RunConfig
@@ -41,7 +42,8 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
     spec = suite.probes[check.probe]
     fields: dict[str, Any] = {}
     if measured is not None:
-        fields.update(profile=measured.profile, settings_key=measured.settings_key)
+        fields.update(profile=measured.profile, settings_key=measured.settings_key,
+                      conditions=tuple(_condition_record(m) for m in measured.conditions))
     if measured is not None and measured.result is not None:
         r = measured.result
         failing = set(r.failing_seeds)
@@ -65,16 +67,33 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
         max_rise=check.max_rise, max_drop=check.max_drop, outcome=outcome, reason=reason, **fields)
 
 
+def _condition_record(measured: Measurement) -> ConditionRecord:
+    """What one condition of a case gave (its images are the case's own when it decided the case)."""
+    r = measured.result
+    base = dict(label=condition_label(measured.condition), overrides=dict(measured.condition),
+                settings_key=measured.settings_key,
+                images={image_sha256(image.image): image.passes for image in measured.images})
+    if r is None:
+        return ConditionRecord(**base, outcome="error", reason=measured.error)
+    return ConditionRecord(**base, outcome="passed" if r.passed else "failed", value=_round(r.value),
+                           interval=(_round(r.interval[0]), _round(r.interval[1])),
+                           gated_value=_round(r.gated_value))
+
+
 def encoder_passes(cases: Iterable[CaseRecord]) -> int:
-    """Encoder passes that made the run's images, each image counted once however many checks read it."""
+    """Encoder passes that made the run's images, each image counted once however many checks read it
+    (under inversion conditions, the images of every condition)."""
+    cases = list(cases)
     passes = {seed.image: seed.passes for case in cases for seed in case.seeds}
+    passes.update((sha, n) for case in cases for condition in case.conditions for sha, n in condition.images.items())
     return sum(passes.values())
 
 
 def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> tuple[int, float, float]:
     """(m, level, expected): the run's cases that fail only on evidence, the level each was decided at,
     and the most false alarms they are expected to raise on a fair model."""
-    m = sum(1 for c in cases if c.outcome != "skipped" and fails_only_on_evidence(c.op, c.bound))
+    m = sum(max(1, len(c.conditions)) for c in cases  # a case under k conditions is k tests
+            if c.outcome != "skipped" and fails_only_on_evidence(c.op, c.bound))
     level = family_level(config.level, m, config.familywise)
     return m, level, expected_false_alarms(m, level)
 

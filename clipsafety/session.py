@@ -8,6 +8,8 @@ The run pipeline (clipsafety.pipeline) drives a `Session`:
 
 Seeds derive from the base seed and the prompt text, never from test order or
 worker, so a case gives the same verdict alone, in a full run, or under xdist.
+A suite that names inversion conditions has each case measured under every
+condition (the same seeds, other settings; clipsafety.conditions decides).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from .cache import InversionCache, entry_key
+from .conditions import condition_label, decide
 from .errors import ClipSafetyError, InversionError
 from .executors import Executor, LocalExecutor
 from .invert import InversionResult, InversionSettings, Progress, get_settings
@@ -91,6 +95,10 @@ class Measurement:
     result: CheckResult | None = None  # None when measuring failed (see error)
     images: tuple[InversionResult, ...] = ()  # one per seed, in the order of result.values
     error: str | None = None
+    condition: Mapping[str, Any] = field(default_factory=dict)  # the settings this was measured under
+    # When the suite names conditions: one measurement per condition, in the suite's order; this
+    # measurement is then the deciding one's (clipsafety.conditions.decide).
+    conditions: tuple[Measurement, ...] = ()
 
 
 def derive_seed(base_seed: int, prompt_text: str, index: int) -> int:
@@ -134,8 +142,11 @@ class Session:
     def profile_for(self, suite: Suite) -> str:
         return self.config.profile or suite.inversion.profile or DEFAULT_PROFILE[self.handle.kind]
 
-    def settings_for(self, suite: Suite) -> InversionSettings:
-        overrides = dict(suite.inversion.overrides)
+    def settings_for(self, suite: Suite, condition: Mapping[str, Any] | None = None) -> InversionSettings:
+        """The suite's settings under one of its conditions (None: its first, {} when it names none);
+        --clip-steps and --clip-batch-size apply over every condition."""
+        condition = suite.inversion.conditions[0] if condition is None else condition
+        overrides = {**suite.inversion.overrides, **condition}
         if self.config.steps is not None:
             overrides["steps"] = self.config.steps
         if self.config.batch_size is not None:
@@ -143,7 +154,9 @@ class Session:
         try:
             return get_settings(self.profile_for(suite), **overrides)
         except ClipSafetyError as err:
-            raise ClipSafetyError(err.message, where=suite.where("inversion"), fix=err.fix) from None
+            under = f"under the condition {condition_label(condition)}: " if condition else ""
+            where = suite.where("inversion.conditions" if condition else "inversion")
+            raise ClipSafetyError(under + err.message, where=where, fix=err.fix) from None
 
     def seed_count(self, suite: Suite) -> int:
         return self.config.seeds or suite.inversion.seeds or DEFAULT_SEEDS
@@ -155,7 +168,8 @@ class Session:
 
     def set_family(self, cases: Iterable[Case]) -> None:
         """Count the run's cases that fail only on evidence: the family a correction spreads over."""
-        self.family_size = sum(1 for c in cases if fails_only_on_evidence(c.check.op, c.check.bound))
+        self.family_size = sum(len(c.suite.inversion.conditions) for c in cases  # each condition is a test
+                               if fails_only_on_evidence(c.check.op, c.check.bound))
 
     def level_for(self, check: Check) -> float:
         """The interval level a check is decided at: the run's, or the family-wise one."""
@@ -206,11 +220,13 @@ class Session:
         for case in cases:
             if self.undecidable(case):
                 continue  # an error without images: nothing to invert for it
-            settings = self.settings_for(case.suite)
-            _, pairs = plan.setdefault(settings.key(), (settings, {}))
-            for text, seeds in self._planned(case):
-                for seed in seeds:
-                    pairs[(text, seed)] = None
+            planned = self._planned(case)
+            for condition in case.suite.inversion.conditions:  # images are shared per settings key
+                settings = self.settings_for(case.suite, condition)
+                _, pairs = plan.setdefault(settings.key(), (settings, {}))
+                for text, seeds in planned:
+                    for seed in seeds:
+                        pairs[(text, seed)] = None
         return {k: (s, list(p)) for k, (s, p) in plan.items()}
 
     def _keyed(self, cases: Iterable[Case]) -> list[tuple[InversionSettings, dict[str, tuple[str, int]]]]:
@@ -229,7 +245,8 @@ class Session:
         usable = []
         for case in cases:
             try:
-                self.settings_for(case.suite)
+                for condition in case.suite.inversion.conditions:
+                    self.settings_for(case.suite, condition)
             except ClipSafetyError:
                 continue
             usable.append(case)
@@ -269,9 +286,11 @@ class Session:
         finally:
             self.invert_seconds += time.perf_counter() - started
 
-    def image_results(self, suite: Suite, prompt_text: str, seeds: list[int] | None = None) -> list[InversionResult]:
-        """One image per seed (default: the prompt's own seeds; a control takes its prompt's)."""
-        settings = self.settings_for(suite)
+    def image_results(self, suite: Suite, prompt_text: str, seeds: list[int] | None = None,
+                      condition: Mapping[str, Any] | None = None) -> list[InversionResult]:
+        """One image per seed (default: the prompt's own seeds; a control takes its prompt's), inverted
+        under `condition` (default: the suite's first)."""
+        settings = self.settings_for(suite, condition)
         out = []
         for seed in self.seeds_for(suite, prompt_text) if seeds is None else seeds:
             key = entry_key(self.handle.fingerprint, prompt_text, seed, settings, input_size=self.handle.input_size)
@@ -303,25 +322,26 @@ class Session:
         kwargs.setdefault("precision", self.config.precision)
         return load_model(name, pretrained, **kwargs)
 
-    def raw_values(self, suite: Suite, key: str, prompt_text: str,
-                   seeds: list[int] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
-        """A probe's per-seed values for one prompt's images (memoised)."""
-        memo = (suite.path, key, prompt_text, self.settings_for(suite).key(), None if seeds is None else tuple(seeds))
+    def raw_values(self, suite: Suite, key: str, prompt_text: str, seeds: list[int] | None = None,
+                   condition: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
+        """A probe's per-seed values for one prompt's images under `condition` (memoised)."""
+        settings_key = self.settings_for(suite, condition).key()
+        memo = (suite.path, key, prompt_text, settings_key, None if seeds is None else tuple(seeds))
         if memo not in self._readouts:
-            results = self.image_results(suite, prompt_text, seeds)
+            results = self.image_results(suite, prompt_text, seeds, condition)
             images = np.stack([r.image for r in results])
             values = np.asarray(self.probe(suite, key).measure(images, [prompt_text] * len(results)), float)
             self._readouts[memo] = (values, results)
         return self._readouts[memo]
 
-    def values(self, suite: Suite, key: str, prompt_text: str,
-               seeds: list[int] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
-        """Per-seed values, placed between the anchors' readouts when the probe is anchored."""
-        values, results = self.raw_values(suite, key, prompt_text, seeds)
+    def values(self, suite: Suite, key: str, prompt_text: str, seeds: list[int] | None = None,
+               condition: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
+        """Per-seed values, placed between the anchors' readouts (same condition) when the probe is anchored."""
+        values, results = self.raw_values(suite, key, prompt_text, seeds, condition)
         spec = suite.probes[key]
         if spec.anchors:
-            low, _ = self.raw_values(suite, key, spec.anchors[0])
-            high, _ = self.raw_values(suite, key, spec.anchors[1])
+            low, _ = self.raw_values(suite, key, spec.anchors[0], condition=condition)
+            high, _ = self.raw_values(suite, key, spec.anchors[1], condition=condition)
             try:  # the separation floor is a share of the probe's own range, not the anchored one
                 values = anchored(values, low, high, value_range=type(self.probe(suite, key)).value_range,
                                   seed=self.config.base_seed)
@@ -333,18 +353,24 @@ class Session:
         return values, results
 
     def evaluate(self, case: Case) -> Measurement:
-        """Measure one case: its probe over its seeds' images, then the check's statistics."""
+        """Measure one case under each of its suite's conditions; it passes only if it passes under all."""
+        why = self.undecidable(case)  # the same under every condition: it depends on the seed count only
+        measured = [self._evaluate_under(case, condition, why) for condition in case.suite.inversion.conditions]
+        return decide(measured) if case.suite.inversion.has_conditions else measured[0]
+
+    def _evaluate_under(self, case: Case, condition: Mapping[str, Any], why: str | None) -> Measurement:
+        """Measure one case under one condition: its probe over its seeds' images, then the check's statistics."""
         suite, check, prompt = case.suite, case.check, case.prompt
-        settings = self.settings_for(suite)
-        base = dict(profile=self.profile_for(suite), settings_key=settings.key())
-        why = self.undecidable(case)
+        settings = self.settings_for(suite, condition)
+        base = dict(profile=self.profile_for(suite), settings_key=settings.key(), condition=condition)
         if why:
             return Measurement(**base, error=why)
         try:
-            values, results = self.values(suite, check.probe, prompt.text)
+            values, results = self.values(suite, check.probe, prompt.text, condition=condition)
             seeds = [r.seed for r in results]
             control = self.control_for(case)
-            control_values = None if control is None else self.values(suite, check.probe, control, seeds)[0]
+            control_values = (None if control is None
+                              else self.values(suite, check.probe, control, seeds, condition)[0])
             result = evaluate_check(
                 check, values, seeds, seed=self.config.base_seed,
                 value_range=suite.probes[check.probe].value_range, prompt_id=prompt.id,

@@ -35,7 +35,7 @@ from ..kinds import MODEL_KINDS
 from .bounded_yaml import compose, decode
 from .checks import read_checks
 from .inversion import read_inversion, setting_types
-from .model import Check, InversionSpec, ProbeSpec, Prompt, Suite, slug
+from .model import Check, InversionSpec, ProbeSpec, Prompt, Suite, condition_label, slug
 from .reader import Reader
 from .sections import read_applies_to, read_probes, read_prompts
 
@@ -133,7 +133,8 @@ def _read_top(r: Reader, root: Node) -> dict[str, tuple[Node, Node]]:
     if "clipsafety" not in top:
         raise r.fail(root, "clipsafety", "not a clipsafety suite: the `clipsafety: 1` key is missing",
                      fix="add `clipsafety: 1` as the first line")
-    moved = {"profile": "inversion.profile", "seeds": "inversion.seeds", "overrides": "inversion.overrides"}
+    moved = {"profile": "inversion.profile", "seeds": "inversion.seeds", "overrides": "inversion.overrides",
+             "conditions": "inversion.conditions"}
     moved.update({key: f"inversion.overrides.{key}" for key in setting_types()})
     r.known_keys(top, TOP_KEYS, "", moved=moved)
     version_node = top["clipsafety"][1]
@@ -152,6 +153,7 @@ __all__ = [
     "Prompt",
     "ProbeSpec",
     "Suite",
+    "condition_label",
     "is_suite_file",
     "load_suite",
     "parse_suite",

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conditions import condition_label
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -64,6 +66,14 @@ class InversionSpec:
     profile: str | None = None  # None: the default profile of the model's kind (clipsafety.kinds)
     seeds: int | None = None  # None: the runner's default
     overrides: dict[str, Any] = field(default_factory=dict)
+    # Each combination of `conditions:` (cartesian product, in the file's order), applied over the
+    # overrides; a suite without `conditions:` has one condition, {}: its overrides alone.
+    conditions: tuple[dict[str, Any], ...] = field(default_factory=lambda: ({},))
+
+    @property
+    def has_conditions(self) -> bool:
+        """True when the suite names `conditions:` (then every case is decided under each)."""
+        return self.conditions != ({},)
 
 
 @dataclass(frozen=True)
@@ -95,4 +105,4 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60].strip("-")
 
 
-__all__ = ["Check", "InversionSpec", "Prompt", "ProbeSpec", "Suite", "slug"]
+__all__ = ["Check", "InversionSpec", "Prompt", "ProbeSpec", "Suite", "condition_label", "slug"]

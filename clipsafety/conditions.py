@@ -1,0 +1,120 @@
+"""A case under several inversion settings (a suite's `inversion.conditions`): the verdict rule and its record.
+
+A suite may name a small grid of inversion settings; the session measures every
+case under each combination. The case passes only if it passes under every
+condition, and an error under any condition is the case's error. Its headline
+value and interval are the deciding condition's: the first that errs, else the
+first that fails, else the first. A case whose outcome differs between
+conditions "flips with the inversion settings": the record says so, and the
+terminal and the report show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .jsonread import Interval, JsonValue, opt_interval, opt_number, opt_text
+
+if TYPE_CHECKING:
+    from .session import Measurement
+
+CONDITION_OUTCOMES = ("passed", "failed", "error")
+FLIP_TEXT = "verdict flips with inversion settings"
+
+
+def condition_label(condition: Mapping[str, Any]) -> str:
+    """'tv_weight=0.002, lr=0.05': how messages, the terminal and the report name a condition."""
+    return ", ".join(f"{name}={_shown(value)}" for name, value in condition.items()) or "the suite's settings"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def decide(measured: Sequence[Measurement]) -> Measurement:
+    """The case's measurement from one per condition: the deciding condition's, carrying all of them."""
+    deciding = next((m for m in measured if m.result is None), None) \
+        or next((m for m in measured if not m.result.passed), measured[0])
+    error = deciding.error
+    if error is not None and len({m.error for m in measured}) > 1:  # not the same under every condition
+        error = f"under the condition {condition_label(deciding.condition)}: {error}"
+    return dataclasses.replace(deciding, error=error, conditions=tuple(measured))
+
+
+@dataclass(frozen=True)
+class ConditionRecord:
+    """One condition of a case: the settings it set over the suite's overrides, and what the check gave."""
+
+    label: str  # condition_label(overrides)
+    overrides: Mapping[str, Any]
+    outcome: str  # CONDITION_OUTCOMES
+    settings_key: str | None = None
+    value: float | None = None
+    interval: Interval | None = None
+    gated_value: float | None = None
+    reason: str | None = None  # why it failed or erred
+    images: Mapping[str, int] = dataclasses.field(default_factory=dict)  # image sha256 -> encoder passes it cost
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "overrides": dict(self.overrides), "outcome": self.outcome,
+                "settings_key": self.settings_key, "value": self.value,
+                "interval": None if self.interval is None else list(self.interval),
+                "gated_value": self.gated_value, "reason": self.reason, "images": dict(self.images)}
+
+    @classmethod
+    def read(cls, v: JsonValue) -> ConditionRecord:
+        overrides = {name: _setting_value(value) for name, value in v.key("overrides").entries()}
+        images = {sha: passes.integer() for sha, passes in v.key("images").entries()}
+        return cls(label=v.key("label").text(), overrides=overrides, images=images,
+                   outcome=v.key("outcome").text(CONDITION_OUTCOMES), settings_key=opt_text(v.key("settings_key")),
+                   value=opt_number(v.key("value")), interval=opt_interval(v.key("interval")),
+                   gated_value=opt_number(v.key("gated_value")), reason=opt_text(v.key("reason")))
+
+
+def _setting_value(v: JsonValue) -> Any:
+    """An inversion setting's value as JSON holds it: null, true/false, a number, a string, or a list of numbers."""
+    if v.value is None or isinstance(v.value, (bool, str)):
+        return v.value
+    if isinstance(v.value, list):
+        return [item.number() for item in v.items()]
+    return v.number()
+
+
+def read_conditions(v: JsonValue) -> tuple[ConditionRecord, ...]:
+    """A record's `conditions` (absent in files from before conditions: none) and its `verdict_flips`."""
+    conditions = v.key("conditions", optional=True)
+    records = () if conditions.value is None else tuple(ConditionRecord.read(c) for c in conditions.items())
+    stated = v.key("verdict_flips", optional=True)
+    if stated.value is not None and stated.boolean() != flips(records):
+        raise stated.fail(f"says {str(stated.value).lower()}, but the conditions' outcomes "
+                          f"{'differ' if flips(records) else 'agree'}")
+    return records
+
+
+def deciding_condition(conditions: Sequence[ConditionRecord]) -> ConditionRecord | None:
+    """The condition whose value a case's record shows: the first that erred, else the first that failed,
+    else the first (None: no conditions)."""
+    for outcome in ("error", "failed"):
+        found = next((c for c in conditions if c.outcome == outcome), None)
+        if found is not None:
+            return found
+    return conditions[0] if conditions else None
+
+
+def flips(conditions: Sequence[ConditionRecord]) -> bool:
+    """True when the outcome differs between conditions."""
+    return len({c.outcome for c in conditions}) > 1
+
+
+__all__ = ["CONDITION_OUTCOMES", "FLIP_TEXT", "ConditionRecord", "condition_label", "decide", "deciding_condition",
+           "flips",
+           "read_conditions"]
