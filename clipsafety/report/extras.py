@@ -12,6 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..conditions import FLIP_TEXT
 from ..operators import OPERATORS
 from ..record import CaseRecord, SeedRecord
 from ..verdict import waiver_text
@@ -46,6 +47,11 @@ def case_extra_html(case: CaseRecord, images: Mapping[str, str] | None = None, *
             ("gate", f"{case.bound} {fmt_number(case.gated_value)} {OPERATORS[case.op].symbol} "
                      f"{fmt_number(case.threshold)}"),
             ("outcome", f"{case.outcome} {OUTCOME_MARKS[case.outcome]}")]
+    for condition in case.conditions:  # the suite's inversion conditions: it must pass under all
+        rows.append((f"under {condition.label}", f"{fmt_number(condition.value)} {fmt_interval(condition.interval)} "
+                                                 f"{condition.outcome} {OUTCOME_MARKS[condition.outcome]}"))
+    if case.verdict_flips:
+        rows.append(("conditions", f"FLIPS: {FLIP_TEXT}"))
     if case.waiver is not None:
         rows.append(("waiver", waiver_text(case.waiver)))
     if case.reason:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conditions import FLIP_TEXT, deciding_condition
 from ..operators import OPERATORS
 from ..record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
 from ..verdict import waiver_text
@@ -105,6 +106,18 @@ class BaselineCheckView:
 
 
 @dataclass
+class ConditionView:
+    """One inversion condition of a check: its settings, what the check gave under them."""
+    label: str  # "tv_weight=0.002, lr=0.05"
+    outcome: str  # passed | failed | error
+    mark: str  # OUTCOME_MARKS[outcome]
+    value: str  # "0.412 [0.35, 0.47]"
+    gated_value: str
+    reason: str  # why it erred or failed, when not the check's own reason
+    deciding: bool  # the check's headline value is this condition's
+
+
+@dataclass
 class CheckView:
     check: str
     metric: str
@@ -120,6 +133,8 @@ class CheckView:
     baseline: BaselineCheckView | None = None  # set only when the results carry a baseline
     waiver: str = ""  # "waived: <reason> (owner ..., until ..., ticket)" when a waiver accepted the failure
     plot: PlotImage | None = None  # the check's values, interval and threshold; None without data
+    conditions: list[ConditionView] = field(default_factory=list)  # when the suite names inversion conditions
+    flip: str = ""  # FLIP_TEXT when the outcome differs between the conditions
 
 
 @dataclass
@@ -254,7 +269,18 @@ def _check_view(case: CaseRecord, with_baseline: bool) -> CheckView:
         bound=case.bound, gated_value=fmt_number(case.gated_value), reason=case.reason or "", nodeid=case.nodeid,
         failing_seeds=case.failing_seeds, anchors=list(case.anchors or ()),
         baseline=baseline_check_view(case) if with_baseline else None,
-        waiver=waiver_text(case.waiver) if case.waiver is not None else "", plot=_plot(case if with_baseline else dataclasses.replace(case, baseline=None)))
+        waiver=waiver_text(case.waiver) if case.waiver is not None else "",
+        plot=_plot(case if with_baseline else dataclasses.replace(case, baseline=None)),
+        conditions=condition_views(case), flip=FLIP_TEXT if case.verdict_flips else "")
+
+
+def condition_views(case: CaseRecord) -> list[ConditionView]:
+    """The check under each inversion condition, in the suite's order ([] when it names none)."""
+    deciding = deciding_condition(case.conditions)
+    return [ConditionView(label=c.label, outcome=c.outcome, mark=OUTCOME_MARKS[c.outcome],
+                          value=_value_with_interval(c.value, c.interval), gated_value=fmt_number(c.gated_value),
+                          reason="" if c.reason in (None, case.reason) else c.reason, deciding=c is deciding)
+            for c in case.conditions]
 
 
 def _plot(case: CaseRecord) -> PlotImage | None:
