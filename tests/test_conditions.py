@@ -324,3 +324,19 @@ def test_a_malformed_conditions_field_is_one_error_naming_it(flipped, tmp_path, 
     with pytest.raises(ClipSafetyError) as err:
         read_results(path)
     assert str(err.value).startswith(f"{path}: ") and message in str(err.value), str(err.value)
+
+
+def test_pytest_prints_a_row_per_condition_and_the_flip(pytester):
+    write_tiny_model_folder(pytester.path / "tiny")
+    pytester.makefile(".yaml", flip=FLIP)
+    out = pytester.runpytest("--clip-model=local-dir:tiny", "-p", "no:cacheprovider", "--clip-report=")
+    out.assert_outcomes(passed=1, failed=1)
+    out.stdout.fnmatch_lines([
+        f"*flip / 'a dog': check high failed ({FLIP_TEXT})*",
+        "*value under*steps=1*",
+        "*under each inversion condition (the check must pass under all):*",
+        "*steps=1 *failed*value*",
+        "*steps=30*passed*value*",
+    ])
+    data = json.loads((pytester.path / "reports" / "clipsafety.json").read_text())
+    assert {c["check"]: c["verdict_flips"] for c in data["cases"]} == {"high": True, "low": False}
