@@ -76,6 +76,8 @@ def main(argv=None) -> int:
         folder = args.out / f"calib{index}"
         if (folder / "card.json").is_file():
             print(f"calib{index}: already trained", flush=True)
+            if not (folder / "truth.json").is_file():  # trained, but the run stopped before writing it
+                finish(folder, truth)
             continue
         spec_path = args.out / f"calib{index}.yaml"
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -84,12 +86,19 @@ def main(argv=None) -> int:
                "--log-every", "100"]
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
-        card = json.loads((folder / "card.json").read_text())
-        card.setdefault("kind", "toy")  # older trainers did not declare the kind
-        (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-        (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
-        print(f"calib{index}: accuracy {card['accuracy']} in {card['train_seconds']} s", flush=True)
+        finish(folder, truth)
     return 0
+
+
+def finish(folder: Path, truth: dict) -> None:
+    """Mark a trained world as a toy model and write its truth beside it."""
+    card = json.loads((folder / "card.json").read_text())
+    card.setdefault("kind", "toy")  # older trainers did not declare the kind
+    (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    truth = {**truth, "training_steps": card.get("steps")}
+    (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    print(f"{folder.name}: {card.get('steps')} steps, accuracy {card['accuracy']} in {card['train_seconds']} s",
+          flush=True)
 
 
 if __name__ == "__main__":
