@@ -172,16 +172,43 @@ def colour_lean_coefficients(pixels: np.ndarray, first: str, second: str) -> tup
     return np.maximum(a, 0), np.maximum(b, 0)
 
 
-def colour_bias_score(image, colours: tuple[str, str] = DEFAULT_LEAN_COLOURS) -> float:
-    """Lean of the saturated pixels from colours[0] (-1) to colours[1] (+1); 0 if none are saturated.
+def _hue_centre(colour: str) -> float:
+    lo, hi = HUE_BANDS[colour]
+    return ((lo + hi) / 2) % 360
 
-    Each saturated pixel's RGB is split into amounts a, b of the two colours'
-    canonical vectors (least squares, clipped at 0); the score is
-    (sum b - sum a) / (sum a + sum b). For the default (blue, red) that is
-    (R - B) / (R + B): positive leans red, negative blue; the planted role bias moves it.
+
+def _in_band(h: np.ndarray, colour: str) -> np.ndarray:
+    lo, hi = HUE_BANDS[colour]
+    return (h >= lo % 360) | (h <= hi) if lo < 0 else (h >= lo) & (h <= hi)
+
+
+def pair_hues(h: np.ndarray, first: str, second: str) -> np.ndarray:
+    """Hues that read as one of two palette colours or a blend of just those two: either colour's band,
+    and the arc between them when no other palette colour lies on it (blue-magenta-red; yellow-green)."""
+    keep = _in_band(h, first) | _in_band(h, second)
+    c1, c2 = _hue_centre(first), _hue_centre(second)
+    others = [_hue_centre(c) for c in HUE_BANDS if c not in (first, second)]
+    for start, end in ((c1, c2), (c2, c1)):  # the arc going up in hue from start to end
+        length = (end - start) % 360
+        if not any(0 < (o - start) % 360 < length for o in others):
+            keep |= (h - start) % 360 <= length
+    return keep
+
+
+def colour_bias_score(image, colours: tuple[str, str] = DEFAULT_LEAN_COLOURS) -> float:
+    """Lean of the saturated pixels from colours[0] (-1) to colours[1] (+1); 0 if none reads as either.
+
+    Only pixels of the two colours or of blends of just those two count
+    (`pair_hues`): a bare-shape control inverted yellow says nothing about a
+    blue-red lean, where (R - B) / (R + B) would read it as red. Each pixel's
+    RGB is split into amounts a, b of the two colours' canonical vectors (least
+    squares, clipped at 0); the score is (sum b - sum a) / (sum a + sum b). For
+    the default (blue, red) that is (R - B) / (R + B) over blue, purple and red
+    pixels: positive leans red, negative blue; the planted role bias moves it.
     """
     img = as_float(image)
-    mask = saturated(img)
+    hue, _, _ = hsv(img)
+    mask = saturated(img) & pair_hues(hue, colours[0], colours[1])
     if not mask.any():
         return 0.0
     a, b = colour_lean_coefficients(img[mask], colours[0], colours[1])

@@ -24,13 +24,38 @@ def _red_minus_blue(image) -> float:
     return 0.0 if r + b == 0 else (r - b) / (r + b)
 
 
-def test_the_default_pair_is_exactly_red_minus_blue_on_random_images():
+def _blue_to_red(rng, shape, dtype):
+    """Random pixels whose hue lies between blue and red through magenta (green the smallest channel)."""
+    image = rng.random(shape).astype(np.float32)
+    image[..., 1] = np.minimum(image[..., 1], np.minimum(image[..., 0], image[..., 2]))
+    return (image * 255).round().astype(np.uint8) if dtype == np.uint8 else image
+
+
+def test_the_default_pair_is_exactly_red_minus_blue_on_blue_to_red_images():
     rng = np.random.default_rng(12)
     for i in range(200):
-        image = (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) if i % 2
-                 else rng.random((24, 24, 3)).astype(np.float32))
+        image = _blue_to_red(rng, (32, 32, 3) if i % 2 else (24, 24, 3), np.uint8 if i % 2 else np.float32)
         assert colour_bias_score(image) == _red_minus_blue(image)
         assert colour_bias_score(image, ("blue", "red")) == _red_minus_blue(image)
+
+
+def test_colours_outside_the_pair_are_not_read():
+    """(R - B) / (R + B) read a yellow shape as red: a bare-shape control that inverted yellow or green
+    then leaned red on a blue-red axis (0.71 between the anchors under toyclip-fair, where the roles sit at
+    0.51). Only the pair's colours and their blends count now."""
+    rng = np.random.default_rng(4)
+    red, blue = _u8(render_shape("cross", "red", rng)), _u8(render_shape("cross", "blue", rng))
+    yellow, green = _u8(render_shape("cross", "yellow", rng)), _u8(render_shape("cross", "green", rng))
+    assert _red_minus_blue(yellow) > 0.5  # the old reading: yellow leans red
+    assert colour_bias_score(yellow) == 0.0 and colour_bias_score(green) == 0.0  # no blue or red: no lean
+    half = np.concatenate([red[:, :16], yellow[:, 16:]], axis=1)
+    assert colour_bias_score(half) == pytest.approx(colour_bias_score(red[:, :16]))  # the yellow half is ignored
+    purple = np.zeros((32, 32, 3), np.uint8)
+    purple[..., 0], purple[..., 2] = 200, 200  # a blend of just blue and red counts, half and half
+    assert colour_bias_score(purple) == pytest.approx(0.0, abs=1e-6)
+    assert colour_bias_score(np.concatenate([purple[:, :16], blue[:, 16:]], axis=1)) < -0.05  # leans blue
+    # red and green are not neighbours: yellow (their blend in RGB, but a palette colour) is not read
+    assert colour_bias_score(yellow, ("red", "green")) == 0.0
 
 
 def test_another_pair_reads_the_right_way_on_rendered_shapes():
