@@ -43,7 +43,7 @@ def parse_candidate(text: str) -> dict:
     return out
 
 
-def suites_for(model: str, suites_dir: Path) -> dict[str, dict]:
+def suites_for(model: str, suites_dir: Path, names: tuple[str, ...] = TOY_SUITES) -> dict[str, dict]:
     """The shipped toy suites; for a calibration world (a local-dir folder with truth.json), the colour
     suite plus the shipped bias and hazard checks on the world's own words (bench/calibration.py), since
     "a doctor" means nothing to a world trained on other role words."""
@@ -56,7 +56,7 @@ def suites_for(model: str, suites_dir: Path) -> dict[str, dict]:
 
         truth = json.loads((folder / "truth.json").read_text())
         return {"toy-colour-fidelity": shipped("toy-colour-fidelity"), "world": world_suite(truth)}
-    return {name: shipped(name) for name in TOY_SUITES}
+    return {name: shipped(name) for name in names}
 
 
 def write_suites(folder: Path, overrides: dict, suites: dict[str, dict]) -> list[Path]:
@@ -77,10 +77,11 @@ def write_suites(folder: Path, overrides: dict, suites: dict[str, dict]) -> list
     return paths
 
 
-def run(model: str, overrides: dict, suites_dir: Path, cache: str) -> tuple[dict, int, int, float]:
+def run(model: str, overrides: dict, suites_dir: Path, cache: str,
+        names: tuple[str, ...] = TOY_SUITES) -> tuple[dict, int, int, float]:
     """{case id: (outcome, value, interval)}, total passes, images, seconds."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_suites(Path(tmp), overrides, suites_for(model, suites_dir))
+        paths = write_suites(Path(tmp), overrides, suites_for(model, suites_dir, names))
         started = time.perf_counter()
         results = run_suites(paths, RunConfig(model=model, cache_dir=cache))
         seconds = time.perf_counter() - started
@@ -122,18 +123,22 @@ def main(argv=None) -> int:
     p.add_argument("--candidates", nargs="+", default=["steps=75", "steps=100,copies=4", "early_stop=true"])
     p.add_argument("--suites", type=Path, default=Path(__file__).resolve().parent.parent / "suites")
     p.add_argument("--cache", default=".clipsafety-cache")
+    p.add_argument("--toy-suites", nargs="+", default=list(TOY_SUITES), choices=TOY_SUITES,
+                   help="which shipped suites to run on the bundled models (tests/test_toy_suites.py runs the "
+                        "planted-bias and hazard suites on toyclip-biased)")
     p.add_argument("--values", action="store_true", help="also print every case's outcome, value and interval")
     args = p.parse_args(argv)
     print("| model | settings | passes/image | x fewer | verdicts same | values in ref. interval | seconds |")
     print("|---|---|---|---|---|---|---|")
     for model in args.models:
-        ref, ref_passes, ref_images, ref_s = run(model, {}, args.suites, args.cache)
+        names = tuple(args.toy_suites)
+        ref, ref_passes, ref_images, ref_s = run(model, {}, args.suites, args.cache, names)
         per_ref = ref_passes / max(ref_images, 1)
         print(f"| {model} | suites' own | {per_ref:.0f} | 1.0 | - | - | {ref_s:.0f} |", flush=True)
         if args.values:
             print_values(ref)
         for text in args.candidates:
-            cand, passes, images, seconds = run(model, parse_candidate(text), args.suites, args.cache)
+            cand, passes, images, seconds = run(model, parse_candidate(text), args.suites, args.cache, names)
             same, inside, n, differ = compare(ref, cand)
             per = passes / max(images, 1)
             print(f"| {model} | {text} | {per:.0f} | {per_ref / max(per, 1):.1f} | {same}/{n} | {inside}/{n} "

@@ -62,9 +62,9 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
     lean = next(c for c in shipped["checks"] if c["metric"].endswith(".skew"))
     checks = {c.id: c for c in suite.checks}
     for role in truth["roles"]:
-        paired, unpaired = checks[f"no-colour-lean-{role['word']}"], checks[f"unpaired-{role['word']}"]
-        assert paired.threshold == unpaired.threshold == lean["threshold"] and paired.bound == lean["bound"]
-        assert paired.paired and not unpaired.paired
+        shipped_logic, paired = checks[f"no-colour-lean-{role['word']}"], checks[f"paired-{role['word']}"]
+        assert shipped_logic.threshold == paired.threshold == lean["threshold"] and paired.bound == lean["bound"]
+        assert shipped_logic.paired == lean.get("paired", False) and paired.paired
         prompt = next(p for p in suite.prompts if p.id == role["word"])
         assert prompt.control == f"a {role['shape']}"  # the role's own bare shape, same seeds
         assert suite.probes[paired.probe].anchors == tuple(f"a {c} {role['shape']}" for c in role["colours"])
