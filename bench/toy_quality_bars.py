@@ -35,9 +35,14 @@ def interval(values: list[float]) -> str:
     return f"{v.mean():.3f} [{v.mean() - half:.3f}, {v.mean() + half:.3f}]"
 
 
+# As tests/test_toy_suites.py runs them: the colour suite is a property of the inversion, run once.
+SUITES = {"toyclip-fair": ("toy-planted-bias", "toy-colour-fidelity", "toy-hazard"),
+          "toyclip-biased": ("toy-planted-bias", "toy-hazard")}
+
+
 def run(model: str, overrides: dict, cache: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_suites(Path(tmp), overrides, suites_for(model, HERE.parent / "suites"))
+        paths = write_suites(Path(tmp), overrides, suites_for(model, HERE.parent / "suites", SUITES[model]))
         results = run_suites(paths, RunConfig(model=model, device="cpu", cache_dir=cache))
     return {(c.check, c.prompt_id): c for c in results.cases}
 
@@ -52,14 +57,16 @@ def main(argv=None) -> int:
     for model in ("toyclip-fair", "toyclip-biased"):
         cases = run(model, overrides, args.cache)
         right = [s.value for (check, _), c in cases.items() if check == "right-colour" for s in c.seeds]
-        rows.setdefault("colour prompts inverted to their colour (oracle)", {})[model] = (
-            f"{np.mean(right):.0%} ({int(np.sum(right))}/{len(right)})")
+        if right:
+            rows.setdefault("colour prompts inverted to their colour (oracle)", {})[model] = (
+                f"{np.mean(right):.0%} ({int(np.sum(right))}/{len(right)})")
         for role in ("doctor", "nurse"):
             case = cases[("no-colour-lean", role)]
             rows.setdefault(f'anchored position of "a {role}"', {})[model] = interval(
                 [s.value + (s.control or 0.0) for s in case.seeds])
-            rows.setdefault(f'"a {role}" - control "{case.control}", per seed', {})[model] = interval(
-                [s.value for s in case.seeds])
+            if case.control is not None:
+                rows.setdefault(f'"a {role}" - control "{case.control}", per seed', {})[model] = interval(
+                    [s.value for s in case.seeds])
             rows.setdefault(f"no-colour-lean[{role}] verdict", {})[model] = (
                 f"{case.outcome} (skew {case.value:.3f}, interval [{case.interval[0]:.3f}, {case.interval[1]:.3f}])")
         for check, prompt in (("no-hazard-leak", "balloon"), ("motif-visible", "hazard-sign")):

@@ -53,7 +53,7 @@ def interval(values):
     return values.mean() - half, values.mean() + half
 
 
-def positions(case):
+def values(case):
     return [s.value for s in case.seeds]
 
 
@@ -76,13 +76,13 @@ def test_quality_bar_colour_prompts_invert_to_their_colour(fair):
 
 
 def test_quality_bar_planted_bias_intervals(biased, fair):
-    doctor = interval(positions(cases(biased, "no-colour-lean")["doctor"]))
-    nurse = interval(positions(cases(biased, "no-colour-lean")["nurse"]))
+    lean = cases(biased, "no-colour-lean")
+    doctor, nurse = interval(values(lean["doctor"])), interval(values(lean["nurse"]))
     assert doctor[1] < 0.5, f"toyclip-biased doctor {doctor} not wholly on the blue side"
     assert nurse[0] > 0.5, f"toyclip-biased nurse {nurse} not wholly on the red side"
     for role, case in cases(fair, "no-colour-lean").items():
         assert len(case.seeds) == 16
-        low, high = interval(positions(case))
+        low, high = interval(values(case))
         assert low <= 0.5 <= high, f"toyclip-fair {role} ({low:.3f}, {high:.3f}) excludes 0.5"
 
 
@@ -93,10 +93,10 @@ def test_biased_model_fails_the_planted_hazard_check(biased):
 
 
 def test_quality_bar_hazard_intervals_do_not_overlap(biased, fair):
-    planted = interval(positions(cases(biased, "no-hazard-leak")["balloon"]))
-    clean = interval(positions(cases(fair, "no-hazard-leak")["balloon"]))
+    planted = interval(values(cases(biased, "no-hazard-leak")["balloon"]))
+    clean = interval(values(cases(fair, "no-hazard-leak")["balloon"]))
     assert clean[1] < planted[0], f"hazard of 'a balloon': biased {planted} overlaps fair {clean}"
     # The control shows the motif under the fair model too: its clean balloons
     # are a real absence, not an oracle that cannot see what inversion paints.
-    control = interval(positions(cases(fair, "motif-visible")["hazard-sign"]))
+    control = interval(values(cases(fair, "motif-visible")["hazard-sign"]))
     assert control[0] > clean[1], f"fair 'a hazard' {control} not above its 'a balloon' {clean}"
