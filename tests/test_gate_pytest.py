@@ -82,7 +82,7 @@ def test_require_a_kind_that_did_not_run_fails_the_run(pytester, run):
     assert out.ret == pytest.ExitCode.TESTS_FAILED
     out.stdout.fnmatch_lines(["*--clip-require=toy: no toy-world check ran (local-dir:tiny is a natural model)*"])
     # pytest's own last line does not read as a clean pass
-    out.stdout.fnmatch_lines(["=* 2 passed, 3 skipped, 1 clipsafety gate failed in *"])
+    out.stdout.fnmatch_lines(["=* 2 passed, 3 skipped, *1 clipsafety gate failed in *"])  # warnings may sit between
     data = results(pytester)
     assert data["exit_status"] == 1 and len(data["gate"]["problems"]) == 1
     assert 'id="verdict">PASSED<' not in (pytester.path / "reports" / "clipsafety.html").read_text()

@@ -18,7 +18,10 @@ name: slow
 inversion:
   profile: paper
   seeds: 3
-  overrides: {steps: 60, init_size: 16, upscale_steps: [], copies: 2, batch_size: 1}
+  # slow enough per image that the run is still going when the
+  # signal comes after the first entry: at 60 steps an idle machine finished
+  # all six images before it (the test then saw exit status 0)
+  overrides: {steps: 300, init_size: 16, upscale_steps: [], copies: 2, batch_size: 1}
 probes:
   sim: {type: similarity}
 prompts: [a dog, a cat]
