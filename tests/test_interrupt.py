@@ -18,10 +18,7 @@ name: slow
 inversion:
   profile: paper
   seeds: 3
-  # slow enough per image that the run is still going when the
-  # signal comes after the first entry: at 60 steps an idle machine finished
-  # all six images before it (the test then saw exit status 0)
-  overrides: {steps: 300, init_size: 16, upscale_steps: [], copies: 2, batch_size: 1}
+  overrides: {steps: 60, init_size: 16, upscale_steps: [], copies: 2, batch_size: 1}
 probes:
   sim: {type: similarity}
 prompts: [a dog, a cat]
@@ -35,6 +32,9 @@ def _start(path):
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--clip-model=local-dir:tiny",
          "--clip-report=", "slow.yaml"],
         cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A test run started in the background (`pytest tests/ &`) ignores SIGINT, and a child inherits
+        # that: Python then never installs its Ctrl-C handler and the run ends with exit status 0.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
