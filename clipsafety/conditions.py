@@ -40,10 +40,24 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def measured_outcome(measured: Measurement) -> str:
+    """passed, failed, or error (measuring gave no result) of one condition's measurement."""
+    if measured.result is None:
+        return "error"
+    return "passed" if measured.result.passed else "failed"
+
+
+def _deciding_index(outcomes: Sequence[str]) -> int:
+    """The verdict rule: the first condition that erred, else the first that failed, else the first."""
+    for outcome in ("error", "failed"):
+        if outcome in outcomes:
+            return list(outcomes).index(outcome)
+    return 0
+
+
 def decide(measured: Sequence[Measurement]) -> Measurement:
     """The case's measurement from one per condition: the deciding condition's, carrying all of them."""
-    deciding = next((m for m in measured if m.result is None), None) \
-        or next((m for m in measured if not m.result.passed), measured[0])
+    deciding = measured[_deciding_index([measured_outcome(m) for m in measured])]
     error = deciding.error
     if error is not None and len({m.error for m in measured}) > 1:  # not the same under every condition
         error = f"under the condition {condition_label(deciding.condition)}: {error}"
@@ -101,13 +115,8 @@ def read_conditions(v: JsonValue) -> tuple[ConditionRecord, ...]:
 
 
 def deciding_condition(conditions: Sequence[ConditionRecord]) -> ConditionRecord | None:
-    """The condition whose value a case's record shows: the first that erred, else the first that failed,
-    else the first (None: no conditions)."""
-    for outcome in ("error", "failed"):
-        found = next((c for c in conditions if c.outcome == outcome), None)
-        if found is not None:
-            return found
-    return conditions[0] if conditions else None
+    """The condition whose value a case's record shows, by the rule `decide` applied (None: no conditions)."""
+    return conditions[_deciding_index([c.outcome for c in conditions])] if conditions else None
 
 
 def flips(conditions: Sequence[ConditionRecord]) -> bool:
@@ -116,5 +125,4 @@ def flips(conditions: Sequence[ConditionRecord]) -> bool:
 
 
 __all__ = ["CONDITION_OUTCOMES", "FLIP_TEXT", "ConditionRecord", "condition_label", "decide", "deciding_condition",
-           "flips",
-           "read_conditions"]
+           "flips", "measured_outcome", "read_conditions"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import __version__
 from .cache import image_sha256
-from .conditions import ConditionRecord, condition_label
+from .conditions import ConditionRecord, condition_label, measured_outcome
 from .limits import MAX_RESULTS_BYTES
 from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
 from .session import Case, Measurement, RunConfig
@@ -71,11 +71,11 @@ def _condition_record(measured: Measurement) -> ConditionRecord:
     """What one condition of a case gave (its images are the case's own when it decided the case)."""
     r = measured.result
     base = dict(label=condition_label(measured.condition), overrides=dict(measured.condition),
-                settings_key=measured.settings_key,
+                settings_key=measured.settings_key, outcome=measured_outcome(measured),
                 images={image_sha256(image.image): image.passes for image in measured.images})
     if r is None:
-        return ConditionRecord(**base, outcome="error", reason=measured.error)
-    return ConditionRecord(**base, outcome="passed" if r.passed else "failed", value=_round(r.value),
+        return ConditionRecord(**base, reason=measured.error)
+    return ConditionRecord(**base, value=_round(r.value),
                            interval=(_round(r.interval[0]), _round(r.interval[1])),
                            gated_value=_round(r.gated_value))
 
