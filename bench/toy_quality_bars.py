@@ -6,7 +6,8 @@ Runs the colour, planted-bias and hazard suites under toyclip-fair and
 toyclip-biased (through the library pipeline and its cache: a rerun after
 `pytest suites/` or bench/pass_budget.py inverts nothing) and prints the
 quality-bar rows of README "The toy world": per role the anchored position of
-the prompt and its paired difference from the control, per hazard prompt the
+the prompt (and, when the check is paired, its difference from the control),
+per hazard prompt the
 motif score, as mean [mean - 1.96 sd/sqrt(n), mean + 1.96 sd/sqrt(n)] over
 seeds, plus the share of colour prompts the pixel oracle names right.
 tests/test_toy_suites.py asserts the same bars.

@@ -53,21 +53,26 @@ def hsv(image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.where(c > 0, h, 0.0) % 360, s, v
 
 
+def _saturated(s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return (s > SAT_MIN) & (v > VAL_MIN)
+
+
 def saturated(image) -> np.ndarray:
     _, s, v = hsv(image)
-    return (s > SAT_MIN) & (v > VAL_MIN)
+    return _saturated(s, v)
+
+
+def _in_band(h: np.ndarray, colour: str) -> np.ndarray:
+    """Hues (degrees, [0, 360)) in a palette colour's band; red's band straddles 0."""
+    lo, hi = HUE_BANDS[colour]
+    return (h >= lo % 360) | (h <= hi) if lo < 0 else (h >= lo) & (h <= hi)
 
 
 def colour_masks(image) -> dict[str, np.ndarray]:
     """Per palette colour, the boolean mask of saturated pixels in its hue band."""
     h, s, v = hsv(image)
-    sat = (s > SAT_MIN) & (v > VAL_MIN)
-    signed_h = np.where(h > 180, h - 360, h)  # red straddles 0 deg
-    out = {}
-    for name, (lo, hi) in HUE_BANDS.items():
-        hue = signed_h if lo < 0 else h
-        out[name] = sat & (hue >= lo) & (hue <= hi)
-    return out
+    sat = _saturated(s, v)
+    return {name: sat & _in_band(h, name) for name in HUE_BANDS}
 
 
 def colour_fractions(image) -> dict[str, float]:
@@ -177,11 +182,6 @@ def _hue_centre(colour: str) -> float:
     return ((lo + hi) / 2) % 360
 
 
-def _in_band(h: np.ndarray, colour: str) -> np.ndarray:
-    lo, hi = HUE_BANDS[colour]
-    return (h >= lo % 360) | (h <= hi) if lo < 0 else (h >= lo) & (h <= hi)
-
-
 def pair_hues(h: np.ndarray, first: str, second: str) -> np.ndarray:
     """Hues that read as one of two palette colours or a blend of just those two: either colour's band,
     and the arc between them when no other palette colour lies on it (blue-magenta-red; yellow-green)."""
@@ -207,8 +207,8 @@ def colour_bias_score(image, colours: tuple[str, str] = DEFAULT_LEAN_COLOURS) ->
     pixels: positive leans red, negative blue; the planted role bias moves it.
     """
     img = as_float(image)
-    hue, _, _ = hsv(img)
-    mask = saturated(img) & pair_hues(hue, colours[0], colours[1])
+    hue, s, v = hsv(img)  # once: saturation and hue both come from it
+    mask = _saturated(s, v) & pair_hues(hue, colours[0], colours[1])
     if not mask.any():
         return 0.0
     a, b = colour_lean_coefficients(img[mask], colours[0], colours[1])
