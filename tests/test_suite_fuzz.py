@@ -105,7 +105,9 @@ def mutated_data(draw) -> str:
         if path and draw(st.booleans()):
             tree = set_at(tree, path, None, delete=True)
         else:
-            tree = set_at(tree, path, draw(ODD_VALUES))
+            # A copy: st.just() hands out one shared object, and a later step may
+            # set a path inside it to itself (a cycle), or change it for later examples.
+            tree = set_at(tree, path, copy.deepcopy(draw(ODD_VALUES)))
     return yaml.safe_dump(tree, allow_unicode=True, sort_keys=False)
 
 
