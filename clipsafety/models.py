@@ -33,7 +33,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from .errors import ModelLoadError
+from .errors import ClipSafetyError, ModelLoadError
 from .local_weights import HF_WEIGHT_NAMES, cached_hf_file, cached_tag_file
 from .model_folders import CONFIG_NAME, BuiltModel, load_model_folder, load_state, read_checkpoint, save_checkpoint
 from .model_providers import NATURAL, named_models, provider_problems
@@ -42,6 +42,8 @@ from .names import did_you_mean
 DEFAULT_MODEL = "toyclip-fair"  # a name the toy world's provider registers
 RANDOM_INIT = "random"
 PRECISIONS = ("auto", "fp32", "bf16")
+UNREADABLE_FIX = ("use words the model knows (a toy model's vocab.json lists them), or run on a model trained "
+                  "on these words")
 
 
 # --------------------------------------------------------------------------- devices
@@ -115,12 +117,27 @@ class ModelHandle:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def unreadable(self, text: str) -> str | None:
+        """Why this model cannot read `text` as written, or None.
+
+        A provider's tokenizer may say (the toy world's names words outside its vocabulary,
+        which it would read as <unk>); open_clip's byte-level BPE reads any text.
+        """
+        says = getattr(self.tokenizer, "unreadable", None)
+        return says(text) if callable(says) else None
+
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
-        """L2-normalised fp32 text embeddings [N, D]; memoised per prompt."""
+        """L2-normalised fp32 text embeddings [N, D]; memoised per prompt.
+
+        Text the model cannot read is refused (ClipSafetyError), never embedded as <unk>."""
         for text in dict.fromkeys(texts):
             if text in self._text_cache:
                 continue
+            why = self.unreadable(text)
+            if why:
+                raise ClipSafetyError(f"{self.name} cannot read the text {text!r}: {why}",
+                                      fix=UNREADABLE_FIX)
             # One prompt per call: a batched matmul's rounding depends on its batch mates, and the
             # memo would then make a prompt's embedding (and its images) depend on the process's history.
             tokens = self.tokenizer([text]).to(self.device)

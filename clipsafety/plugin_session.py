@@ -119,14 +119,15 @@ class PluginSession:
                       f"(--clip-seed), cache {c.cache_dir or 'off'}")
 
     def _write_undecidable(self, items) -> None:
-        """Name, before any inversion, the cases that cannot decide at their seed count (each is an error)."""
+        """Name, before any inversion, the cases that cannot reach a verdict (each is an error): a text the
+        model cannot read, or a seed count at which the check cannot pass or cannot fail."""
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         run = self.run
         found = [(item.nodeid, why) for item in items if not run.skip_reason(item.case.suite)
                  and (why := run.session.undecidable(item.case))]
         if tr is None or not found:
             return
-        tr.write_line(f"clipsafety: {len(found)} cases cannot pass or fail at their seed count; "
+        tr.write_line(f"clipsafety: {len(found)} cases cannot reach a verdict on this model; "
                       "they are reported as errors:", yellow=True)
         for nodeid, why in found:
             tr.write_line(f"  {nodeid}: {why}", yellow=True)

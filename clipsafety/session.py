@@ -30,7 +30,7 @@ from .errors import ClipSafetyError, InversionError
 from .executors import Executor, LocalExecutor
 from .invert import InversionResult, InversionSettings, Progress, get_settings
 from .kinds import DEFAULT_PROFILE
-from .models import ModelHandle, load_model
+from .models import UNREADABLE_FIX, ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
 from .stats import DEFAULT_LEVEL, CheckResult, anchored, decidable, evaluate_check, fails_only_on_evidence, family_level
 from .suite import Check, Prompt, Suite
@@ -178,7 +178,11 @@ class Session:
         return family_level(self.config.level, self.family_size, self.config.familywise)
 
     def undecidable(self, case: Case) -> str | None:
-        """Why the case cannot pass (or cannot fail) at its seed count, known before inverting; else None."""
+        """Why the case cannot reach a verdict, known before inverting: a text the model cannot
+        read, or a seed count at which it cannot pass (or cannot fail); else None."""
+        unread = self.unreadable_text(case)
+        if unread:
+            return unread
         n = self.seed_count(case.suite)
         why = decidable(case.check, n, case.suite.probes[case.check.probe].value_range,
                         level=self.level_for(case.check), paired=self.control_for(case) is not None)
@@ -186,6 +190,29 @@ class Session:
             return None
         return (f"this check cannot decide anything at {n} seeds, so it is neither passed nor failed: {why} "
                 "(set inversion.seeds in the suite, or --clip-seeds)")
+
+    def unreadable_text(self, case: Case) -> str | None:
+        """Why the model cannot read the case's prompt, an anchor or the control, or None.
+
+        A toy model reads a word outside its vocabulary as <unk>: the images would show what
+        it makes of <unk>, and a verdict on them would be about nothing the suite names.
+        """
+        suite, spec = case.suite, case.suite.probes[case.check.probe]
+        prompt_field = f"prompts[{suite.prompts.index(case.prompt)}]"
+        texts = [("prompt", case.prompt.text, prompt_field)]
+        texts += [(f"anchor of probe {case.check.probe!r}", a, f"probes.{case.check.probe}.anchors")
+                  for a in spec.anchors or ()]
+        control = self.control_for(case)
+        if control is not None:
+            texts.append(("control", control, prompt_field))
+        for role, text, field_path in texts:
+            why = self.handle.unreadable(text)
+            if why:
+                return str(ClipSafetyError(
+                    f"{self.handle.name} cannot read the {role} {text!r}: {why}; a verdict on it would be about "
+                    "something the suite does not name, so the check is neither passed nor failed",
+                    where=suite.where(field_path), fix=UNREADABLE_FIX))
+        return None
 
     def skip_reason(self, suite: Suite) -> str | None:
         kind = self.handle.kind

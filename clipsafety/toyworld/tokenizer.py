@@ -54,6 +54,24 @@ class ToyTokenizer:
     def words(self, text: str) -> list[str]:
         return [w for w in _SPLIT.split(text.lower()) if w]
 
+    def unreadable(self, text: str) -> str | None:
+        """Why the model would not read `text` as written (words it reads as <unk>, words cut off), or None.
+
+        A prompt of unknown words inverts to whatever the model makes of <unk>: an image and a
+        verdict that are about nothing the suite meant (clipsafety.models.ModelHandle.unreadable).
+        """
+        words = self.words(text)
+        unknown = [w for w in dict.fromkeys(words) if w not in self.ids]  # words are a-z: never a special token
+        if unknown:
+            return (f"the model's vocabulary has no {', '.join(repr(w) for w in unknown)} "
+                    f"(it would read {'it' if len(unknown) == 1 else 'them'} as {UNK})")
+        room = self.context_length - 2
+        if len(words) > room:
+            return f"it has {len(words)} words and the model reads the first {room} only"
+        if not words:
+            return "it has no word the model reads (only letters a-z make words)"
+        return None
+
     def encode(self, text: str, context_length: int | None = None) -> list[int]:
         n = context_length or self.context_length
         unk = self.ids[UNK]
