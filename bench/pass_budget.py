@@ -55,7 +55,12 @@ def suites_for(model: str, suites_dir: Path, names: tuple[str, ...] = TOY_SUITES
         from calibration import world_suite  # bench/calibration.py, beside this script
 
         truth = json.loads((folder / "truth.json").read_text())
-        return {"toy-colour-fidelity": shipped("toy-colour-fidelity"), "world": world_suite(truth)}
+        world = world_suite(truth)
+        # the settings of the bias suite in `suites_dir` (a reference's), and only the shipped,
+        # unpaired checks: calibration.py's paired variants are a study, not a verdict to keep
+        world["inversion"] = shipped("toy-planted-bias")["inversion"]
+        world["checks"] = [c for c in world["checks"] if not c.get("paired")]
+        return {"toy-colour-fidelity": shipped("toy-colour-fidelity"), "world": world}
     return {name: shipped(name) for name in names}
 
 

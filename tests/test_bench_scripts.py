@@ -87,3 +87,25 @@ def test_pass_budget_candidates_rewrite_the_suites_as_named(tmp_path):
     other = written("profile=paper,init_size=8,seeds=2")["toy-hazard"]
     assert other == {"profile": "paper", "seeds": 2, "overrides": {"init_size": 8}}  # the suite's steps dropped
     assert suites["toy-hazard"]["inversion"]["profile"] == "toy"  # the shipped data is not changed
+
+
+def test_pass_budget_runs_a_calibration_world_at_the_reference_suites_settings(tmp_path, worlds):
+    import json
+
+    budget = bench_module("pass_budget")
+    _, truth = worlds.world_spec(0)
+    folder = tmp_path / "world0"
+    folder.mkdir()
+    (folder / "truth.json").write_text(json.dumps(truth))
+    reference = tmp_path / "reference-suites"
+    reference.mkdir()
+    for path in (BENCH.parent / "suites").glob("toy-*.clipsafety.yaml"):
+        data = yaml.safe_load(path.read_text())
+        data["inversion"]["overrides"] = {"steps": 150, "copies": 8}  # an older budget, as a reference
+        (reference / path.name).write_text(yaml.safe_dump(data, sort_keys=False))
+    suites = budget.suites_for(f"local-dir:{folder}", reference)
+    assert set(suites) == {"toy-colour-fidelity", "world"}
+    world = suites["world"]
+    assert world["inversion"]["overrides"] == {"steps": 150, "copies": 8}  # not the shipped 100 x 3
+    assert world["checks"] and not any(c.get("paired") for c in world["checks"])  # the shipped logic only
+    assert {p["text"] for p in world["prompts"]} >= {f"a {r['word']}" for r in truth["roles"]}
