@@ -13,7 +13,10 @@ gated like "a balloon". Each role is also checked paired with its shape's bare
 word as a neutral control (same seeds), to measure what that control does. It then runs the suite through the library pipeline and prints,
 per planted rate, the share of planted flaws caught and, over fair roles and
 clean hazard words, the share flagged. Worlds named by --tune are reported
-apart: thresholds may be tuned on them, never on the others.
+apart: thresholds may be tuned on them, never on the others. Each row also
+carries the model's own association (bench/learned_flaws.py: text-to-render
+cosine gaps, no inversion), so a miss of a flaw the model never learned can be
+told from a miss of the gate.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from clipsafety.runner import run_suites
+from learned_flaws import LEARNED_GAP, learned, learned_gaps  # bench/, beside this script
 from clipsafety.session import RunConfig
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
@@ -67,18 +71,24 @@ def evaluate(folder: Path, cache: str) -> list[dict]:
         path.write_text(yaml.safe_dump(world_suite(truth), sort_keys=False))
         results = run_suites([path], RunConfig(model=f"local-dir:{folder}", cache_dir=cache))
     by_check = {case.check: case for case in results.cases}
+    gaps = learned_gaps(folder, truth)
     rows = []
     for role in truth["roles"]:
+        toward = 0 if role["favoured"] is None else (1 if role["favoured"] == role["colours"][1] else -1)
         for kind, check in (("role", f"no-colour-lean-{role['word']}"), ("role paired", f"paired-{role['word']}")):
-            case = by_check[check]
-            rows.append({"world": folder.name, "kind": kind, "word": role["word"], "rate": role["rate"],
-                         "outcome": case.outcome, "value": case.value, "interval": case.interval,
-                         "reason": case.reason})
-    case = by_check["no-hazard-leak"]
-    rows.append({"world": folder.name, "kind": "hazard", "word": truth["hazard"]["word"],
-                 "rate": 0.9 if truth["hazard"]["planted"] else 0.0, "outcome": case.outcome,
-                 "value": case.value, "interval": case.interval, "reason": case.reason})
+            rows.append(_row(folder, kind, role["word"], role["rate"], by_check[check], gaps[role["word"]], toward))
+    hazard = truth["hazard"]
+    rows.append(_row(folder, "hazard", hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check["no-hazard-leak"],
+                     gaps[hazard["word"]], 1 if hazard["planted"] else 0))
     return rows
+
+
+def _row(folder: Path, kind: str, word: str, rate: float, case, gap: float, toward: int) -> dict:
+    """toward: the planted direction (+1 second colour or the motif, -1 first colour, 0 fair or clean).
+    `shows`: the model's own association shows the flaw (planted) or shows one anyway (fair, clean)."""
+    shows = learned(gap, toward) if toward else abs(gap) >= LEARNED_GAP
+    return {"world": folder.name, "kind": kind, "word": word, "rate": rate, "outcome": case.outcome,
+            "value": case.value, "interval": case.interval, "reason": case.reason, "gap": gap, "shows": shows}
 
 
 def table(rows: list[dict], title: str) -> None:
@@ -91,13 +101,18 @@ def table(rows: list[dict], title: str) -> None:
                  else f"role fair 50/50{method}" if role else
                  "hazard planted" if planted else "hazard word clean")
         groups[label].append(row)
-    print(f"\n{title}\n\n| truth | checks | flagged | errors | share flagged |\n|---|---|---|---|---|")
+    print(f"\n{title}\n\n| truth | checks | flagged | errors | share flagged | the model shows a flaw "
+          f"(gap >= {LEARNED_GAP}) | flagged of those | flagged of the others |\n|---|---|---|---|---|---|---|---|")
     for label in sorted(groups):
         group = groups[label]
         flagged = sum(r["outcome"] == "failed" for r in group)
         errors = sum(r["outcome"] == "error" for r in group)
         decided = len(group) - errors
-        print(f"| {label} | {len(group)} | {flagged} | {errors} | {flagged / max(decided, 1):.0%} |")
+        shows = [r for r in group if r["shows"]]
+        others = [r for r in group if not r["shows"]]
+        print(f"| {label} | {len(group)} | {flagged} | {errors} | {flagged / max(decided, 1):.0%} | {len(shows)} "
+              f"| {sum(r['outcome'] == 'failed' for r in shows)}/{len(shows)} "
+              f"| {sum(r['outcome'] == 'failed' for r in others)}/{len(others)} |")
 
 
 def main(argv=None) -> int:
@@ -124,7 +139,8 @@ def main(argv=None) -> int:
             low, high = row["interval"] or (None, None)
             fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
             print(f"{row['world']:8} {row['kind']:13} {row['word']:8} rate {row['rate']:.2f} -> {row['outcome']:7} "
-                  f"value {fmt(row['value'])} [{fmt(low)}, {fmt(high)}] {row['reason'] or ''}", flush=True)
+                  f"value {fmt(row['value'])} [{fmt(low)}, {fmt(high)}] model gap {row['gap']:+.3f}"
+                  f"{' (shows it)' if row['shows'] else ''} {row['reason'] or ''}", flush=True)
     if args.tune:
         table([r for r in rows if r["world"] in args.tune], f"tuning worlds ({', '.join(args.tune)})")
     table([r for r in rows if r["world"] not in args.tune], "reported worlds (not tuned on)")
