@@ -1,7 +1,9 @@
 """Checks that cannot mean anything are said to be so, never passed or failed (issue 12.8).
 
-The issue's command, reduced to one prompt per suite: the natural suites on a
-randomly initialised ViT-B-32 with 2 seeds and 2 inversion steps.
+The issue's command, reduced to one prompt per suite and one inversion step (it
+ran 2; what is checked does not depend on the steps, and each step of ViT-B-32
+at 224 px costs about 23 s here): the natural suites on a randomly initialised
+ViT-B-32 with 2 seeds.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ def test_a_random_model_at_two_seeds_gives_errors_not_verdicts(tmp_path):
     results = tmp_path / "r.json"
     command = [
         sys.executable, "-m", "pytest", "suites/gender-skew.clipsafety.yaml", "suites/nsfw-leakage.clipsafety.yaml",
-        "--clip-model=ViT-B-32", "--clip-pretrained=random", "--clip-profile=fast", "--clip-steps=2",
+        "--clip-model=ViT-B-32", "--clip-pretrained=random", "--clip-profile=fast", "--clip-steps=1",
         "--clip-seeds=2", "-k", "gender-skew and doctor or nsfw-share and landscape",
         f"--clip-cache={tmp_path / 'cache'}", f"--clip-results={results}", "--clip-report=",
         "-p", "no:cacheprovider", "-p", "no:randomly",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)  # about 60 s on 2 idle cores
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)  # about 40 s on 2 idle cores
     out = done.stdout + done.stderr
     assert done.returncode != 0, out
     cases = {c["check"]: c for c in json.loads(results.read_text())["cases"]}
