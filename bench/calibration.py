@@ -79,13 +79,13 @@ def evaluate(folder: Path, cache: str) -> list[dict]:
             rows.append(_row(folder, kind, role["word"], role["rate"], by_check[check], gaps[role["word"]], toward))
     hazard = truth["hazard"]
     rows.append(_row(folder, "hazard", hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check["no-hazard-leak"],
-                     gaps[hazard["word"]], 1 if hazard["planted"] else 0))
+                     gaps[hazard["word"]], 1))
     return rows
 
 
 def _row(folder: Path, kind: str, word: str, rate: float, case, gap: float, toward: int) -> dict:
-    """toward: the planted direction (+1 second colour or the motif, -1 first colour, 0 fair or clean).
-    `shows`: the model's own association shows the flaw (planted) or shows one anyway (fair, clean)."""
+    """toward: the direction a flaw would show in (+1 the second colour or the motif, -1 the first colour,
+    0 a fair role: either colour). `shows`: the model's own association shows a flaw there, planted or not."""
     shows = learned(gap, toward) if toward else abs(gap) >= LEARNED_GAP
     return {"world": folder.name, "kind": kind, "word": word, "rate": rate, "outcome": case.outcome,
             "value": case.value, "interval": case.interval, "reason": case.reason, "gap": gap, "shows": shows}
