@@ -198,20 +198,21 @@ class Session:
         it makes of <unk>, and a verdict on them would be about nothing the suite names.
         """
         suite, spec = case.suite, case.suite.probes[case.check.probe]
-        prompt_field = f"prompts[{suite.prompts.index(case.prompt)}]"
-        texts = [("prompt", case.prompt.text, prompt_field)]
-        texts += [(f"anchor of probe {case.check.probe!r}", a, f"probes.{case.check.probe}.anchors")
+        line = case.prompt.line  # kept when the suite was read (0: a prompt made in code)
+        prompt_line = f"{suite.path}:{line}" if line else suite.path
+        texts = [("prompt", case.prompt.text, prompt_line)]
+        texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
                   for a in spec.anchors or ()]
         control = self.control_for(case)
         if control is not None:
-            texts.append(("control", control, prompt_field))
-        for role, text, field_path in texts:
+            texts.append(("control", control, prompt_line))
+        for role, text, where in texts:
             why = self.handle.unreadable(text)
             if why:
                 return str(ClipSafetyError(
                     f"{self.handle.name} cannot read the {role} {text!r}: {why}; a verdict on it would be about "
                     "something the suite does not name, so the check is neither passed nor failed",
-                    where=suite.where(field_path), fix=UNREADABLE_FIX))
+                    where=where, fix=UNREADABLE_FIX))
         return None
 
     def skip_reason(self, suite: Suite) -> str | None:
