@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .baseline import attach_baseline, gate, without_baseline
 from .cache import image_sha256
-from .conditions import FLIP_TEXT, ConditionRecord, deciding_condition
+from .conditions import FLIP_TEXT, ConditionRecord, deciding_condition, measured_outcome
 from .errors import ClipSafetyError
 from .executors import Executor
 from .outputs import RunOutputs, Written, write_outputs
@@ -112,8 +112,7 @@ class Run:
             return Finished(self.error(case, nodeid, str(err)), {})
         if measured.result is None:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
-        outcome = "passed" if measured.result.passed else "failed"
-        record = case_record(case, nodeid, outcome=outcome, measured=measured, nsfw=nsfw)
+        record = case_record(case, nodeid, outcome=measured_outcome(measured), measured=measured, nsfw=nsfw)
         if self.baseline is not None:
             record = gate(record, self._baseline_cases.get(nodeid))
         record = waive(record, self.waivers, self.model)
