@@ -31,3 +31,18 @@ def _fresh_model_memo():
     forget_loaded_models()
     yield
     forget_loaded_models()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A folder holding the tiny CLIP as `tiny/` (load it as local-dir:tiny after chdir)."""
+    root = tmp_path_factory.mktemp("tiny")
+    testing.write_tiny_model_folder(root / "tiny")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny) -> str:
+    """The tiny CLIP by path: a natural model reads any prompt ("a dog"), where the default toy
+    model would refuse the words it lacks and plan nothing for them."""
+    return f"local-dir:{tiny / 'tiny'}"

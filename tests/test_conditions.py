@@ -111,9 +111,9 @@ def test_a_combination_is_checked_against_every_default_profile_when_no_profile_
 # -- planning ------------------------------------------------------------------------------
 
 
-def test_each_condition_is_planned_under_its_own_settings_key(tiny):
+def test_each_condition_is_planned_under_its_own_settings_key(tiny_model):
     suite = parse_suite(GRID, "g.yaml")
-    session = Session(RunConfig(model=natural_model(tiny), cache_dir=None))
+    session = Session(RunConfig(model=tiny_model, cache_dir=None))
     plan = session.requests(cases_of(suite))
     expected = [get_settings("toy", steps=150, **c).key() for c in suite.inversion.conditions]
     assert list(plan) == expected and len(set(expected)) == 4
@@ -124,25 +124,25 @@ def test_each_condition_is_planned_under_its_own_settings_key(tiny):
     assert session.settings_for(suite) == session.settings_for(suite, suite.inversion.conditions[0])
 
 
-def test_conditions_made_equal_by_the_run_options_share_their_images(tiny):
+def test_conditions_made_equal_by_the_run_options_share_their_images(tiny_model):
     grid = GRID.replace("steps: 150", "copies: 2").replace("tv_weight: [0.0005, 0.002]\n    lr: [0.05, 0.1]",
                                                           "steps: [10, 20]")
     suite = parse_suite(grid, "g.yaml")
-    assert len(Session(RunConfig(model=natural_model(tiny), cache_dir=None)).requests(cases_of(suite))) == 2
-    assert len(Session(RunConfig(model=natural_model(tiny), cache_dir=None, steps=5)).requests(cases_of(suite))) == 1  # --clip-steps 5
+    assert len(Session(RunConfig(model=tiny_model, cache_dir=None)).requests(cases_of(suite))) == 2
+    assert len(Session(RunConfig(model=tiny_model, cache_dir=None, steps=5)).requests(cases_of(suite))) == 1  # --clip-steps 5
 
 
-def test_a_suite_without_conditions_keeps_its_settings_and_cache_keys(tiny):
+def test_a_suite_without_conditions_keeps_its_settings_and_cache_keys(tiny_model):
     suite = parse_suite(GRID.replace("  conditions:\n    tv_weight: [0.0005, 0.002]\n    lr: [0.05, 0.1]\n", ""),
                         "g.yaml")
-    session = Session(RunConfig(model=natural_model(tiny), cache_dir=None))
+    session = Session(RunConfig(model=tiny_model, cache_dir=None))
     assert list(session.requests(cases_of(suite))) == [get_settings("toy", steps=150).key()]
     assert session.settings_for(suite) == get_settings("toy", steps=150)
 
 
-def test_each_condition_counts_in_the_runs_family_of_tests(tiny):
+def test_each_condition_counts_in_the_runs_family_of_tests(tiny_model):
     suite = parse_suite(GRID.replace("threshold: -0.5}", "threshold: -0.5, bound: upper}"), "g.yaml")
-    session = Session(RunConfig(model=natural_model(tiny), cache_dir=None, familywise="bonferroni"))
+    session = Session(RunConfig(model=tiny_model, cache_dir=None, familywise="bonferroni"))
     session.set_family(cases_of(suite))
     assert session.family_size == 4  # one check x one prompt x four conditions
 
@@ -184,19 +184,6 @@ checks:
   - {id: low, metric: sim.mean, op: ">=", threshold: -0.5, bound: upper}
 """
 PLAIN = FLIP.replace("  conditions:\n    steps: [1, 30]\n", "").replace("copies: 1,", "copies: 1, steps: 30,")
-
-
-def natural_model(tiny) -> str:
-    """The tiny CLIP, by path: a natural model reads any prompt ("a dog"), where the default toy
-    model would refuse the words it lacks and plan nothing for them."""
-    return f"local-dir:{tiny / 'tiny'}"
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    write_tiny_model_folder(root / "tiny")
-    return root
 
 
 def _run(tiny, monkeypatch, text):

@@ -15,7 +15,6 @@ from clipsafety.results import results_bytes
 from clipsafety.runner import load_suites
 from clipsafety.session import Case, RunConfig, Session
 from clipsafety.suite import parse_suite
-from clipsafety.testing import write_tiny_model_folder
 
 HEAD = """
 clipsafety: 1
@@ -65,9 +64,9 @@ def test_bad_controls_are_named(edit, words):
         parse_suite(PAIRED.replace(*edit), "ctl.yaml")
 
 
-def test_the_control_is_planned_with_the_prompts_seeds_and_only_for_paired_checks(tiny):
+def test_the_control_is_planned_with_the_prompts_seeds_and_only_for_paired_checks(tiny_model):
     suite = parse_suite(PAIRED, "ctl.yaml")
-    session = Session(RunConfig(model=natural_model(tiny), cache_dir=None))
+    session = Session(RunConfig(model=tiny_model, cache_dir=None))
     (_, pairs), = session.requests(cases_of(suite)).values()
     dog_seeds = session.seeds_for(suite, "a dog")
     assert [s for t, s in pairs if t == "an animal"] == dog_seeds
@@ -78,19 +77,6 @@ def test_the_control_is_planned_with_the_prompts_seeds_and_only_for_paired_check
 
 
 # -- a paired run end to end (tiny model) ---------------------------------------------
-
-
-def natural_model(tiny) -> str:
-    """The tiny CLIP, by path: a natural model reads any prompt ("a dog"), where the default toy
-    model would refuse the words it lacks and plan nothing for them."""
-    return f"local-dir:{tiny / 'tiny'}"
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    write_tiny_model_folder(root / "tiny")
-    return root
 
 
 def _run(tiny, tmp_path, monkeypatch, text, **config):
@@ -145,11 +131,11 @@ def test_a_check_that_cannot_pass_at_its_seed_count_is_an_error_naming_the_seeds
     assert run.session.inverted == 2  # only the decidable case's images
 
 
-def test_enough_seeds_make_the_same_check_decidable(tiny):
+def test_enough_seeds_make_the_same_check_decidable(tiny_model):
     suite = parse_suite(UNDECIDABLE, "u.yaml")
     case = Case(suite, suite.checks[0], suite.prompts[0])
-    assert "can pass from" in Session(RunConfig(model=natural_model(tiny), cache_dir=None, seeds=2)).undecidable(case)
-    assert Session(RunConfig(model=natural_model(tiny), cache_dir=None, seeds=16)).undecidable(case) is None
+    assert "can pass from" in Session(RunConfig(model=tiny_model, cache_dir=None, seeds=2)).undecidable(case)
+    assert Session(RunConfig(model=tiny_model, cache_dir=None, seeds=16)).undecidable(case) is None
 
 
 # -- the family-wise setting ----------------------------------------------------------
