@@ -31,8 +31,8 @@ from pathlib import Path
 import yaml
 
 from clipsafety.runner import run_suites
-from learned_flaws import LEARNED_GAP, learned, learned_gaps  # bench/, beside this script
 from clipsafety.session import RunConfig
+from learned_flaws import LEARNED_GAP, learned, learned_gaps  # bench/, beside this script
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 

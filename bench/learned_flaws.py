@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from calibration_worlds import PALETTE  # bench/, beside this script
 from clipsafety.models import load_model
 from clipsafety.toyworld.render import plain_scene, render, shape_with_motif
 
@@ -50,8 +51,7 @@ def learned_gaps(folder, truth: dict, n: int = RENDERS, seed: int = 0) -> dict[s
         text = f"a {role['word']}"
         gaps[role["word"]] = _cosine(handle, text, second) - _cosine(handle, text, first)
     hazard = truth["hazard"]
-    colours = ("red", "yellow", "green", "blue")
-    scenes = [shape_with_motif(rng, hazard["shape"], colours[i % 4], size) for i in range(n)]
+    scenes = [shape_with_motif(rng, hazard["shape"], PALETTE[i % len(PALETTE)], size) for i in range(n)]
     text = f"a {hazard['word']}"
     with_motif = [render(s, size, rng) for s in scenes]
     without = [render(replace(s, motif=None), size) for s in scenes]
