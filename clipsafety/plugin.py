@@ -142,8 +142,14 @@ def pytest_report_header(config):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    if isinstance(item, CheckItem) and _session(item.config) is not None:
-        _session(item.config).made_report(item, call, outcome.get_result())
+    if not isinstance(item, CheckItem):
+        return
+    report = outcome.get_result()
+    if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(CaseError):
+        # pytest formats a setup error with the full traceback, not repr_failure: the reason is the message
+        report.longrepr = str(call.excinfo.value)
+    if _session(item.config) is not None:
+        _session(item.config).made_report(item, call, report)
 
 
 class _ReportReceiver:

@@ -39,5 +39,6 @@ def test_a_random_model_at_two_seeds_gives_errors_not_verdicts(tmp_path):
     assert "cannot read this model" in gender["reason"] and gender["value"] is None  # never a skew > 1
     assert gender["reason"].count("fix:") == 1
     assert "cannot reach a verdict on this model" in out  # listed before any inversion
+    assert "_pytest" not in out  # each error shows its reason, not pytest's traceback of the setup
     assert "false alarms expected" in out
     assert " passed" not in out.splitlines()[-1]
