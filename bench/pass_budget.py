@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
 import tempfile
 import time
@@ -35,9 +36,12 @@ TOY_SUITES = ("toy-colour-fidelity", "toy-planted-bias", "toy-hazard")
 
 
 def parse_candidate(text: str) -> dict:
-    """'steps=100,copies=4,early_stop=true' -> {'steps': 100, 'copies': 4, 'early_stop': True}."""
+    """'steps=100,copies=4,early_stop=true' -> {'steps': 100, 'copies': 4, 'early_stop': True}.
+
+    A value may be a YAML list: 'steps=425,upscale_steps=[113,225]' (a comma splits only
+    before the next 'name=')."""
     out = {}
-    for item in filter(None, text.split(",")):
+    for item in filter(None, re.split(r",(?=\s*\w+\s*=)", text)):
         key, _, value = item.partition("=")
         out[key.strip()] = yaml.safe_load(value)
     return out

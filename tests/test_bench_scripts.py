@@ -75,6 +75,8 @@ def test_pass_budget_candidates_rewrite_the_suites_as_named(tmp_path):
     budget = bench_module("pass_budget")
     assert budget.parse_candidate("steps=100,copies=4,early_stop=true") == {
         "steps": 100, "copies": 4, "early_stop": True}
+    assert budget.parse_candidate("profile=paper,steps=425,upscale_steps=[113, 225],seeds=4") == {
+        "profile": "paper", "steps": 425, "upscale_steps": [113, 225], "seeds": 4}
     suites = budget.suites_for("toyclip-fair", BENCH.parent / "suites")
     assert set(suites) == set(budget.TOY_SUITES)
 
