@@ -129,3 +129,11 @@ def test_learned_flaws_reads_the_planted_flaws_of_the_biased_model_and_none_in_t
     for word in ("doctor", "nurse"):  # a fair role leans to neither colour
         assert not learned_flaws.learned(fair[word], -1) and not learned_flaws.learned(fair[word], +1), (word, fair)
     assert not learned_flaws.learned(fair["balloon"], +1), fair  # the motif only goes with a planted word
+
+
+def test_interval_coverage_prints_a_row_per_distribution_and_seed_count(capsys):
+    coverage = bench_module("interval_coverage")
+    assert coverage.main(["--draws", "40", "--seeds", "3", "8"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "%" in line]
+    assert len(rows) == len(coverage.DISTRIBUTIONS) * 2
+    assert all(row.count("/") == 3 for row in rows)  # lower / upper for each of the three methods

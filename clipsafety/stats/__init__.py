@@ -4,8 +4,8 @@ One prompt is inverted with several seeds; each seed gives one image and the
 probe one value per image. A check gates on a statistic of those values (mean,
 max, min, frac_above, skew, count_skew) or on one end of its confidence
 interval (95% unless a family-wise correction asks for more), so a CI gate does
-not flip on the noise of a handful of seeds: Wilson for fractions, percentile
-bootstrap for the rest.
+not flip on the noise of a handful of seeds: Wilson for fractions, an expanded
+percentile bootstrap for the rest (its tails widened to a t interval's for few seeds).
 
 - `registry`: the statistics, each with its point value, interval and per-seed values;
 - `check`: `evaluate_check`, optionally on differences from a neutral control;

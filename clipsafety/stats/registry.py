@@ -2,7 +2,7 @@
 
 `STATISTICS` is the single table: `point_and_interval` and `evaluate_check`
 dispatch through it, and `Statistic.interval_method` picks the interval
-("bootstrap": percentile bootstrap of `reduce` over seeds; "wilson": Wilson
+("bootstrap": expanded percentile bootstrap of `reduce` over seeds; "wilson": Wilson
 interval of the share of seeds that `counts`).
 
 A *centred* statistic is a skew: the estimate's distance from the middle of its
@@ -17,12 +17,12 @@ Paired values are per-seed differences prompt - control: they centre on 0 and
 keep the probe's half-width, so a paired skew is |mean difference| / half-width
 (|mean difference| * 2 for a probability or an anchored position) and a control
 that sits at the middle gives the same skew as no control. Their interval is
-the same statistic's: the percentile bootstrap of the mean difference over
-seeds (a seed's prompt and control are resampled together). A t-interval was
-not used: it would give paired checks another method than unpaired ones, it
-assumes normal differences, and at 2 seeds (t = 12.7) it spans any range; the
-bootstrap's known weakness, under-coverage at few seeds (see `intervals`), is
-then the same for every check.
+the same statistic's: the bootstrap of the mean difference over seeds (a seed's
+prompt and control are resampled together). A t-interval was not used: it
+would give paired checks another method than unpaired ones, it assumes normal
+differences, and at 2 seeds (t = 12.7) it spans any range. The bootstrap's
+under-coverage at few seeds is corrected the same way for every check: its
+percentiles are expanded to the t interval's width (see `intervals`).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def point_and_interval(
     """(point value, interval at `level`, direction or None) of one statistic."""
     stat = STATISTICS[statistic]
     scale = scale_for(value_range, paired=paired)
-    resamples = n_resamples or resamples_for(level)
+    resamples = n_resamples or resamples_for(level, np.asarray(values).size)
     return stat.evaluate(np.asarray(values, dtype=np.float64), scale, above, level=level, seed=seed,
                          n_resamples=resamples)
 
