@@ -254,13 +254,17 @@ class PluginSession:
         xml.add_global_property("clipsafety.version", __version__)
 
     def _false_alarm_line(self) -> str:
-        from .results import false_alarm_budget
+        from .results import false_alarm_budget, few_seed_checks
+        from .stats import FEW_SEEDS
 
         config = self._run.config
         m, level, expected = false_alarm_budget(config, self._run.records.values())
+        few = few_seed_checks(self._run.records.values())
         return (f"clipsafety: {m} checks fail only on evidence, each at {100 * level:.4g}% "
                 f"(--clip-familywise={config.familywise}): up to {expected:.2g} false alarms expected "
-                "on a fair model")
+                "on a fair model"
+                + (f"; more for the {few} with fewer than {FEW_SEEDS} seeds, whose intervals are wrong several "
+                   "times as often as their level says (use more seeds)" if few else ""))
 
     def summarize(self, tr) -> None:
         if self.is_worker or self._run is None or not self._run.records:

@@ -300,6 +300,7 @@ class Provenance:
     familywise: str = "none"  # the family-wise correction the run used (--clip-familywise)
     family_size: int = 0  # the run's cases that fail only on evidence
     expected_false_alarms: float = 0.0  # at most, on a fair model, at the run's levels
+    few_seed_checks: int = 0  # of those, gated on a bootstrap interval of under stats.FEW_SEEDS seeds
 
     def to_json(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in _PROVENANCE_TEXTS}
@@ -307,7 +308,7 @@ class Provenance:
                     suites={path: info.to_json() for path, info in self.suites.items()},
                     seeds_override=self.seeds_override, profile_override=self.profile_override,
                     encoder_passes=self.encoder_passes, familywise=self.familywise, family_size=self.family_size,
-                    expected_false_alarms=self.expected_false_alarms)
+                    expected_false_alarms=self.expected_false_alarms, few_seed_checks=self.few_seed_checks)
         return data
 
     @classmethod
@@ -323,7 +324,8 @@ class Provenance:
                    # absent in files from before the family-wise option
                    familywise=opt_text(v.key("familywise", optional=True)) or "none",
                    family_size=v.key("family_size", optional=True).nullable(optional_int) or 0,
-                   expected_false_alarms=opt_number(v.key("expected_false_alarms", optional=True)) or 0.0)
+                   expected_false_alarms=opt_number(v.key("expected_false_alarms", optional=True)) or 0.0,
+                   few_seed_checks=v.key("few_seed_checks", optional=True).nullable(optional_int) or 0)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .conditions import ConditionRecord, condition_label, measured_outcome
 from .limits import MAX_RESULTS_BYTES
 from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
 from .session import Case, Measurement, RunConfig
-from .stats import expected_false_alarms, fails_only_on_evidence, family_level
+from .stats import FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on_evidence, family_level
 
 READ_FIX = "give a results file written by clipsafety (--clip-results or --clip-save-baseline)"
 
@@ -98,6 +98,14 @@ def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> tuple[
     return m, level, expected_false_alarms(m, level)
 
 
+def few_seed_checks(cases: Iterable[CaseRecord]) -> int:
+    """The measured cases that fail only on evidence of a bootstrap interval over fewer than FEW_SEEDS
+    seeds: their chance of a false alarm is several times what the expected figure counts."""
+    return sum(1 for c in cases
+               if c.seeds and len(c.seeds) < FEW_SEEDS and fails_only_on_evidence(c.op, c.bound)
+               and STATISTICS[c.statistic].interval_method == "bootstrap")
+
+
 def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo], cases: Iterable[CaseRecord], *,
                started: float, finished: float, command: str) -> Provenance:
     import open_clip
@@ -113,7 +121,7 @@ def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo]
         finished=datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         duration_s=round(finished - started, 2), command=command, suites=dict(suites),
         encoder_passes=encoder_passes(cases), familywise=config.familywise, family_size=family_size,
-        expected_false_alarms=round(expected, 6))
+        expected_false_alarms=round(expected, 6), few_seed_checks=few_seed_checks(cases))
 
 
 def results_bytes(results: Results) -> bytes:

@@ -158,6 +158,12 @@ def test_the_familywise_setting_sets_the_level_and_the_expected_false_alarms(
     prov = results.provenance
     assert (prov.familywise, prov.family_size) == (familywise, 2)
     assert prov.expected_false_alarms == pytest.approx(expected)
+    assert prov.few_seed_checks == 2  # the 2 evidence cases are a mean's bootstrap over 3 seeds
     assert Results.from_json(json.loads(results_bytes(results))).provenance == prov
     table = failure_table(evidence[0])
     assert f"{100 * level:.4g}% interval" in table
+
+
+def test_checks_on_enough_seeds_are_not_counted_as_few_seed_checks(tiny, tmp_path, monkeypatch):
+    _, results = _run(tiny, tmp_path, monkeypatch, FAMILY.replace("seeds: 3", "seeds: 5"))
+    assert results.provenance.family_size == 2 and results.provenance.few_seed_checks == 0

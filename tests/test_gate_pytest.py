@@ -172,3 +172,15 @@ def test_a_bad_waivers_file_is_a_usage_error_before_any_work(pytester, run):
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     out.stdout.fnmatch_lines(["*waivers.yaml:2*missing 'model'*"])
     assert "Traceback" not in out.stdout.str() + out.stderr.str()
+
+
+def test_the_false_alarm_line_names_checks_on_too_few_seeds_for_their_interval(pytester, run):
+    evidence = PASSING.replace('threshold: -1.0}', 'threshold: -1.0, bound: upper}')  # fails only on evidence
+    pytester.makefile(".yaml", smoke=evidence)
+    few = run()  # 2 seeds
+    assert few.ret == 0
+    few.stdout.fnmatch_lines(["*2 checks fail only on evidence*; more for the 2 with fewer than 5 seeds*"])
+    assert results(pytester)["provenance"]["few_seed_checks"] == 2
+    enough = run("--clip-seeds=5")
+    assert enough.ret == 0 and "fewer than 5 seeds" not in enough.stdout.str()
+    assert results(pytester)["provenance"]["few_seed_checks"] == 0

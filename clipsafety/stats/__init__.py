@@ -22,7 +22,7 @@ from ..operators import OPERATORS
 from .anchors import ANCHOR_MIN_GAP, anchor_min_gap, anchored, anchors_separated
 from .check import BOUNDS, CheckResult, evaluate_check, gate, paired_differences
 from .decidable import decidable
-from .family import FAMILY_METHODS, bonferroni_level, expected_false_alarms, fails_only_on_evidence, family_level
+from .family import FAMILY_METHODS, FEW_SEEDS, bonferroni_level, expected_false_alarms, fails_only_on_evidence, family_level
 from .intervals import DEFAULT_LEVEL, Range, bootstrap_interval, direction, resamples_for, wilson_interval, z_for
 from .registry import (
     ANCHORED_RANGE,
@@ -59,6 +59,7 @@ __all__ = [
     "direction",
     "evaluate_check",
     "expected_false_alarms",
+    "FEW_SEEDS",
     "fails_only_on_evidence",
     "family_level",
     "gate",

@@ -43,6 +43,9 @@ from ..operators import OPERATORS
 from .intervals import DEFAULT_LEVEL
 
 FAMILY_METHODS = ("none", "bonferroni")
+# Below this many seeds a bootstrap bound is wrong several times as often as its level says
+# (6% at 4 seeds, 25% at 2, for 2.5% nominal: bench/README.md, "Interval coverage").
+FEW_SEEDS = 5
 
 
 def fails_only_on_evidence(op: str, bound: str) -> bool:
