@@ -198,8 +198,7 @@ class Session:
         it makes of <unk>, and a verdict on them would be about nothing the suite names.
         """
         suite, spec = case.suite, case.suite.probes[case.check.probe]
-        line = case.prompt.line  # kept when the suite was read (0: a prompt made in code)
-        prompt_line = f"{suite.path}:{line}" if line else suite.path
+        prompt_line = suite.at(case.prompt.line)  # the line is kept when the suite was read
         texts = [("prompt", case.prompt.text, prompt_line)]
         texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
                   for a in spec.anchors or ()]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ProbeError
 from ..operators import OPERATORS
-from .intervals import DEFAULT_LEVEL, Range, resamples_for
+from .intervals import DEFAULT_LEVEL, Range
 from .registry import STATISTICS, scale_for
 
 BOUNDS = ("point", "lower", "upper")
@@ -113,7 +113,7 @@ def evaluate_check(
     stat = STATISTICS[check.statistic]
     scale = scale_for(value_range, paired=control_arr is not None)
     point, interval, lean = stat.evaluate(arr, scale, check.above, level=level, seed=seed,
-                                          n_resamples=n_resamples or resamples_for(level, arr.size))
+                                          n_resamples=n_resamples)
     # a percentile interval can miss the point estimate (e.g. max at the sample edge); keep it inside
     interval = (min(interval[0], point), max(interval[1], point))
     gated, passed = gate(point, interval, check.bound, check.op, check.threshold)

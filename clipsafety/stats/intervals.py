@@ -23,6 +23,7 @@ coverage").
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from statistics import NormalDist
@@ -67,6 +68,7 @@ def t_two_sided_cdf(t: float, df: int) -> float:
 MAX_EXACT_DF = 2000  # beyond this, t is the normal quantile to within 0.1% at the levels used here
 
 
+@functools.lru_cache(maxsize=256)  # a run asks for the same few (level, seeds) for every case and anchor
 def t_for(level: float, df: int) -> float:
     """Student t quantile of a two-sided interval at `level` with `df` degrees of freedom: 2.365 at 0.95, 7."""
     if df < 1:

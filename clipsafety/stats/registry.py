@@ -39,7 +39,6 @@ from .intervals import (
     abs_interval,
     bootstrap_interval,
     direction,
-    resamples_for,
     wilson_bounds,
     z_for,
 )
@@ -106,9 +105,11 @@ class Statistic:
         return abs(signed), abs_interval(lo, hi), direction(signed)
 
     def evaluate(
-        self, values: np.ndarray, scale: Scale, above: float | None, *, level: float, seed: int, n_resamples: int
+        self, values: np.ndarray, scale: Scale, above: float | None, *, level: float, seed: int,
+        n_resamples: int | None = None,
     ) -> tuple[float, Range, str | None]:
-        """(value, interval at `level`, direction or None) of these values."""
+        """(value, interval at `level`, direction or None) of these values; `n_resamples`: the bootstrap's
+        (None: as many as its interval's tails need, `intervals.resamples_for`)."""
         if self.interval_method == "wilson":
             k = int(np.sum(self.counts(values, scale, above)))
             return self.from_count(k, values.size, scale, level)
@@ -186,9 +187,8 @@ def point_and_interval(
     """(point value, interval at `level`, direction or None) of one statistic."""
     stat = STATISTICS[statistic]
     scale = scale_for(value_range, paired=paired)
-    resamples = n_resamples or resamples_for(level, np.asarray(values).size)
     return stat.evaluate(np.asarray(values, dtype=np.float64), scale, above, level=level, seed=seed,
-                         n_resamples=resamples)
+                         n_resamples=n_resamples)
 
 
 def per_seed_values(

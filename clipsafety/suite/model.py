@@ -95,7 +95,10 @@ class Suite:
 
     def where(self, field_path: str) -> str:
         """'path:line' of a field (e.g. 'inversion.overrides.steps'), for errors raised later."""
-        line = self.lines.get(field_path)
+        return self.at(self.lines.get(field_path))
+
+    def at(self, line: int | None) -> str:
+        """'path:line', or the path alone when the line is unknown (None or 0: made in code)."""
         return f"{self.path}:{line}" if line else self.path
 
 
