@@ -4,9 +4,11 @@
         --candidates steps=75 steps=100,copies=4 early_stop=true steps=100,early_stop=true
     python bench/pass_budget.py --models toyclip-biased --values \
         --candidates profile=fast,seeds=4 profile=paper,init_size=8,seeds=4   # #15 part 3
+    python bench/pass_budget.py --reference steps=150,copies=8 --models local-dir:/work/calib/calib0 \
+        --candidates steps=100,copies=3 steps=100,copies=2                      # against the budget before #15
 
-Runs the shipped toy suites once with their own settings (the reference) and
-once per candidate (overrides merged into every toy suite's
+Runs the shipped toy suites once with their own settings, or with the
+`--reference` overrides (the reference), and once per candidate (overrides merged into every toy suite's
 `inversion.overrides`; `seeds=N` sets the seed count, `profile=P` another
 profile with the candidate's overrides only), on every model, through the library pipeline, and
 prints per candidate: encoder passes per image against the reference, whether
@@ -136,14 +138,19 @@ def main(argv=None) -> int:
                    help="which shipped suites to run on the bundled models (tests/test_toy_suites.py runs the "
                         "planted-bias and hazard suites on toyclip-biased)")
     p.add_argument("--values", action="store_true", help="also print every case's outcome, value and interval")
+    p.add_argument("--reference", default="",
+                   help="overrides that make the reference from the suites, e.g. 'steps=150,copies=8' (the budget "
+                        "before #15); candidates apply to the suites as they are, not on top of these")
     args = p.parse_args(argv)
+    reference = parse_candidate(args.reference)
     print("| model | settings | passes/image | x fewer | verdicts same | values in ref. interval | seconds |")
     print("|---|---|---|---|---|---|---|")
     for model in args.models:
         names = tuple(args.toy_suites)
-        ref, ref_passes, ref_images, ref_s = run(model, {}, args.suites, args.cache, names)
+        ref, ref_passes, ref_images, ref_s = run(model, reference, args.suites, args.cache, names)
         per_ref = ref_passes / max(ref_images, 1)
-        print(f"| {model} | suites' own | {per_ref:.0f} | 1.0 | - | - | {ref_s:.0f} |", flush=True)
+        label = args.reference or "suites' own"
+        print(f"| {model} | {label} (reference) | {per_ref:.0f} | 1.0 | - | - | {ref_s:.0f} |", flush=True)
         if args.values:
             print_values(ref)
         for text in args.candidates:

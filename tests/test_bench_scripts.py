@@ -91,6 +91,29 @@ def test_pass_budget_candidates_rewrite_the_suites_as_named(tmp_path):
     assert suites["toy-hazard"]["inversion"]["profile"] == "toy"  # the shipped data is not changed
 
 
+def test_pass_budget_reference_overrides_make_the_reference_and_candidates_start_from_the_suites(
+        monkeypatch, capsys):
+    """--reference steps=150,copies=8 compares against the budget before #15; a candidate 'steps=50' means
+    the shipped suites at 50 steps (copies as shipped), not 50 steps on top of the reference's 8 copies."""
+    budget = bench_module("pass_budget")
+    calls = []
+
+    def fake_run(model, overrides, suites_dir, cache, names):
+        calls.append(dict(overrides))
+        passes = 8 * overrides.get("steps", 100) * overrides.get("copies", 3)
+        return {"s::c[p]": ("passed", 0.1, (0.0, 0.2))}, passes, 8, 0.0
+
+    monkeypatch.setattr(budget, "run", fake_run)
+    assert budget.main(["--models", "toyclip-fair", "--reference", "steps=150,copies=8",
+                        "--candidates", "steps=50"]) == 0
+    assert calls == [{"steps": 150, "copies": 8}, {"steps": 50}]
+    out = capsys.readouterr().out
+    assert "steps=150,copies=8 (reference) | 1200 |" in out and "| steps=50 | 150 | 8.0 | 1/1 |" in out
+    calls.clear()
+    budget.main(["--models", "toyclip-fair", "--candidates", "steps=50"])
+    assert calls == [{}, {"steps": 50}]  # without --reference: the suites' own settings
+
+
 def test_pass_budget_runs_a_calibration_world_at_the_reference_suites_settings(tmp_path, worlds):
     import json
 
