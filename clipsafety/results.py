@@ -24,7 +24,8 @@ from .conditions import ConditionRecord, condition_label, measured_outcome
 from .limits import MAX_RESULTS_BYTES
 from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
 from .session import Case, Measurement, RunConfig
-from .stats import FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on_evidence, family_level
+from .stats import (FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on_evidence, family_level,
+                    family_tests)
 
 READ_FIX = "give a results file written by clipsafety (--clip-results or --clip-save-baseline)"
 
@@ -92,16 +93,17 @@ def encoder_passes(cases: Iterable[CaseRecord]) -> int:
 def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> tuple[int, float, float]:
     """(m, level, expected): the run's cases that fail only on evidence, the level each was decided at,
     and the most false alarms they are expected to raise on a fair model."""
-    m = sum(max(1, len(c.conditions)) for c in cases  # a case under k conditions is k tests
+    m = sum(family_tests(len(c.conditions)) for c in cases
             if c.outcome != "skipped" and fails_only_on_evidence(c.op, c.bound))
     level = family_level(config.level, m, config.familywise)
     return m, level, expected_false_alarms(m, level)
 
 
 def few_seed_checks(cases: Iterable[CaseRecord]) -> int:
-    """The measured cases that fail only on evidence of a bootstrap interval over fewer than FEW_SEEDS
-    seeds: their chance of a false alarm is several times what the expected figure counts."""
-    return sum(1 for c in cases
+    """The tests (cases, times their inversion conditions, as the family counts them) that fail only on
+    evidence of a bootstrap interval over fewer than FEW_SEEDS seeds: their chance of a false alarm is
+    several times what the expected figure counts."""
+    return sum(family_tests(len(c.conditions)) for c in cases
                if c.seeds and len(c.seeds) < FEW_SEEDS and fails_only_on_evidence(c.op, c.bound)
                and STATISTICS[c.statistic].interval_method == "bootstrap")
 

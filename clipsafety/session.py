@@ -32,7 +32,8 @@ from .invert import InversionResult, InversionSettings, Progress, get_settings
 from .kinds import DEFAULT_PROFILE
 from .models import UNREADABLE_FIX, ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
-from .stats import DEFAULT_LEVEL, CheckResult, anchored, decidable, evaluate_check, fails_only_on_evidence, family_level
+from .stats import (DEFAULT_LEVEL, CheckResult, anchored, decidable, evaluate_check, fails_only_on_evidence,
+                    family_level, family_tests)
 from .suite import Check, Prompt, Suite
 
 DEFAULT_SEEDS = 8
@@ -168,7 +169,7 @@ class Session:
 
     def set_family(self, cases: Iterable[Case]) -> None:
         """Count the run's cases that fail only on evidence: the family a correction spreads over."""
-        self.family_size = sum(len(c.suite.inversion.conditions) for c in cases  # each condition is a test
+        self.family_size = sum(family_tests(len(c.suite.inversion.conditions)) for c in cases
                                if fails_only_on_evidence(c.check.op, c.check.bound))
 
     def level_for(self, check: Check) -> float:

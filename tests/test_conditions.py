@@ -16,7 +16,7 @@ from clipsafety.invert import get_settings
 from clipsafety.pipeline import Run, cases_of, failure_table
 from clipsafety.record import Results
 from clipsafety.report.html import render_report
-from clipsafety.results import false_alarm_budget, read_results, results_bytes
+from clipsafety.results import false_alarm_budget, few_seed_checks, read_results, results_bytes
 from clipsafety.runner import load_suites
 from clipsafety.session import Measurement, RunConfig, Session
 from clipsafety.suite import parse_suite
@@ -217,6 +217,7 @@ def test_a_check_that_fails_under_one_condition_fails_and_is_marked_as_flipping(
     assert low.outcome == "passed" and not low.verdict_flips and [c.outcome for c in low.conditions] == ["passed"] * 2
     assert results.provenance.encoder_passes == 3 * (1 + 30)  # each condition inverts the seeds again
     assert false_alarm_budget(RunConfig(), results.cases)[0] == 4  # two checks x two conditions
+    assert few_seed_checks(results.cases) == 4  # the same 4 tests, each a bootstrap over 3 seeds
 
 
 def test_the_per_condition_values_reach_json_terminal_and_report(flipped):

@@ -22,7 +22,8 @@ from ..operators import OPERATORS
 from .anchors import ANCHOR_MIN_GAP, anchor_min_gap, anchored, anchors_separated
 from .check import BOUNDS, CheckResult, evaluate_check, gate, paired_differences
 from .decidable import decidable
-from .family import FAMILY_METHODS, FEW_SEEDS, bonferroni_level, expected_false_alarms, fails_only_on_evidence, family_level
+from .family import (FAMILY_METHODS, FEW_SEEDS, bonferroni_level, expected_false_alarms, fails_only_on_evidence,
+                     family_level, family_tests)
 from .intervals import DEFAULT_LEVEL, Range, bootstrap_interval, direction, resamples_for, wilson_interval, z_for
 from .registry import (
     ANCHORED_RANGE,
@@ -62,6 +63,7 @@ __all__ = [
     "FEW_SEEDS",
     "fails_only_on_evidence",
     "family_level",
+    "family_tests",
     "gate",
     "metric_range",
     "paired_differences",

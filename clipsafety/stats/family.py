@@ -53,6 +53,12 @@ def fails_only_on_evidence(op: str, bound: str) -> bool:
     return bound == ("lower" if OPERATORS[op].rising_fails else "upper")
 
 
+def family_tests(conditions: int) -> int:
+    """Tests one check contributes to the run's family: one per inversion condition it is decided
+    under (a suite without a conditions grid has one)."""
+    return max(1, conditions)
+
+
 def expected_false_alarms(m: int, level: float = DEFAULT_LEVEL) -> float:
     """Most false alarms expected on a fair model from m checks that fail only on evidence."""
     if m < 0:
