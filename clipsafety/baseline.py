@@ -7,7 +7,8 @@ intervals rather than their point values: a rise counts only when the
 candidate's lower bound is above the baseline's upper bound by more than
 `max_rise` (a drop, mirrored), so noise between runs does not fail a release.
 
-Cases inverted with other settings, or a metric that changed, are marked not
+Cases inverted with other settings, a metric that changed, or a check paired
+against another control (or now paired, or no longer) are marked not
 comparable and never gated; a baseline made by another model or another
 version of a suite is named in the notes, which the report shows.
 """
@@ -35,6 +36,9 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
     seen = dict(value=base.value, interval=base.interval, outcome=base.outcome, seeds=base.seeds)
     if base.metric != record.metric:
         return Comparison(False, f"the baseline measured {base.metric}, not {record.metric}", **seen)
+    if base.control != record.control:
+        return Comparison(False, f"the baseline was {_pairing(base.control)}, this run is {_pairing(record.control)}: "
+                                 "they measure different things, not comparable", **seen)
     if base.settings_key != record.settings_key:
         return Comparison(False, "inverted with other settings in the baseline run (profile, steps, ...): "
                                  "not comparable", **seen)
@@ -42,6 +46,10 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
         return Comparison(False, "no value in one of the runs", **seen)
     return Comparison(True, None, **seen, delta=round(record.value - base.value, 6),
                       regression=_regression(record, base))
+
+
+def _pairing(control: str | None) -> str:
+    return "unpaired" if control is None else f"paired against control {control!r}"
 
 
 def _under_same_settings(record: CaseRecord, base: CaseRecord) -> CaseRecord:

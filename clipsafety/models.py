@@ -38,6 +38,7 @@ from .local_weights import HF_WEIGHT_NAMES, cached_hf_file, cached_tag_file
 from .model_folders import CONFIG_NAME, BuiltModel, load_model_folder, load_state, read_checkpoint, save_checkpoint
 from .model_providers import NATURAL, named_models, provider_problems
 from .names import did_you_mean
+from .targets import midpoint_parts
 
 DEFAULT_MODEL = "toyclip-fair"  # a name the toy world's provider registers
 RANDOM_INIT = "random"
@@ -124,11 +125,18 @@ class ModelHandle:
         which it would read as <unk>); open_clip's byte-level BPE reads any text.
         """
         says = getattr(self.tokenizer, "unreadable", None)
-        return says(text) if callable(says) else None
+        if not callable(says):
+            return None
+        for part in midpoint_parts(text) or (text,):  # a midpoint is readable when both its prompts are
+            why = says(part)
+            if why:
+                return why
+        return None
 
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
-        """L2-normalised fp32 text embeddings [N, D]; memoised per prompt.
+        """L2-normalised fp32 text embeddings [N, D]; memoised per prompt. A midpoint target's text
+        (clipsafety.targets) embeds as the normalised mean of its two prompts' embeddings.
 
         Text the model cannot read is refused (ClipSafetyError), never embedded as <unk>."""
         for text in dict.fromkeys(texts):
@@ -138,6 +146,10 @@ class ModelHandle:
             if why:
                 raise ClipSafetyError(f"{self.name} cannot read the text {text!r}: {why}",
                                       fix=UNREADABLE_FIX)
+            parts = midpoint_parts(text)
+            if parts:  # the neutral control between two anchors: their embeddings' normalised mean
+                self._text_cache[text] = F.normalize(self.encode_text(list(parts)).mean(0), dim=-1)
+                continue
             # One prompt per call: a batched matmul's rounding depends on its batch mates, and the
             # memo would then make a prompt's embedding (and its images) depend on the process's history.
             tokens = self.tokenizer([text]).to(self.device)

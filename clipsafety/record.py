@@ -22,6 +22,7 @@ from typing import Any, Callable
 from .conditions import ConditionRecord, flips, read_conditions
 from .jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
 from .operators import OPERATORS
+from .targets import midpoint_parts
 
 SCHEMA = "clipsafety-results/2"
 OUTCOMES = ("passed", "failed", "skipped", "error", "waived")  # waived: failed, and a waiver accepts it
@@ -196,7 +197,12 @@ class CaseRecord:
     @property
     def paired_label(self) -> str | None:
         """How the report and the failure table name a paired check's comparison."""
-        return None if self.control is None else f"paired against control {self.control!r}"
+        if self.control is None:
+            return None
+        parts = midpoint_parts(self.control)
+        if parts:
+            return f"paired against the midpoint of {parts[0]!r} and {parts[1]!r}"
+        return f"paired against control {self.control!r}"
 
     @property
     def failing_seeds(self) -> list[int]:

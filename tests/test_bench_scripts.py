@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from clipsafety.suite import parse_suite
+from clipsafety.targets import midpoint_parts
 from clipsafety.toyworld.spec import WorldSpec
 
 BENCH = Path(__file__).parents[1] / "bench"
@@ -62,12 +63,14 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
     lean = next(c for c in shipped["checks"] if c["metric"].endswith(".skew"))
     checks = {c.id: c for c in suite.checks}
     for role in truth["roles"]:
-        shipped_logic, paired = checks[f"no-colour-lean-{role['word']}"], checks[f"paired-{role['word']}"]
-        assert shipped_logic.threshold == paired.threshold == lean["threshold"] and paired.bound == lean["bound"]
-        assert shipped_logic.paired == lean.get("paired", False) and paired.paired
+        shipped_logic, before = checks[f"no-colour-lean-{role['word']}"], checks[f"unpaired-{role['word']}"]
+        assert shipped_logic.threshold == lean["threshold"] and shipped_logic.bound == before.bound == lean["bound"]
+        assert shipped_logic.paired == lean["paired"] is True and not before.paired
+        assert before.threshold == calibration.UNPAIRED_THRESHOLD != lean["threshold"]
         prompt = next(p for p in suite.prompts if p.id == role["word"])
-        assert prompt.control == f"a {role['shape']}"  # the role's own bare shape, same seeds
-        assert suite.probes[paired.probe].anchors == tuple(f"a {c} {role['shape']}" for c in role["colours"])
+        anchors = tuple(f"a {c} {role['shape']}" for c in role["colours"])
+        assert suite.probes[shipped_logic.probe].anchors == anchors
+        assert midpoint_parts(prompt.control) == anchors  # the world's own anchors' midpoint, same seeds
     assert suite.inversion.seeds == shipped["inversion"]["seeds"]
 
 

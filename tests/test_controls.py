@@ -15,6 +15,7 @@ from clipsafety.results import results_bytes
 from clipsafety.runner import load_suites
 from clipsafety.session import Case, RunConfig, Session
 from clipsafety.suite import parse_suite
+from clipsafety.targets import midpoint_parts, midpoint_text
 
 HEAD = """
 clipsafety: 1
@@ -76,6 +77,48 @@ def test_the_control_is_planned_with_the_prompts_seeds_and_only_for_paired_check
     assert {t for t, _ in pairs} == {"a dog"}
 
 
+# -- the anchors' midpoint as the control -------------------------------------------
+
+MIDPOINT = PAIRED.replace("control: an animal", "control: {midpoint: [a small animal, a big animal]}")
+
+
+def test_a_midpoint_control_reads_as_a_target_text_that_names_both_prompts():
+    suite = parse_suite(MIDPOINT, "ctl.yaml")
+    control = suite.prompts[0].control
+    assert midpoint_parts(control) == ("a small animal", "a big animal")
+    assert control == 'midpoint("a small animal", "a big animal")'  # how JSON keeps it
+    assert midpoint_parts("a dog") is None and midpoint_parts("midpoint(of a dog)") is None
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (("[a small animal, a big animal]", "[a small animal]"), "prompts[0].control.midpoint",
+     "between two prompts, got 1 items"),
+    (("[a small animal, a big animal]", "[a cat, a cat]"), "prompts[0].control.midpoint", "the same"),
+    (("{midpoint:", "{middle:"), "prompts[0].control", "middle"),
+    (("text: a dog", "text: 'midpoint(\"a\", \"b\")'"), "prompts[0].text", "the form of a midpoint"),
+])
+def test_bad_midpoint_controls_and_texts_that_would_read_as_one_are_named(edit, field, words):
+    with pytest.raises(SuiteError, match=words) as err:
+        parse_suite(MIDPOINT.replace(*edit), "ctl.yaml")
+    assert field in str(err.value) and err.value.fix
+
+
+def test_a_midpoint_embeds_as_the_normalised_mean_of_its_two_prompts(tiny_model):
+    import torch
+    handle = load_model(tiny_model, device="cpu")
+    low, high = handle.encode_text(["a small animal", "a big animal"])
+    (mid,) = handle.encode_text([midpoint_text("a small animal", "a big animal")])
+    expected = torch.nn.functional.normalize(low + high, dim=-1)
+    assert torch.allclose(mid, expected, atol=1e-6) and abs(float(mid.norm()) - 1) < 1e-6
+    assert float(mid @ low) > float(high @ low)  # between them: nearer each than they are to each other
+
+
+def test_a_midpoint_of_words_the_toy_model_lacks_is_unreadable():
+    handle = load_model("toyclip-fair", device="cpu")
+    assert handle.unreadable(midpoint_text("a blue cross", "a red cross")) is None
+    assert "zebra" in handle.unreadable(midpoint_text("a blue cross", "a zebra"))
+
+
 # -- a paired run end to end (tiny model) ---------------------------------------------
 
 
@@ -99,6 +142,22 @@ def test_a_paired_check_gates_on_the_per_seed_differences_and_records_the_contro
     assert "paired against" not in failure_table(alone)
     back = Results.from_json(json.loads(results_bytes(results)))
     assert back.cases == results.cases
+
+
+def test_a_baseline_paired_against_another_control_or_unpaired_is_not_compared(tiny, tmp_path, monkeypatch):
+    import dataclasses
+
+    from clipsafety.baseline import compare_case
+
+    _, results = _run(tiny, tmp_path, monkeypatch, PAIRED)
+    paired = next(c for c in results.cases if c.check == "near")
+    assert compare_case(paired, paired).comparable  # the same control: compared
+    midpoint = dataclasses.replace(paired, control=midpoint_text("a small animal", "a big animal"))
+    assert midpoint.paired_label == "paired against the midpoint of 'a small animal' and 'a big animal'"
+    for control, words in ((None, "the baseline was unpaired, this run is paired against control 'an animal'"),
+                           ("a pet", "paired against control 'a pet', this run is paired against control")):
+        comparison = compare_case(paired, dataclasses.replace(paired, control=control))
+        assert not comparison.comparable and words in comparison.note and comparison.regression is None
 
 
 def test_a_record_from_before_controls_still_reads(tiny, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from clipsafety.errors import ProbeError
-from clipsafety.stats import ANCHORED_RANGE, anchored, evaluate_check, metric_range, paired_differences
+from clipsafety.stats import ANCHORED_RANGE, anchored, evaluate_check, metric_range, paired_differences, room_scaled
 from clipsafety.suite import Check
 
 SEEDS = list(range(16))
@@ -71,16 +71,47 @@ def test_pairing_is_what_narrows_the_interval():
 def test_paired_anchored_positions_and_their_skew():
     low, high = [0.1, 0.12, 0.08], [0.9, 0.88, 0.92]  # anchors 0.1 and 0.9: span 0.8
     prompt = anchored([0.5, 0.58, 0.42], low, high)  # positions 0.5, 0.6, 0.4
-    control = anchored([0.3, 0.34, 0.26], low, high)  # positions 0.25, 0.3, 0.2
-    res = evaluate_check(check(threshold=0.4, bound="point"), prompt, [0, 1, 2], value_range=ANCHORED_RANGE,
+    control = anchored([0.3, 0.34, 0.26], low, high)  # positions 0.25, 0.3, 0.2: mean 0.25
+    res = evaluate_check(check(threshold=0.3, bound="point"), prompt, [0, 1, 2], value_range=ANCHORED_RANGE,
                          control=control)
-    # differences 0.25, 0.3, 0.2: mean 0.25, skew |0.25| * 2 = 0.5 toward the high anchor
-    assert res.values == pytest.approx([0.25, 0.3, 0.2])
-    assert res.value == pytest.approx(0.5) and res.direction == "high" and not res.passed
-    assert res.failing_seeds == [0, 1]  # per seed |difference| * 2: 0.5, 0.6, 0.4
+    # differences 0.25, 0.3, 0.2 toward the high anchor, which lies 0.75 from the control's mean:
+    # each is divided by 2 * 0.75, so the skew is 0.25 / 0.75 = 1/3 of the way to that anchor
+    assert res.values == pytest.approx([0.25 / 1.5, 0.3 / 1.5, 0.2 / 1.5])
+    assert res.value == pytest.approx(1 / 3) and res.direction == "high" and not res.passed
+    assert res.failing_seeds == [0, 1]  # per seed 1/3, 0.4, 0.267 against 0.3
+    # the other way round: the control (now the prompt at 0.5) leaves 0.5 toward the low anchor
     toward_low = evaluate_check(check(threshold=0.6, bound="point"), control, [0, 1, 2],
                                 value_range=ANCHORED_RANGE, control=prompt)
-    assert toward_low.direction == "low" and toward_low.passed
+    assert toward_low.direction == "low" and toward_low.value == pytest.approx(0.5) and toward_low.passed
+
+
+def test_a_control_at_the_middle_leaves_differences_as_they_are():
+    diff = np.array([0.1, -0.05, 0.2])
+    assert room_scaled(diff, [0.5, 0.4, 0.6]) == pytest.approx(diff)
+
+
+def test_room_scaling_catches_a_lean_into_a_drifted_controls_short_side():
+    # the control drifts to 0.2: a role that inverts all the way to the low anchor differs from it by
+    # only 0.2, so on plain differences its skew is 0.4 (under a 0.5 threshold); in the control's room
+    # it is the whole way, 1.0. A fair role, at the control's own positions, stays near 0 either way.
+    rng = np.random.default_rng(3)
+    control = 0.2 + rng.normal(0, 0.02, 16)
+    leaning = rng.normal(0.0, 0.02, 16)
+    fair = control + rng.normal(0, 0.02, 16)
+    gate = check(threshold=0.5, bound="lower")
+    plain = evaluate_check(gate, leaning, SEEDS, control=control)  # a bounded probe: no room scaling
+    scaled = evaluate_check(gate, leaning, SEEDS, control=control, value_range=ANCHORED_RANGE)
+    assert plain.passed and plain.value == pytest.approx(0.4, abs=0.03)
+    assert not scaled.passed and scaled.value == pytest.approx(1.0, abs=0.1) and scaled.direction == "low"
+    quiet = evaluate_check(gate, fair, SEEDS, control=control, value_range=ANCHORED_RANGE)
+    assert quiet.passed and quiet.value < 0.15
+
+
+def test_a_control_at_an_anchor_leaves_no_room_and_is_an_error():
+    with pytest.raises(ProbeError, match="within 0.1 of .* the low anchor"):
+        room_scaled([-0.01, 0.02], [0.05, 0.07])
+    with pytest.raises(ProbeError, match="the high anchor"):
+        evaluate_check(check(), [1.0, 1.1], [0, 1], control=[1.02, 0.98], value_range=ANCHORED_RANGE)
 
 
 def test_count_skew_on_differences_is_a_sign_test():

@@ -9,7 +9,8 @@ percentile bootstrap for the rest (its tails widened to a t interval's for few s
 
 - `registry`: the statistics, each with its point value, interval and per-seed values;
 - `check`: `evaluate_check`, optionally on differences from a neutral control;
-- `anchors`: anchored readouts, refused when the anchors are not separated;
+- `anchors`: anchored readouts, refused when the anchors are not separated, and paired
+  differences of them measured in the room the control leaves (`room_scaled`);
 - `decidable`: checks that cannot pass (or fail) at their seed count;
 - `family`: a run's expected false alarms and the family-wise correction.
 
@@ -19,7 +20,7 @@ Everything here is plain numpy; randomness only from an explicit seed.
 from __future__ import annotations
 
 from ..operators import OPERATORS
-from .anchors import ANCHOR_MIN_GAP, anchor_min_gap, anchored, anchors_separated
+from .anchors import ANCHOR_MIN_GAP, MIN_ROOM, anchor_min_gap, anchored, anchors_separated, room_scaled
 from .check import BOUNDS, CheckResult, evaluate_check, gate, paired_differences
 from .decidable import decidable
 from .family import (FAMILY_METHODS, FEW_SEEDS, bonferroni_level, expected_false_alarms, fails_only_on_evidence,
@@ -54,6 +55,8 @@ __all__ = [
     "anchor_min_gap",
     "anchored",
     "anchors_separated",
+    "room_scaled",
+    "MIN_ROOM",
     "bonferroni_level",
     "bootstrap_interval",
     "decidable",

@@ -96,3 +96,37 @@ def anchored(
         )
     low, high = float(np.mean(as_values(low_values))), float(np.mean(as_values(high_values)))
     return (as_values(values) - low) / (high - low)
+
+
+# Least room between a neutral control's mean position and either anchor (positions: anchors at 0 and 1).
+MIN_ROOM = ANCHOR_MIN_GAP
+
+
+def room_scaled(differences: Sequence[float], control_positions: Sequence[float], *,
+                min_room: float = MIN_ROOM) -> np.ndarray:
+    """Paired differences of anchored positions, measured in the room the control leaves on each side.
+
+    A control's images drift too: a balanced control may sit at 0.25, a quarter
+    of the way from the low anchor. A prompt that leans all the way to the low
+    anchor then differs from it by only 0.25, and one that leans to the high
+    anchor by 0.75. So each seed's difference is divided by twice the room on its
+    side (the control's mean position for a lean toward the low anchor, one minus
+    it for the high one): reaching an anchor reads +-0.5, as an unpaired position
+    of 0 or 1 does, and a control at 0.5 leaves the differences as they are. The
+    room comes from the control's mean over seeds, so one noisy seed does not
+    set it. Raises ProbeError when the control sits within `min_room` of an
+    anchor (or past it): leans toward that anchor cannot be told from its drift.
+    """
+    diff = as_values(differences)
+    centre = float(np.mean(as_values(control_positions)))
+    low_room, high_room = centre, 1.0 - centre
+    if min(low_room, high_room) < min_room:
+        near = "low" if low_room < high_room else "high"
+        raise ProbeError(
+            f"the neutral control's images sit at position {centre:.3g} between the anchors, within "
+            f"{min_room:.3g} of (or past) the {near} anchor: a lean toward that anchor cannot be told "
+            "from the control's own drift",
+            fix="use a control balanced between the anchors (control: {midpoint: [<low>, <high>]}), "
+                "or choose anchors this model tells apart more clearly",
+        )
+    return np.where(diff < 0, diff / (2 * low_room), diff / (2 * high_room))

@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import ProbeError
 from ..operators import OPERATORS
 from .intervals import DEFAULT_LEVEL, Range
-from .registry import STATISTICS, scale_for
+from .anchors import room_scaled
+from .registry import STATISTICS, is_anchored, scale_for
 
 BOUNDS = ("point", "lower", "upper")
 
@@ -98,7 +99,8 @@ def evaluate_check(
     `level` is the interval's two-sided confidence level (a family-wise
     correction passes a higher one). With `control` (a neutral prompt's values
     under the same seeds, in the same order; `control_seeds` to verify that)
-    the check gates on the per-seed differences prompt - control.
+    the check gates on the per-seed differences prompt - control; for an anchored
+    probe, in the room the control leaves toward each anchor (`anchors.room_scaled`).
     """
     seeds = [int(s) for s in seeds]
     metric = f"{check.probe}.{check.statistic}"
@@ -109,6 +111,8 @@ def evaluate_check(
             raise ValueError(f"{metric}: the control was inverted with seeds {list(control_seeds)}, not {seeds}")
         control_arr = _checked_values(metric, control, seeds, "control values")
         arr = paired_differences(arr, control_arr)
+        if is_anchored(value_range):  # positions: differences count in the room the control leaves
+            arr = room_scaled(arr, control_arr)
 
     stat = STATISTICS[check.statistic]
     scale = scale_for(value_range, paired=control_arr is not None)

@@ -16,7 +16,10 @@ centred on 0.5.
 Paired values are per-seed differences prompt - control: they centre on 0 and
 keep the probe's half-width, so a paired skew is |mean difference| / half-width
 (|mean difference| * 2 for a probability or an anchored position) and a control
-that sits at the middle gives the same skew as no control. Their interval is
+that sits at the middle gives the same skew as no control. Anchored differences
+are first divided by twice the room the control leaves toward the anchor they
+lean to (`anchors.room_scaled`), so that a skew of 1 means "all the way from the
+control to an anchor" wherever the control's images sit. Their interval is
 the same statistic's: the bootstrap of the mean difference over seeds (a seed's
 prompt and control are resampled together). A t-interval was not used: it
 would give paired checks another method than unpaired ones, it assumes normal
@@ -60,6 +63,11 @@ SHARE_SCALE = Scale(0.5, 0.5)  # a share of seeds: count_skew = |share - 0.5| * 
 
 def _unbounded(value_range: Range) -> bool:
     return math.isinf(value_range[0]) or math.isinf(value_range[1])
+
+
+def is_anchored(value_range: Range) -> bool:
+    """Whether values are anchored positions (ANCHORED_RANGE: the one unbounded per-image range)."""
+    return _unbounded(value_range)
 
 
 def scale_for(value_range: Range, *, paired: bool = False) -> Scale:

@@ -12,8 +12,10 @@ from ..kinds import MODEL_KINDS
 from ..names import did_you_mean
 from ..probes import SettingError, get_probe_class, probe_names, validate_settings
 from ..stats import ANCHORED_RANGE
+from ..targets import looks_like_midpoint, midpoint_text
 from .model import ProbeSpec, Prompt, slug
 from .reader import ID_RULE, Reader, is_id
+
 
 PROMPT_KEYS = ("id", "text", "tags", "control")
 PROBE_RESERVED = ("type", "anchors")
@@ -83,7 +85,7 @@ def read_anchors(r: Reader, node: Node, field_path: str) -> tuple[str, str]:
         got = f"{len(node.value)} items" if isinstance(node, SequenceNode) else r.kind(node)
         raise r.fail(node, field_path, f"anchors must be a list of two prompts [low, high], got {got}", fix=fix)
     r.note(field_path, node)
-    low, high = (r.string(item, f"{field_path}[{i}]") for i, item in enumerate(node.value))
+    low, high = (_inverted_text(r, item, f"{field_path}[{i}]") for i, item in enumerate(node.value))
     if low == high:
         raise r.fail(node, field_path, "the two anchors are the same prompt, so nothing lies between them", fix=fix)
     return low, high
@@ -115,14 +117,14 @@ def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, 
     """The prompt, the node its id comes from, and whether the id was written out."""
     line = item.start_mark.line + 1
     if isinstance(item, ScalarNode):
-        text = r.string(item, field_path)
+        text = _inverted_text(r, item, field_path)
         return Prompt(id=_derived_id(r, item, field_path, text), text=text.strip(), line=line), item, False
     if not isinstance(item, MappingNode):
         raise r.fail(item, field_path, f"a prompt must be a string or a mapping with text:, got {r.kind(item)}")
     items = r.mapping(item, field_path)
     r.known_keys(items, PROMPT_KEYS, field_path)
     r.require(item, items, ("text",), field_path)
-    text = r.string(items["text"][1], f"{field_path}.text")
+    text = _inverted_text(r, items["text"][1], f"{field_path}.text")
     tags = tuple(r.strings(items["tags"][1], f"{field_path}.tags", single_ok=True)) if "tags" in items else ()
     for j, tag in enumerate(tags):
         if not is_id(tag):
@@ -137,14 +139,44 @@ def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, 
 
 
 def _read_control(r: Reader, items, field_path: str, text: str) -> str | None:
+    """The prompt's neutral control: a prompt, or {midpoint: [low anchor, high anchor]}, whose target
+    text (clipsafety.targets) embeds halfway between the two."""
     if "control" not in items:
         return None
-    node = items["control"][1]
-    control = r.string(node, f"{field_path}.control").strip()
+    node, where = items["control"][1], f"{field_path}.control"
+    if isinstance(node, MappingNode):
+        return _read_midpoint(r, node, where)
+    control = _inverted_text(r, node, where).strip()
     if control == text:
-        raise r.fail(node, f"{field_path}.control", "the control is the prompt itself, so every difference is 0",
+        raise r.fail(node, where, "the control is the prompt itself, so every difference is 0",
                      fix="name a neutral prompt without the attribute under test, e.g. control: a photo of a person")
     return control
+
+
+def _read_midpoint(r: Reader, node: MappingNode, where: str) -> str:
+    fix = "write control: {midpoint: [<low anchor>, <high anchor>]}, e.g. {midpoint: [a blue cross, a red cross]}"
+    items = r.mapping(node, where)
+    r.known_keys(items, ("midpoint",), where)
+    r.require(node, items, ("midpoint",), where)
+    pair = items["midpoint"][1]
+    if not isinstance(pair, SequenceNode) or len(pair.value) != 2:
+        got = f"{len(pair.value)} items" if isinstance(pair, SequenceNode) else r.kind(pair)
+        raise r.fail(pair, f"{where}.midpoint", f"a midpoint lies between two prompts, got {got}", fix=fix)
+    low, high = (_inverted_text(r, item, f"{where}.midpoint[{i}]").strip() for i, item in enumerate(pair.value))
+    if low == high:
+        raise r.fail(pair, f"{where}.midpoint", "the two prompts are the same, so the midpoint is that prompt",
+                     fix=fix)
+    return midpoint_text(low, high)
+
+
+def _inverted_text(r: Reader, node: Node, field_path: str) -> str:
+    """A text the harness inverts (prompt, anchor, control), never one that reads as a midpoint target."""
+    text = r.string(node, field_path)
+    if looks_like_midpoint(text.strip()):
+        raise r.fail(node, field_path, f"the text {text.strip()!r} has the form of a midpoint control, "
+                     "which only `control: {midpoint: [...]}` may write",
+                     fix="write the midpoint as control: {midpoint: [<low>, <high>]}, or reword the prompt")
+    return text
 
 
 def _derived_id(r: Reader, item: Node, field_path: str, text: str) -> str:
