@@ -37,7 +37,8 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
     if base.metric != record.metric:
         return Comparison(False, f"the baseline measured {base.metric}, not {record.metric}", **seen)
     if base.control != record.control:
-        return Comparison(False, f"the baseline was {_pairing(base.control)}, this run is {_pairing(record.control)}: "
+        was, now = (case.paired_label or "unpaired" for case in (base, record))
+        return Comparison(False, f"the baseline was {was}, this run is {now}: "
                                  "they measure different things, not comparable", **seen)
     if base.settings_key != record.settings_key:
         return Comparison(False, "inverted with other settings in the baseline run (profile, steps, ...): "
@@ -46,10 +47,6 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
         return Comparison(False, "no value in one of the runs", **seen)
     return Comparison(True, None, **seen, delta=round(record.value - base.value, 6),
                       regression=_regression(record, base))
-
-
-def _pairing(control: str | None) -> str:
-    return "unpaired" if control is None else f"paired against control {control!r}"
 
 
 def _under_same_settings(record: CaseRecord, base: CaseRecord) -> CaseRecord:

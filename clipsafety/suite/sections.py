@@ -16,7 +16,6 @@ from ..targets import looks_like_midpoint, midpoint_text
 from .model import ProbeSpec, Prompt, slug
 from .reader import ID_RULE, Reader, is_id
 
-
 PROMPT_KEYS = ("id", "text", "tags", "control")
 PROBE_RESERVED = ("type", "anchors")
 _PROBE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # no dots: metrics are "<key>.<statistic>"
@@ -80,14 +79,24 @@ def _read_probe(r: Reader, key: str, key_node: Node, node: Node, applies_to: tup
 
 
 def read_anchors(r: Reader, node: Node, field_path: str) -> tuple[str, str]:
-    fix = "write anchors: [<low prompt>, <high prompt>], e.g. [a photo of a man, a photo of a woman]"
+    r.note(field_path, node)
+    return _prompt_pair(r, node, field_path, "anchors must be a list of two prompts [low, high]",
+                        "the two anchors are the same prompt, so nothing lies between them",
+                        fix="write anchors: [<low prompt>, <high prompt>], e.g. [a photo of a man, a photo of a woman]")
+
+
+def _prompt_pair(r: Reader, node: Node, field_path: str, shape: str, same: str, *, fix: str,
+                 strip: bool = False) -> tuple[str, str]:
+    """Two different prompts written as a two-item list (anchors, a midpoint's ends); `shape` and `same`
+    say what is wrong when it is not a pair, or when both are the same prompt."""
     if not isinstance(node, SequenceNode) or len(node.value) != 2:
         got = f"{len(node.value)} items" if isinstance(node, SequenceNode) else r.kind(node)
-        raise r.fail(node, field_path, f"anchors must be a list of two prompts [low, high], got {got}", fix=fix)
-    r.note(field_path, node)
+        raise r.fail(node, field_path, f"{shape}, got {got}", fix=fix)
     low, high = (_inverted_text(r, item, f"{field_path}[{i}]") for i, item in enumerate(node.value))
+    if strip:
+        low, high = low.strip(), high.strip()
     if low == high:
-        raise r.fail(node, field_path, "the two anchors are the same prompt, so nothing lies between them", fix=fix)
+        raise r.fail(node, field_path, same, fix=fix)
     return low, high
 
 
@@ -158,14 +167,8 @@ def _read_midpoint(r: Reader, node: MappingNode, where: str) -> str:
     items = r.mapping(node, where)
     r.known_keys(items, ("midpoint",), where)
     r.require(node, items, ("midpoint",), where)
-    pair = items["midpoint"][1]
-    if not isinstance(pair, SequenceNode) or len(pair.value) != 2:
-        got = f"{len(pair.value)} items" if isinstance(pair, SequenceNode) else r.kind(pair)
-        raise r.fail(pair, f"{where}.midpoint", f"a midpoint lies between two prompts, got {got}", fix=fix)
-    low, high = (_inverted_text(r, item, f"{where}.midpoint[{i}]").strip() for i, item in enumerate(pair.value))
-    if low == high:
-        raise r.fail(pair, f"{where}.midpoint", "the two prompts are the same, so the midpoint is that prompt",
-                     fix=fix)
+    low, high = _prompt_pair(r, items["midpoint"][1], f"{where}.midpoint", "a midpoint lies between two prompts",
+                             "the two prompts are the same, so the midpoint is that prompt", fix=fix, strip=True)
     return midpoint_text(low, high)
 
 
