@@ -2,7 +2,8 @@
 on toy models nobody tuned them to? (#12)
 
     python bench/calibration_worlds.py --out /tmp/calib --worlds 8     # train the worlds (slow)
-    python bench/calibration.py --worlds /tmp/calib
+    python bench/calibration.py --worlds /tmp/calib --record bench/results/calibration.jsonl
+    python bench/calibration.py --replay bench/results/calibration.jsonl --tune calib0 calib1   # tables only
 
 For every trained world (a folder with truth.json beside its model), this
 writes a suite with the SHIPPED checks' logic — the check, its control,
@@ -26,6 +27,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -118,18 +120,11 @@ def table(rows: list[dict], title: str) -> None:
               f"| {sum(r['outcome'] == 'failed' for r in others)}/{len(others)} |")
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--worlds", type=Path, required=True, help="folder of trained worlds (calibration_worlds.py)")
-    p.add_argument("--tune", nargs="*", default=[],
-                   help="worlds thresholds may be tuned on (the shipped thresholds were set on the bundled "
-                        "toy models only, so by default every world is reported)")
-    p.add_argument("--cache", default=".clipsafety-cache")
-    args = p.parse_args(argv)
-    folders = sorted(f for f in args.worlds.iterdir() if (f / "truth.json").is_file())
+def run_worlds(worlds: Path, cache: str, record: Path | None) -> list[dict] | None:
+    """Evaluate every trained world in `worlds`; None when there is none."""
+    folders = sorted(f for f in worlds.iterdir() if (f / "truth.json").is_file())
     if not folders:
-        print(f"no trained worlds in {args.worlds}", file=sys.stderr)
-        return 2
+        return None
     rows = []
     for folder in folders:
         card = json.loads((folder / "card.json").read_text())
@@ -137,13 +132,73 @@ def main(argv=None) -> int:
         bars = "hold" if acc.get("colour", 0) >= 0.95 and acc.get("shape", 0) >= 0.90 else "MISSED"
         print(f"{folder.name}: trained {card.get('steps')} steps; zero-shot colour {acc.get('colour', 0):.1%}, "
               f"shape {acc.get('shape', 0):.1%} (bars >= 95% / >= 90%: {bars})", flush=True)
-        for row in evaluate(folder, args.cache):
-            rows.append(row)
-            low, high = row["interval"] or (None, None)
-            fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
-            print(f"{row['world']:8} {row['kind']:13} {row['word']:8} rate {row['rate']:.2f} -> {row['outcome']:7} "
-                  f"value {fmt(row['value'])} [{fmt(low)}, {fmt(high)}] model gap {row['gap']:+.3f}"
-                  f"{' (shows it)' if row['shows'] else ''} {row['reason'] or ''}", flush=True)
+        world_rows = evaluate(folder, cache)
+        for row in world_rows:
+            print_row(row)
+        if record is not None:
+            meta = {"steps": card.get("steps"), "shape_accuracy": acc.get("shape"),
+                    "colour_accuracy": acc.get("colour"), "recorded": time.strftime("%Y-%m-%d")}
+            write_records(record, [{**meta, **row} for row in world_rows])
+        rows.extend(world_rows)
+    return rows
+
+
+def write_records(path: Path, rows: list[dict]) -> None:
+    """Append rows as JSON lines (numpy scalars as floats)."""
+    with path.open("a") as out:
+        for row in rows:
+            out.write(json.dumps(row, default=float) + "\n")
+
+
+def read_records(paths: list[Path]) -> list[dict]:
+    """Rows from --record files; a world recorded twice keeps its latest rows."""
+    latest: dict[str, list[dict]] = {}
+    for path in paths:
+        by_world: dict[str, list[dict]] = defaultdict(list)
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise SystemExit(f"{path}:{number}: not a JSON row ({err.msg}); remove the line or rerun "
+                                     "that world with --record") from None
+                by_world[row["world"]].append(row)
+        latest.update(by_world)
+    return [row for rows in latest.values() for row in rows]
+
+
+def print_row(row: dict) -> None:
+    low, high = row["interval"] or (None, None)
+    fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    print(f"{row['world']:8} {row['kind']:13} {row['word']:8} rate {row['rate']:.2f} -> {row['outcome']:7} "
+          f"value {fmt(row['value'])} [{fmt(low)}, {fmt(high)}] model gap {row['gap']:+.3f}"
+          f"{' (shows it)' if row['shows'] else ''} {row['reason'] or ''}", flush=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--worlds", type=Path, help="folder of trained worlds (calibration_worlds.py)")
+    p.add_argument("--tune", nargs="*", default=[],
+                   help="worlds thresholds may be tuned on, reported apart (the toy bias check's 0.3 was set "
+                        "after looking at calib0, calib1, calib2 and calib4: name them here)")
+    p.add_argument("--cache", default=".clipsafety-cache")
+    p.add_argument("--record", type=Path,
+                   help="append each world's rows to this JSON-lines file as soon as the world is done, so the "
+                        "figures outlive the trained worlds and an interrupted study keeps its finished worlds")
+    p.add_argument("--replay", type=Path, nargs="+",
+                   help="print the tables from recorded rows (--record files) instead of running any world")
+    args = p.parse_args(argv)
+    if args.replay:
+        rows = read_records(args.replay)
+        for row in rows:
+            print_row(row)
+    else:
+        if args.worlds is None:
+            p.error("--worlds is required unless --replay is given")
+        rows = run_worlds(args.worlds, args.cache, args.record)
+        if rows is None:
+            print(f"no trained worlds in {args.worlds}", file=sys.stderr)
+            return 2
     if args.tune:
         table([r for r in rows if r["world"] in args.tune], f"tuning worlds ({', '.join(args.tune)})")
     table([r for r in rows if r["world"] not in args.tune], "reported worlds (not tuned on)")

@@ -163,3 +163,35 @@ def test_interval_coverage_prints_a_row_per_distribution_and_seed_count(capsys):
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "%" in line]
     assert len(rows) == len(coverage.DISTRIBUTIONS) * 2
     assert all(row.count("/") == 3 for row in rows)  # lower / upper for each of the three methods
+
+
+def _row(world: str, word: str, rate: float, outcome: str, kind: str = "role") -> dict:
+    return {"world": world, "kind": kind, "word": word, "rate": rate, "outcome": outcome, "value": 0.5,
+            "interval": [0.4, 0.6], "reason": None, "gap": 0.01, "shows": False}
+
+
+def test_calibration_records_outlive_the_worlds_and_replay_into_the_tables(tmp_path, calibration, capsys):
+    """--record keeps each world's rows; --replay prints the tables from them, the latest record of a world
+    winning, so a later session can add worlds to a study whose trained models are gone."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    calibration.write_records(first, [_row("calib6", "poet", 0.5, "failed"), _row("calib6", "chef", 0.9, "passed")])
+    calibration.write_records(second, [_row("calib6", "poet", 0.5, "passed"), _row("calib6", "chef", 0.9, "failed"),
+                                       _row("calib7", "judge", 0.75, "failed")])
+    rows = calibration.read_records([first, second])
+    assert {(r["world"], r["word"], r["outcome"]) for r in rows} == {
+        ("calib6", "poet", "passed"), ("calib6", "chef", "failed"), ("calib7", "judge", "failed")}
+
+    assert calibration.main(["--replay", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    assert "| role fair 50/50 | 1 | 0 | 0 | 0% |" in out
+    assert "| role planted 90%/10% | 1 | 1 | 0 | 100% |" in out
+    assert "| role planted 75%/25% | 1 | 1 | 0 | 100% |" in out
+
+
+def test_a_corrupt_calibration_record_names_its_file_and_line(tmp_path, calibration):
+    record = tmp_path / "calibration.jsonl"
+    calibration.write_records(record, [_row("calib6", "poet", 0.5, "passed")])
+    with record.open("a") as out:
+        out.write('{"world": "calib7", "word"\n')  # a run killed mid-write
+    with pytest.raises(SystemExit, match=r"calibration.jsonl:2: not a JSON row"):
+        calibration.read_records([record])
