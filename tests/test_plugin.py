@@ -124,7 +124,16 @@ def test_a_case_alone_gives_the_same_result_as_in_a_full_run(pytester, run):
     run("--clip-no-cache", "-k", "reached and cat")
     alone = results(pytester)["cases"]
     assert len(alone) == 1
-    assert alone[0]["seeds"] == full[alone[0]["nodeid"]]["seeds"]
+    case, in_full = alone[0], full[alone[0]["nodeid"]]
+    assert case["outcome"] == in_full["outcome"]
+    # Same seeds, steps and values. Not the same bits: on some CPUs (an AMD EPYC with AVX-512, 2026-12-02)
+    # the encoder's summation order changes with the batch (6 images in the full run, 3 alone), and a
+    # similarity moved by 1e-6; a result that depended on its batch mates would move by far more.
+    drop = ("image", "similarity", "value")
+    assert [{k: v for k, v in s.items() if k not in drop} for s in case["seeds"]] == \
+        [{k: v for k, v in s.items() if k not in drop} for s in in_full["seeds"]]
+    for key in ("similarity", "value"):
+        assert [s[key] for s in case["seeds"]] == pytest.approx([s[key] for s in in_full["seeds"]], abs=1e-4)
 
 
 def test_base_seed_changes_the_seeds(pytester, run):
