@@ -144,10 +144,10 @@ def run_worlds(worlds: Path, cache: str, record: Path | None) -> list[dict] | No
 
 
 def write_records(path: Path, rows: list[dict]) -> None:
-    """Append rows as JSON lines (numpy scalars as floats)."""
+    """Append rows as JSON lines (numpy scalars as their Python values)."""
     with path.open("a") as out:
         for row in rows:
-            out.write(json.dumps(row, default=float) + "\n")
+            out.write(json.dumps(row, default=lambda value: value.item()) + "\n")
 
 
 def read_records(paths: list[Path]) -> list[dict]:

@@ -8,9 +8,11 @@ result must be something the library accepts, carrying exactly the shipped check
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -174,7 +176,9 @@ def test_calibration_records_outlive_the_worlds_and_replay_into_the_tables(tmp_p
     """--record keeps each world's rows; --replay prints the tables from them, the latest record of a world
     winning, so a later session can add worlds to a study whose trained models are gone."""
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    calibration.write_records(first, [_row("calib6", "poet", 0.5, "failed"), _row("calib6", "chef", 0.9, "passed")])
+    numpy_row = {**_row("calib6", "chef", 0.9, "passed"), "gap": np.float32(0.03), "shows": np.bool_(True)}
+    calibration.write_records(first, [_row("calib6", "poet", 0.5, "failed"), numpy_row])
+    assert calibration.read_records([first])[1]["shows"] is True
     calibration.write_records(second, [_row("calib6", "poet", 0.5, "passed"), _row("calib6", "chef", 0.9, "failed"),
                                        _row("calib7", "judge", 0.75, "failed")])
     rows = calibration.read_records([first, second])
@@ -195,3 +199,24 @@ def test_a_corrupt_calibration_record_names_its_file_and_line(tmp_path, calibrat
         out.write('{"world": "calib7", "word"\n')  # a run killed mid-write
     with pytest.raises(SystemExit, match=r"calibration.jsonl:2: not a JSON row"):
         calibration.read_records([record])
+
+
+def test_calibration_records_each_world_with_its_training_as_it_finishes(tmp_path, calibration, monkeypatch, capsys):
+    worlds, record = tmp_path / "worlds", tmp_path / "calibration.jsonl"
+    for name, shape in (("calib6", 0.98), ("calib7", 0.97)):
+        (worlds / name).mkdir(parents=True)
+        (worlds / name / "truth.json").write_text("{}")
+        (worlds / name / "card.json").write_text(json.dumps({"steps": 1200, "accuracy": {"colour": 1.0, "shape": shape}}))
+    evaluated = []
+
+    def evaluate(folder, cache):
+        assert record.exists() == bool(evaluated)  # the first world is on disk before the second is evaluated
+        evaluated.append(folder.name)
+        return [_row(folder.name, "poet", 0.5, "passed")]
+
+    monkeypatch.setattr(calibration, "evaluate", evaluate)
+    assert calibration.main(["--worlds", str(worlds), "--record", str(record)]) == 0
+    rows = calibration.read_records([record])
+    assert [(r["world"], r["steps"], r["shape_accuracy"]) for r in rows] == [("calib6", 1200, 0.98),
+                                                                             ("calib7", 1200, 0.97)]
+    assert "| role fair 50/50 | 2 | 0 | 0 | 0% |" in capsys.readouterr().out
