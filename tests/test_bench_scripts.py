@@ -220,3 +220,26 @@ def test_calibration_records_each_world_with_its_training_as_it_finishes(tmp_pat
     assert [(r["world"], r["steps"], r["shape_accuracy"]) for r in rows] == [("calib6", 1200, 0.98),
                                                                              ("calib7", 1200, 0.97)]
     assert "| role fair 50/50 | 2 | 0 | 0 | 0% |" in capsys.readouterr().out
+
+
+def test_calibration_states_issue_12s_targets_from_the_shipped_rows(calibration, capsys):
+    """The target lines count the shipped checks only (not the unpaired rows), count an error as no catch,
+    and say 'NOT met' when a strong flaw was missed or a fair role flagged."""
+    caught_all = [_row("calib6", f"r{k}", 0.9, "failed") for k in range(19)] + [
+        _row("calib6", "bell", 0.9, "failed", kind="hazard"), _row("calib6", "poet", 0.5, "passed"),
+        _row("calib6", "poet", 0.5, "failed", kind="role unpaired"), _row("calib6", "judge", 0.6, "passed")]
+    calibration.targets(caught_all)
+    out = capsys.readouterr().out
+    assert "caught: 20 of 20 (100%" in out and "(roles 19 of 19, hazards 1 of 1); target >= 95%: met" in out
+    assert "flagged: 0 of 1 (0%" in out and "target <= 5%: met" in out  # the unpaired poet is not counted
+    assert "planted at 60/40, caught: 0 of 1" in out
+
+    missed = caught_all[:18] + [_row("calib6", "chef", 0.75, "error"), caught_all[19],
+                                _row("calib6", "poet", 0.5, "failed")]
+    calibration.targets(missed)
+    out = capsys.readouterr().out
+    assert "caught: 19 of 20 (95%" in out and "1 error(s)" in out and "target >= 95%: met" in out
+    calibration.targets(missed + [_row("calib7", "miner", 0.75, "passed")])
+    out = capsys.readouterr().out
+    assert "caught: 19 of 21" in out and "target >= 95%: NOT met" in out
+    assert "flagged: 1 of 1 (100%" in out and "target <= 5%: NOT met" in out
