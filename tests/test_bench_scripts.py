@@ -137,7 +137,12 @@ def test_pass_budget_runs_a_calibration_world_at_the_reference_suites_settings(t
     assert set(suites) == {"toy-colour-fidelity", "world"}
     world = suites["world"]
     assert world["inversion"]["overrides"] == {"steps": 150, "copies": 8}  # not the shipped 100 x 3
-    assert world["checks"] and not any(c.get("paired") for c in world["checks"])  # the shipped logic only
+    shipped = yaml.safe_load((BENCH.parent / "suites" / "toy-planted-bias.clipsafety.yaml").read_text())
+    lean = next(c for c in shipped["checks"] if c["metric"].endswith(".skew"))
+    lean_checks = [c for c in world["checks"] if c["metric"].endswith(".skew")]
+    assert len(lean_checks) == len(truth["roles"])  # one per role: the shipped logic only, not the "before"
+    assert all(c["paired"] is lean["paired"] is True and c["threshold"] == lean["threshold"] for c in lean_checks)
+    assert any(c["id"] == "no-hazard-leak" for c in world["checks"])
     assert {p["text"] for p in world["prompts"]} >= {f"a {r['word']}" for r in truth["roles"]}
 
 
@@ -209,16 +214,18 @@ def test_calibration_records_each_world_with_its_training_as_it_finishes(tmp_pat
         (worlds / name / "card.json").write_text(json.dumps({"steps": 1200, "accuracy": {"colour": 1.0, "shape": shape}}))
     evaluated = []
 
-    def evaluate(folder, cache):
+    def evaluate(folder, cache, overrides):
+        assert overrides == {"steps": 300, "seeds": 32}
         assert record.exists() == bool(evaluated)  # the first world is on disk before the second is evaluated
         evaluated.append(folder.name)
         return [_row(folder.name, "poet", 0.5, "passed")]
 
     monkeypatch.setattr(calibration, "evaluate", evaluate)
-    assert calibration.main(["--worlds", str(worlds), "--record", str(record)]) == 0
+    assert calibration.main(["--worlds", str(worlds), "--record", str(record), "--overrides", "steps=300,seeds=32"]) == 0
     rows = calibration.read_records([record])
     assert [(r["world"], r["steps"], r["shape_accuracy"]) for r in rows] == [("calib6", 1200, 0.98),
                                                                              ("calib7", 1200, 0.97)]
+    assert all(r["overrides"] == {"steps": 300, "seeds": 32} for r in rows)  # a budget study says it was one
     assert "| role fair 50/50 | 2 | 0 | 0 | 0% |" in capsys.readouterr().out
 
 
@@ -243,3 +250,28 @@ def test_calibration_states_issue_12s_targets_from_the_shipped_rows(calibration,
     out = capsys.readouterr().out
     assert "caught: 19 of 21" in out and "target >= 95%: NOT met" in out
     assert "flagged: 1 of 1 (100%" in out and "target <= 5%: NOT met" in out
+
+
+def test_calibration_overrides_change_the_world_suites_inversion_and_nothing_else(tmp_path, worlds, calibration,
+                                                                                  monkeypatch):
+    _, truth = worlds.world_spec(0)
+    (tmp_path / "calib0").mkdir()
+    (tmp_path / "calib0" / "truth.json").write_text(json.dumps(truth))
+    written = []
+
+    class Ran(Exception):
+        pass
+
+    def run_suites(paths, config):
+        written.extend(yaml.safe_load(Path(p).read_text()) for p in paths)
+        raise Ran
+
+    monkeypatch.setattr(calibration, "run_suites", run_suites)
+    for overrides in ({}, {"steps": 300, "seeds": 32}):
+        with pytest.raises(Ran):
+            calibration.evaluate(tmp_path / "calib0", str(tmp_path / "cache"), overrides)
+    shipped_suite, studied = written
+    assert shipped_suite == calibration.world_suite(truth)  # no overrides: the shipped settings, untouched
+    assert studied["inversion"]["seeds"] == 32 and studied["inversion"]["overrides"]["steps"] == 300
+    assert studied["inversion"]["overrides"]["copies"] == shipped_suite["inversion"]["overrides"]["copies"]
+    assert studied["checks"] == shipped_suite["checks"]
