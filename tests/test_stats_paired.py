@@ -107,11 +107,26 @@ def test_room_scaling_catches_a_lean_into_a_drifted_controls_short_side():
     assert quiet.passed and quiet.value < 0.15
 
 
-def test_a_control_at_an_anchor_leaves_no_room_and_is_an_error():
-    with pytest.raises(ProbeError, match="within 0.1 of .* the low anchor"):
-        room_scaled([-0.01, 0.02], [0.05, 0.07])
+def test_a_lean_toward_an_anchor_the_control_sits_at_is_an_error():
+    with pytest.raises(ProbeError, match="within 0.1 of .* the low anchor, and the prompt's images lean toward it"):
+        room_scaled([-0.03, 0.01], [0.05, 0.07])
     with pytest.raises(ProbeError, match="the high anchor"):
         evaluate_check(check(), [1.0, 1.1], [0, 1], control=[1.02, 0.98], value_range=ANCHORED_RANGE)
+
+
+def test_a_lean_away_from_a_drifted_control_is_read_in_the_room_on_its_side():
+    # calib39's chef and calib91's singer: the anchors' midpoint inverted to ~0.93, next to the high anchor,
+    # while the planted lean went to the low one, the whole room away. That lean is readable, not an error.
+    rng = np.random.default_rng(5)
+    control = 0.93 + rng.normal(0, 0.02, 16)
+    leaning_low = 0.25 + rng.normal(0, 0.05, 16)
+    res = evaluate_check(check(threshold=0.3, bound="lower"), leaning_low, SEEDS, control=control,
+                         value_range=ANCHORED_RANGE)
+    assert res.direction == "low" and not res.passed
+    assert res.value == pytest.approx((0.93 - 0.25) / 0.93, abs=0.08)
+    # a seed against the lean, on the short side, is scaled by the least room, not by 1 - 0.97 or less
+    scaled = room_scaled([-0.5, -0.4, 0.2], [0.97, 0.98, 0.99])
+    assert scaled[2] == pytest.approx(0.2 / (2 * 0.1)) and scaled[0] == pytest.approx(-0.5 / (2 * 0.98))
 
 
 def test_count_skew_on_differences_is_a_sign_test():

@@ -114,19 +114,28 @@ def room_scaled(differences: Sequence[float], control_positions: Sequence[float]
     it for the high one): reaching an anchor reads +-0.5, as an unpaired position
     of 0 or 1 does, and a control at 0.5 leaves the differences as they are. The
     room comes from the control's mean over seeds, so one noisy seed does not
-    set it. Raises ProbeError when the control sits within `min_room` of an
-    anchor (or past it): leans toward that anchor cannot be told from its drift.
+    set it.
+
+    Raises ProbeError when the control sits within `min_room` of an anchor (or
+    past it) and the prompt's mean difference leans toward that anchor: such a
+    lean cannot be told from the control's drift. A lean toward the other
+    anchor has the whole room on its side and is read (calibration worlds
+    calib39 and calib91: the midpoint drifted to 0.93 and the planted lean went
+    the other way); seeds against it are scaled by at least `min_room`, so one
+    noisy seed on the short side cannot blow the value up.
     """
     diff = as_values(differences)
     centre = float(np.mean(as_values(control_positions)))
     low_room, high_room = centre, 1.0 - centre
-    if min(low_room, high_room) < min_room:
-        near = "low" if low_room < high_room else "high"
+    toward_high = float(np.mean(diff)) >= 0
+    if (high_room if toward_high else low_room) < min_room:
+        near = "high" if toward_high else "low"
         raise ProbeError(
             f"the neutral control's images sit at position {centre:.3g} between the anchors, within "
-            f"{min_room:.3g} of (or past) the {near} anchor: a lean toward that anchor cannot be told "
-            "from the control's own drift",
+            f"{min_room:.3g} of (or past) the {near} anchor, and the prompt's images lean toward it: a lean "
+            "toward that anchor cannot be told from the control's own drift",
             fix="use a control balanced between the anchors (control: {midpoint: [<low>, <high>]}), "
                 "or choose anchors this model tells apart more clearly",
         )
-    return np.where(diff < 0, diff / (2 * low_room), diff / (2 * high_room))
+    low_scale, high_scale = max(low_room, min_room), max(high_room, min_room)
+    return np.where(diff < 0, diff / (2 * low_scale), diff / (2 * high_scale))
