@@ -198,10 +198,10 @@ def write_records(path: Path, rows: list[dict]) -> None:
 
 
 def read_records(paths: list[Path]) -> list[dict]:
-    """Rows from --record files; a world recorded twice keeps its latest rows."""
-    latest: dict[str, list[dict]] = {}
+    """Rows from --record files; a check recorded twice (a world rerun, in the same file or a later one)
+    keeps its latest row."""
+    latest: dict[tuple, dict] = {}
     for path in paths:
-        by_world: dict[str, list[dict]] = defaultdict(list)
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if line.strip():
                 try:
@@ -209,9 +209,10 @@ def read_records(paths: list[Path]) -> list[dict]:
                 except json.JSONDecodeError as err:
                     raise SystemExit(f"{path}:{number}: not a JSON row ({err.msg}); remove the line or rerun "
                                      "that world with --record") from None
-                by_world[row["world"]].append(row)
-        latest.update(by_world)
-    return [row for rows in latest.values() for row in rows]
+                key = (row["world"], row["kind"], row["word"])
+                latest.pop(key, None)  # re-inserted last, so a world's rows stay together in their latest order
+                latest[key] = row
+    return list(latest.values())
 
 
 def print_row(row: dict) -> None:

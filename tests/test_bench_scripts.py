@@ -190,6 +190,12 @@ def test_calibration_records_outlive_the_worlds_and_replay_into_the_tables(tmp_p
     assert {(r["world"], r["word"], r["outcome"]) for r in rows} == {
         ("calib6", "poet", "passed"), ("calib6", "chef", "failed"), ("calib7", "judge", "failed")}
 
+    calibration.write_records(second, [_row("calib7", "judge", 0.75, "passed")])  # calib7 rerun, same file
+    rows = calibration.read_records([first, second])
+    assert [(r["world"], r["word"], r["outcome"]) for r in rows if r["world"] == "calib7"] == [
+        ("calib7", "judge", "passed")]
+    calibration.write_records(second, [_row("calib7", "judge", 0.75, "failed")])
+
     assert calibration.main(["--replay", str(first), str(second)]) == 0
     out = capsys.readouterr().out
     assert "| role fair 50/50 | 1 | 0 | 0 | 0% |" in out
