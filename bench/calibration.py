@@ -84,7 +84,8 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
     rows = []
     for role in truth["roles"]:
         toward = 0 if role["favoured"] is None else (1 if role["favoured"] == role["colours"][1] else -1)
-        for kind, check in (("role", f"no-colour-lean-{role['word']}"), ("role unpaired", f"{UNPAIRED_PREFIX}{role['word']}")):
+        checks = (("role", f"no-colour-lean-{role['word']}"), ("role unpaired", f"{UNPAIRED_PREFIX}{role['word']}"))
+        for kind, check in checks:
             rows.append(_row(folder, kind, role["word"], role["rate"], by_check[check], gaps[role["word"]], toward))
     hazard = truth["hazard"]
     rows.append(_row(folder, "hazard", hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check["no-hazard-leak"],
@@ -236,7 +237,7 @@ def main(argv=None) -> int:
     p.add_argument("--overrides", type=parse_candidate, default={},
                    help="inversion settings other than the shipped suites', as bench/pass_budget.py takes them "
                         "(e.g. 'steps=300' or 'seeds=32'): a budget study on tuning worlds. Record it in a file of "
-                        "its own, since a world's latest rows win on --replay")
+                        "its own, since a check's latest row wins on --replay")
     p.add_argument("--replay", type=Path, nargs="+",
                    help="print the tables from recorded rows (--record files) instead of running any world")
     args = p.parse_args(argv)

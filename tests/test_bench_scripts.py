@@ -227,7 +227,8 @@ def test_calibration_records_each_world_with_its_training_as_it_finishes(tmp_pat
         return [_row(folder.name, "poet", 0.5, "passed")]
 
     monkeypatch.setattr(calibration, "evaluate", evaluate)
-    assert calibration.main(["--worlds", str(worlds), "--record", str(record), "--overrides", "steps=300,seeds=32"]) == 0
+    args = ["--worlds", str(worlds), "--record", str(record), "--overrides", "steps=300,seeds=32"]
+    assert calibration.main(args) == 0
     rows = calibration.read_records([record])
     assert [(r["world"], r["steps"], r["shape_accuracy"]) for r in rows] == [("calib6", 1200, 0.98),
                                                                              ("calib7", 1200, 0.97)]
