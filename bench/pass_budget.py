@@ -59,14 +59,16 @@ def suites_for(model: str, suites_dir: Path, names: tuple[str, ...] = TOY_SUITES
 
     folder = Path(model.removeprefix("local-dir:")) if model.startswith("local-dir:") else None
     if folder is not None and (folder / "truth.json").is_file():
-        from calibration import UNPAIRED_PREFIX, world_suite  # bench/calibration.py, beside this script
+        from calibration import COMPARISON_PREFIXES, world_suite  # bench/calibration.py, beside this script
 
         truth = json.loads((folder / "truth.json").read_text())
         world = world_suite(truth)
         # the settings of the bias suite in `suites_dir` (a reference's), and only the shipped checks:
-        # calibration.py's "unpaired-" checks are the logic shipped before the midpoint control, a comparison
+        # calibration.py's "unpaired-" and other-control checks are comparisons, not the shipped logic
         world["inversion"] = shipped("toy-planted-bias")["inversion"]
-        world["checks"] = [c for c in world["checks"] if not c["id"].startswith(UNPAIRED_PREFIX)]
+        world["checks"] = [c for c in world["checks"] if not c["id"].startswith(COMPARISON_PREFIXES)]
+        kept = {p for c in world["checks"] for p in c.get("prompts", [])}
+        world["prompts"] = [p for p in world["prompts"] if p["id"] in kept or set(p.get("tags", [])) & kept]
         return {"toy-colour-fidelity": shipped("toy-colour-fidelity"), "world": world}
     return {name: shipped(name) for name in names}
 

@@ -38,7 +38,7 @@ from .local_weights import HF_WEIGHT_NAMES, cached_hf_file, cached_tag_file
 from .model_folders import CONFIG_NAME, BuiltModel, load_model_folder, load_state, read_checkpoint, save_checkpoint
 from .model_providers import NATURAL, named_models, provider_problems
 from .names import did_you_mean
-from .targets import midpoint_parts
+from .targets import axis_removed_parts, midpoint_parts, target_prompts
 
 DEFAULT_MODEL = "toyclip-fair"  # a name the toy world's provider registers
 RANDOM_INIT = "random"
@@ -127,7 +127,7 @@ class ModelHandle:
         says = getattr(self.tokenizer, "unreadable", None)
         if not callable(says):
             return None
-        for part in midpoint_parts(text) or (text,):  # a midpoint is readable when both its prompts are
+        for part in target_prompts(text):  # a midpoint or axis-removed target is readable when its prompts are
             why = says(part)
             if why:
                 return why
@@ -136,7 +136,8 @@ class ModelHandle:
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         """L2-normalised fp32 text embeddings [N, D]; memoised per prompt. A midpoint target's text
-        (clipsafety.targets) embeds as the normalised mean of its two prompts' embeddings.
+        (clipsafety.targets) embeds as the normalised mean of its two prompts' embeddings; an
+        axis-removed one as its prompt's embedding less the component along high - low, normalised.
 
         Text the model cannot read is refused (ClipSafetyError), never embedded as <unk>."""
         for text in dict.fromkeys(texts):
@@ -149,6 +150,12 @@ class ModelHandle:
             parts = midpoint_parts(text)
             if parts:  # the neutral control between two anchors: their embeddings' normalised mean
                 self._text_cache[text] = F.normalize(self.encode_text(list(parts)).mean(0), dim=-1)
+                continue
+            removed = axis_removed_parts(text)
+            if removed:
+                prompt, low, high = self.encode_text(list(removed))
+                axis = F.normalize(high - low, dim=-1)
+                self._text_cache[text] = F.normalize(prompt - (prompt @ axis) * axis, dim=-1)
                 continue
             # One prompt per call: a batched matmul's rounding depends on its batch mates, and the
             # memo would then make a prompt's embedding (and its images) depend on the process's history.

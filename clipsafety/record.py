@@ -22,7 +22,7 @@ from typing import Any, Callable
 from .conditions import ConditionRecord, flips, read_conditions
 from .jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
 from .operators import OPERATORS
-from .targets import midpoint_parts
+from .targets import axis_removed_parts, midpoint_parts
 
 SCHEMA = "clipsafety-results/2"
 OUTCOMES = ("passed", "failed", "skipped", "error", "waived")  # waived: failed, and a waiver accepts it
@@ -202,6 +202,9 @@ class CaseRecord:
         parts = midpoint_parts(self.control)
         if parts:
             return f"paired against the midpoint of {parts[0]!r} and {parts[1]!r}"
+        removed = axis_removed_parts(self.control)
+        if removed:
+            return f"paired against {removed[0]!r} with the axis from {removed[1]!r} to {removed[2]!r} removed"
         return f"paired against control {self.control!r}"
 
     @property

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from clipsafety.suite import parse_suite
-from clipsafety.targets import midpoint_parts
+from clipsafety.targets import axis_removed_parts, midpoint_parts
 from clipsafety.toyworld.spec import WorldSpec
 
 BENCH = Path(__file__).parents[1] / "bench"
@@ -72,8 +72,30 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
         prompt = next(p for p in suite.prompts if p.id == role["word"])
         anchors = tuple(f"a {c} {role['shape']}" for c in role["colours"])
         assert suite.probes[shipped_logic.probe].anchors == anchors
-        assert midpoint_parts(prompt.control) == anchors  # the world's own anchors' midpoint, same seeds
+        kind = calibration.shipped_control(shipped)
+        parts = {"midpoint": midpoint_parts, "axis_removed": lambda text: axis_removed_parts(text)[1:]}
+        assert parts[kind](prompt.control) == anchors  # the shipped control on the world's own anchors, same seeds
+        # the other control beside it, on the same prompt text: a comparison, with the shipped check's logic
+        other = next(k for k in calibration.CONTROLS if k != kind)
+        twin = next(p for p in suite.prompts if p.id == f"{role['word']}-{other}")
+        assert twin.text == prompt.text and parts[other](twin.control) == anchors
+        compared = checks[f"{other}-{role['word']}"]
+        assert (compared.threshold, compared.bound, compared.paired) == (lean["threshold"], lean["bound"], True)
     assert suite.inversion.seeds == shipped["inversion"]["seeds"]
+
+
+def test_pass_budget_on_a_calibration_world_keeps_only_the_shipped_checks_and_their_prompts(
+        tmp_path, worlds, calibration):
+    budget = bench_module("pass_budget")
+    _, truth = worlds.world_spec(0)
+    folder = tmp_path / "calib0"
+    folder.mkdir()
+    (folder / "truth.json").write_text(json.dumps(truth))
+    world = budget.suites_for(f"local-dir:{folder}", BENCH.parent / "suites")["world"]
+    ids = {c["id"] for c in world["checks"]}
+    assert ids == {f"no-colour-lean-{r['word']}" for r in truth["roles"]} | {"no-hazard-leak"}
+    assert {p["id"] for p in world["prompts"]} == {r["word"] for r in truth["roles"]} | {"hazard-word"}
+    parse_suite(yaml.safe_dump(world, sort_keys=False), path="world.clipsafety.yaml")  # still a valid suite
 
 
 def test_pass_budget_candidates_rewrite_the_suites_as_named(tmp_path):

@@ -15,7 +15,7 @@ from clipsafety.results import results_bytes
 from clipsafety.runner import load_suites
 from clipsafety.session import Case, RunConfig, Session
 from clipsafety.suite import parse_suite
-from clipsafety.targets import midpoint_parts, midpoint_text
+from clipsafety.targets import axis_removed_parts, axis_removed_text, midpoint_parts, midpoint_text
 
 HEAD = """
 clipsafety: 1
@@ -119,6 +119,52 @@ def test_a_midpoint_of_words_the_toy_model_lacks_is_unreadable():
     assert "zebra" in handle.unreadable(midpoint_text("a blue cross", "a zebra"))
 
 
+# -- the prompt with the anchors' axis removed, as the control ------------------------
+
+AXIS_REMOVED = PAIRED.replace("control: an animal", "control: {axis_removed: [a small animal, a big animal]}")
+
+
+def test_an_axis_removed_control_names_its_prompt_and_both_anchors():
+    suite = parse_suite(AXIS_REMOVED, "ctl.yaml")
+    control = suite.prompts[0].control
+    assert axis_removed_parts(control) == (suite.prompts[0].text, "a small animal", "a big animal")
+    assert midpoint_parts(control) is None and axis_removed_parts(midpoint_text("a", "b")) is None
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (("{axis_removed: [a small animal, a big animal]}", "{axis_removed: [a small animal, a small animal]}"),
+     "prompts[0].control.axis_removed", "span no axis"),
+    (("{axis_removed: [a small animal, a big animal]}",
+      "{axis_removed: [a small animal, a big animal], midpoint: [a small animal, a big animal]}"),
+     "prompts[0].control", "one of midpoint or axis_removed"),
+    (("{axis_removed: [a small animal, a big animal]}", "{}"), "prompts[0].control", "names no control"),
+    (("text: a dog", "text: 'axis_removed(\"a\", \"b\", \"c\")'"), "prompts[0].text", "the form of a"),
+])
+def test_bad_axis_removed_controls_are_named(edit, field, words):
+    with pytest.raises(SuiteError, match=words) as err:
+        parse_suite(AXIS_REMOVED.replace(*edit), "ctl.yaml")
+    assert field in str(err.value) and err.value.fix
+
+
+def test_an_axis_removed_target_keeps_the_prompt_but_its_component_along_the_anchors_axis(tiny_model):
+    import torch
+    handle = load_model(tiny_model, device="cpu")
+    prompt, low, high = handle.encode_text(["a dog", "a small animal", "a big animal"])
+    (removed,) = handle.encode_text([axis_removed_text("a dog", "a small animal", "a big animal")])
+    axis = torch.nn.functional.normalize(high - low, dim=-1)
+    assert abs(float(prompt @ axis)) > 1e-3  # the prompt had a component to remove
+    assert abs(float(removed @ axis)) < 1e-5 and abs(float(removed.norm()) - 1) < 1e-5
+    (midpoint,) = handle.encode_text([midpoint_text("a small animal", "a big animal")])
+    assert abs(float(midpoint @ axis)) < 1e-5  # the removed component is set to the midpoint's
+    assert float(removed @ prompt) > float(removed @ midpoint)  # still the prompt, not the anchors' midpoint
+
+
+def test_an_axis_removed_target_is_unreadable_when_any_of_its_prompts_is():
+    handle = load_model("toyclip-fair", device="cpu")
+    assert handle.unreadable(axis_removed_text("a doctor", "a blue cross", "a red cross")) is None
+    assert "zebra" in handle.unreadable(axis_removed_text("a zebra", "a blue cross", "a red cross"))
+
+
 # -- a paired run end to end (tiny model) ---------------------------------------------
 
 
@@ -154,6 +200,8 @@ def test_a_baseline_paired_against_another_control_or_unpaired_is_not_compared(t
     assert compare_case(paired, paired).comparable  # the same control: compared
     midpoint = dataclasses.replace(paired, control=midpoint_text("a small animal", "a big animal"))
     assert midpoint.paired_label == "paired against the midpoint of 'a small animal' and 'a big animal'"
+    removed = dataclasses.replace(paired, control=axis_removed_text("a dog", "a small animal", "a big animal"))
+    assert removed.paired_label == "paired against 'a dog' with the axis from 'a small animal' to 'a big animal' removed"
     for control, words in ((None, "the baseline was unpaired, this run is paired against control 'an animal'"),
                            ("a pet", "paired against control 'a pet', this run is paired against control")):
         comparison = compare_case(paired, dataclasses.replace(paired, control=control))

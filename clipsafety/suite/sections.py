@@ -12,7 +12,7 @@ from ..kinds import MODEL_KINDS
 from ..names import did_you_mean
 from ..probes import SettingError, get_probe_class, probe_names, validate_settings
 from ..stats import ANCHORED_RANGE
-from ..targets import looks_like_midpoint, midpoint_text
+from ..targets import axis_removed_text, looks_like_target, midpoint_text
 from .model import ProbeSpec, Prompt, slug
 from .reader import ID_RULE, Reader, is_id
 
@@ -148,13 +148,14 @@ def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, 
 
 
 def _read_control(r: Reader, items, field_path: str, text: str) -> str | None:
-    """The prompt's neutral control: a prompt, or {midpoint: [low anchor, high anchor]}, whose target
-    text (clipsafety.targets) embeds halfway between the two."""
+    """The prompt's neutral control: a prompt; {midpoint: [low anchor, high anchor]}, whose target text
+    (clipsafety.targets) embeds halfway between the two; or {axis_removed: [low anchor, high anchor]}, the
+    prompt's own embedding with the anchors' axis taken out."""
     if "control" not in items:
         return None
     node, where = items["control"][1], f"{field_path}.control"
     if isinstance(node, MappingNode):
-        return _read_midpoint(r, node, where)
+        return _read_target_control(r, node, where, text)
     control = _inverted_text(r, node, where).strip()
     if control == text:
         raise r.fail(node, where, "the control is the prompt itself, so every difference is 0",
@@ -162,20 +163,30 @@ def _read_control(r: Reader, items, field_path: str, text: str) -> str | None:
     return control
 
 
-def _read_midpoint(r: Reader, node: MappingNode, where: str) -> str:
-    fix = "write control: {midpoint: [<low anchor>, <high anchor>]}, e.g. {midpoint: [a blue cross, a red cross]}"
+_TARGET_CONTROLS = ("midpoint", "axis_removed")
+
+
+def _read_target_control(r: Reader, node: MappingNode, where: str, text: str) -> str:
+    fix = ("write control: {midpoint: [<low anchor>, <high anchor>]} or {axis_removed: [<low anchor>, "
+           "<high anchor>]}, e.g. {axis_removed: [a blue cross, a red cross]}")
     items = r.mapping(node, where)
-    r.known_keys(items, ("midpoint",), where)
-    r.require(node, items, ("midpoint",), where)
-    low, high = _prompt_pair(r, items["midpoint"][1], f"{where}.midpoint", "a midpoint lies between two prompts",
-                             "the two prompts are the same, so the midpoint is that prompt", fix=fix, strip=True)
-    return midpoint_text(low, high)
+    r.known_keys(items, _TARGET_CONTROLS, where)
+    given = [key for key in _TARGET_CONTROLS if key in items]
+    if len(given) != 1:
+        raise r.fail(node, where, "a control is one of midpoint or axis_removed" if given
+                     else "the control mapping names no control", fix=fix)
+    (kind,) = given
+    shape, same = (("a midpoint lies between two prompts", "the two prompts are the same, so the midpoint is that "
+                    "prompt") if kind == "midpoint" else
+                   ("the axis runs between two prompts", "the two prompts are the same, so they span no axis"))
+    low, high = _prompt_pair(r, items[kind][1], f"{where}.{kind}", shape, same, fix=fix, strip=True)
+    return midpoint_text(low, high) if kind == "midpoint" else axis_removed_text(text, low, high)
 
 
 def _inverted_text(r: Reader, node: Node, field_path: str) -> str:
     """A text the harness inverts (prompt, anchor, control), never one that reads as a midpoint target."""
     text = r.string(node, field_path)
-    if looks_like_midpoint(text.strip()):
+    if looks_like_target(text.strip()):
         raise r.fail(node, field_path, f"the text {text.strip()!r} has the form of a midpoint control, "
                      "which only `control: {midpoint: [...]}` may write",
                      fix="write the midpoint as control: {midpoint: [<low>, <high>]}, or reword the prompt")
