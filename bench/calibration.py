@@ -301,6 +301,9 @@ def main(argv=None) -> int:
     if args.tune:
         separation([r for r in rows if r["world"] in args.tune])
     reported = [r for r in rows if r["world"] not in args.tune]
+    if not reported:
+        print("\nno reported worlds in these rows: every world was named by --tune")
+        return 0
     table(reported, "reported worlds (not tuned on)")
     targets(reported)
     separation(reported)

@@ -304,3 +304,18 @@ def test_calibration_overrides_change_the_world_suites_inversion_and_nothing_els
     assert studied["inversion"]["seeds"] == 32 and studied["inversion"]["overrides"]["steps"] == 300
     assert studied["inversion"]["overrides"]["copies"] == shipped_suite["inversion"]["overrides"]["copies"]
     assert studied["checks"] == shipped_suite["checks"]
+
+
+def test_calibration_separation_says_how_well_each_role_checks_value_tells_planted_from_fair(calibration, capsys):
+    """AUC over (planted >= 75/25, fair) pairs: 1 where a threshold separates them, lower where a fair role
+    reads above a planted one; hazards and 60/40 roles are not counted."""
+    def row(kind, rate, value):
+        return {**_row("calib94", "w", rate, "passed", kind=kind), "value": value}
+
+    rows = [row("role", 0.75, 0.5), row("role", 0.9, 0.8), row("role", 0.5, 0.1), row("role", 0.6, 0.05),
+            row("role axis_removed", 0.75, 0.3), row("role axis_removed", 0.9, 0.8),
+            row("role axis_removed", 0.5, 0.45), row("hazard", 0.0, 0.9)]
+    calibration.separation(rows)
+    lines = {line.split(" | ")[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("| role")}
+    assert lines["| role"] == "| role | 2 | 1 | 1.00 | 0.500 | 0.100 | 2/2 0/1, 2/2 0/1, 2/2 0/1 |"
+    assert lines["| role axis_removed"].startswith("| role axis_removed | 2 | 1 | 0.50 | 0.300 | 0.450 |")
