@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clipsafety.errors import SuiteError
 from clipsafety.executors import LocalExecutor
@@ -15,7 +17,7 @@ from clipsafety.results import results_bytes
 from clipsafety.runner import load_suites
 from clipsafety.session import Case, RunConfig, Session
 from clipsafety.suite import parse_suite
-from clipsafety.targets import axis_removed_parts, axis_removed_text, midpoint_parts, midpoint_text
+from clipsafety.targets import axis_removed_parts, axis_removed_text, midpoint_parts, midpoint_text, target_prompts
 
 HEAD = """
 clipsafety: 1
@@ -274,3 +276,12 @@ def test_the_familywise_setting_sets_the_level_and_the_expected_false_alarms(
 def test_checks_on_enough_seeds_are_not_counted_as_few_seed_checks(tiny, tmp_path, monkeypatch):
     _, results = _run(tiny, tmp_path, monkeypatch, FAMILY.replace("seeds: 3", "seeds: 5"))
     assert results.provenance.family_size == 2 and results.provenance.few_seed_checks == 0
+
+
+@given(st.text(max_size=30), st.text(max_size=30), st.text(max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_target_texts_round_trip_and_never_read_as_the_other_kind(prompt, low, high):
+    removed, midpoint = axis_removed_text(prompt, low, high), midpoint_text(low, high)
+    assert axis_removed_parts(removed) == (prompt, low, high) and midpoint_parts(removed) is None
+    assert midpoint_parts(midpoint) == (low, high) and axis_removed_parts(midpoint) is None
+    assert target_prompts(removed) == (prompt, low, high) and target_prompts(midpoint) == (low, high)
