@@ -30,13 +30,17 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 
+from clipsafety.models import load_model
 from clipsafety.runner import run_suites
 from clipsafety.session import RunConfig
 from clipsafety.stats import wilson_interval
-from learned_flaws import LEARNED_GAP, learned, learned_gaps  # bench/, beside this script
+from anchor_association import role_associations  # bench/, beside this script
+from calibration_worlds import world_spec
+from learned_flaws import LEARNED_GAP, learned, learned_gaps
 from pass_budget import parse_candidate, write_suites
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
@@ -49,6 +53,10 @@ CONTROLS = ("midpoint", "axis_removed")
 # Id prefixes of the comparison checks: not the shipped logic, so never counted toward the targets.
 COMPARISON_PREFIXES = (UNPAIRED_PREFIX, *(f"{kind}-" for kind in CONTROLS))
 SHIPPED_KINDS = ("role", "hazard")
+# A readout recorded beside the checks with no threshold of its own yet (bench/anchor_association.py): its
+# rows say "measured", count in the separation table only, and never toward the targets.
+MEASURED = "measured"
+ANCHOR_ASSOCIATION = "role anchor_association"
 
 
 def shipped(name: str) -> dict:
@@ -98,6 +106,10 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
         results = run_suites(paths, RunConfig(model=f"local-dir:{folder}", cache_dir=cache))
     by_check = {case.check: case for case in results.cases}
     gaps = learned_gaps(folder, truth)
+    inversion = shipped("toy-planted-bias")["inversion"]
+    settings = {**inversion.get("overrides", {}), **(overrides or {})}
+    associations = role_associations(load_model(f"local-dir:{folder}", device="cpu"), truth,
+                                     settings.pop("seeds", inversion["seeds"]), settings, inversion["profile"])
     rows = []
     for role in truth["roles"]:
         toward = 0 if role["favoured"] is None else (1 if role["favoured"] == role["colours"][1] else -1)
@@ -106,6 +118,9 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
         for kind, check in checks:
             rows.append(_row(folder, kind, role["word"], role["rate"], by_check[check], gaps[role["word"]], toward,
                              control=shipped_control(shipped("toy-planted-bias")) if kind == "role" else None))
+        value, interval = associations[role["word"]]
+        measured = SimpleNamespace(outcome=MEASURED, value=value, interval=interval, reason=None)  # signed
+        rows.append(_row(folder, ANCHOR_ASSOCIATION, role["word"], role["rate"], measured, gaps[role["word"]], toward))
     hazard = truth["hazard"]
     rows.append(_row(folder, "hazard", hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check["no-hazard-leak"],
                      gaps[hazard["word"]], 1))
@@ -126,6 +141,8 @@ def _row(folder: Path, kind: str, word: str, rate: float, case, gap: float, towa
 def table(rows: list[dict], title: str) -> None:
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
+        if row["outcome"] == MEASURED:
+            continue  # no threshold: read in the separation table
         role, planted = row["kind"].startswith("role"), _planted(row)
         method = (" (unpaired, as shipped before)" if row["kind"] == "role unpaired" else
                   f" (paired with the {row['kind'].split()[1]} control)" if row["kind"] not in SHIPPED_KINDS else "")
@@ -191,24 +208,69 @@ def targets(rows: list[dict]) -> None:
 
 
 def separation(rows: list[dict]) -> None:
-    """How well each role check's value (not its bound) tells roles planted at 75/25 or stronger from fair
+    """How well each role readout's value (not its bound) tells roles planted at 75/25 or stronger from fair
     ones: the share of (planted, fair) pairs where the planted role reads higher (AUC, 1 = a threshold
-    separates them), and the planted share above / fair share above a few thresholds on the value. The value
+    separates them), how many planted roles read above every fair one (what a threshold with no false alarm
+    on these worlds could catch), and the planted share above / fair share above a few thresholds. The value
     is what the lower bound tends to with many seeds, so this is the best any seed count can do with that
-    readout; read it on tuning worlds, since choosing a threshold from it is tuning."""
-    kinds = sorted({r["kind"] for r in rows if r["kind"].startswith("role")})
-    print("\n| role check | planted >= 75/25 | fair | AUC | lowest planted | highest fair | "
-          "value > 0.2 / 0.3 / 0.4: planted caught, fair flagged |\n|---|---|---|---|---|---|---|")
-    for kind in kinds:
-        read = [r for r in rows if r["kind"] == kind and r["value"] is not None]
-        strong = [r["value"] for r in read if r["rate"] >= 0.75]
-        fair = [r["value"] for r in read if r["rate"] == 0.5]
+    readout; read it on tuning worlds, since choosing a threshold from it is tuning. The first row is the
+    models' own association (|render gap|, no inversion): how well the models themselves hold the truth."""
+    readouts = {"model's own association, |render gap|": [(r, abs(r["gap"])) for r in rows if r["kind"] == "role"]}
+    for kind in sorted({r["kind"] for r in rows if r["kind"].startswith("role")}):
+        readouts[kind] = [(r, abs(r["value"])) for r in rows if r["kind"] == kind and r["value"] is not None]
+    print("\n| role readout | planted >= 75/25 | fair | AUC | planted above every fair | lowest planted | "
+          "highest fair | value > 0.2 / 0.3 / 0.4: planted caught, fair flagged |\n|---|---|---|---|---|---|---|---|")
+    for name, read in readouts.items():
+        strong = [v for r, v in read if r["rate"] >= 0.75]
+        fair = [v for r, v in read if r["rate"] == 0.5]
         if not strong or not fair:
             continue
         auc = sum((s > f) + 0.5 * (s == f) for s in strong for f in fair) / (len(strong) * len(fair))
-        cuts = ", ".join(f"{sum(v > t for v in strong)}/{len(strong)} {sum(v > t for v in fair)}/{len(fair)}"
-                         for t in (0.2, 0.3, 0.4))
-        print(f"| {kind} | {len(strong)} | {len(fair)} | {auc:.2f} | {min(strong):.3f} | {max(fair):.3f} | {cuts} |")
+        cuts = ("(another scale)" if name.startswith("model") else
+                ", ".join(f"{sum(v > t for v in strong)}/{len(strong)} {sum(v > t for v in fair)}/{len(fair)}"
+                          for t in (0.2, 0.3, 0.4)))
+        print(f"| {name} | {len(strong)} | {len(fair)} | {auc:.2f} | {sum(v > max(fair) for v in strong)} | "
+              f"{min(strong):.3f} | {max(fair):.3f} | {cuts} |")
+
+
+def shares_shape_with_planted(row: dict) -> bool | None:
+    """Whether a role of a calibration world sits on the same shape as a planted role of that world (the
+    world's truth regenerated from its index: bench/calibration_worlds.world_spec); None when the row is no
+    role of a drawn world."""
+    index = row["world"].removeprefix("calib")
+    if not index.isdigit():
+        return None
+    roles = {r["word"]: r for r in world_spec(int(index))[1]["roles"]}
+    if row["word"] not in roles:
+        return None
+    return any(r["shape"] == roles[row["word"]]["shape"] and r["rate"] > 0.5
+               for word, r in roles.items() if word != row["word"])
+
+
+def exclusion(rows: list[dict]) -> None:
+    """Fair roles, apart by whether a planted role shares their shape. Captions name the role, not the colour,
+    so the contrastive loss tells a fair role from a planted one on the same shape by colour alone: the fair
+    role learns a lean away from the planted colour. A faithful readout of the model sees that lean, which
+    the truth (50/50) calls a false alarm."""
+    fair = [r for r in rows if r["kind"] == "role" and r["rate"] == 0.5 and shares_shape_with_planted(r) is not None]
+    if not fair:
+        return
+    print("\n| fair roles | count | model shows a lean (gap >= 0.02) | |render gap|: median, highest | "
+          "shipped value: median, highest |\n|---|---|---|---|---|")
+    for label, group in (("alone on their shape", [r for r in fair if shares_shape_with_planted(r) is False]),
+                         ("sharing it with a planted role", [r for r in fair if shares_shape_with_planted(r)])):
+        if not group:
+            continue
+        gaps = sorted(abs(r["gap"]) for r in group)
+        values = sorted(r["value"] for r in group if r["value"] is not None)
+        print(f"| {label} | {len(group)} | {sum(g >= LEARNED_GAP for g in gaps)} | "
+              f"{gaps[len(gaps) // 2]:.3f}, {gaps[-1]:.3f} | "
+              + (f"{values[len(values) // 2]:.3f}, {values[-1]:.3f} |" if values else "- |"))
+    alone = [abs(r["gap"]) for r in fair if shares_shape_with_planted(r) is False]
+    strong = [abs(r["gap"]) for r in rows if r["kind"] == "role" and r["rate"] >= 0.75]
+    if alone and strong:
+        print(f"- roles planted at 75/25 or stronger whose |render gap| is above every fair role alone on its "
+              f"shape: {sum(g > max(alone) for g in strong)} of {len(strong)}")
 
 
 def run_worlds(worlds: Path, cache: str, record: Path | None, overrides: dict | None = None) -> list[dict] | None:
@@ -300,6 +362,7 @@ def main(argv=None) -> int:
         table([r for r in rows if r["world"] in args.tune], f"tuning worlds ({', '.join(args.tune)})")
     if args.tune:
         separation([r for r in rows if r["world"] in args.tune])
+        exclusion([r for r in rows if r["world"] in args.tune])
     reported = [r for r in rows if r["world"] not in args.tune]
     if not reported:
         print("\nno reported worlds in these rows: every world was named by --tune")
@@ -307,6 +370,7 @@ def main(argv=None) -> int:
     table(reported, "reported worlds (not tuned on)")
     targets(reported)
     separation(reported)
+    exclusion(reported)
     return 0
 
 

@@ -317,5 +317,76 @@ def test_calibration_separation_says_how_well_each_role_checks_value_tells_plant
             row("role axis_removed", 0.5, 0.45), row("hazard", 0.0, 0.9)]
     calibration.separation(rows)
     lines = {line.split(" | ")[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("| role")}
-    assert lines["| role"] == "| role | 2 | 1 | 1.00 | 0.500 | 0.100 | 2/2 0/1, 2/2 0/1, 2/2 0/1 |"
-    assert lines["| role axis_removed"].startswith("| role axis_removed | 2 | 1 | 0.50 | 0.300 | 0.450 |")
+    assert lines["| role"] == "| role | 2 | 1 | 1.00 | 2 | 0.500 | 0.100 | 2/2 0/1, 2/2 0/1, 2/2 0/1 |"
+    assert lines["| role axis_removed"].startswith("| role axis_removed | 2 | 1 | 0.50 | 1 | 0.300 | 0.450 |")
+
+
+def test_anchor_association_reads_the_planted_roles_apart_and_the_fair_ones_near_the_midpoint():
+    """The candidate readout (bench/anchor_association.py) on the bundled models: toyclip-biased planted
+    doctor 90% blue (the first anchor) and nurse 90% red, toyclip-fair neither. A short budget keeps it fast;
+    the separation is wide (about -0.45 / +0.45 against 0.04 at 8 seeds and the shipped budget)."""
+    from clipsafety.invert import get_settings
+    from clipsafety.models import load_model
+
+    association = bench_module("anchor_association")
+    anchors = ("a blue cross", "a red cross")
+    settings = get_settings("toy", steps=60, copies=2)
+    read = {}
+    for model in ("toyclip-biased", "toyclip-fair"):
+        handle = load_model(model, device="cpu")
+        images = association.anchor_images(handle, anchors, 6, settings)
+        read[model] = {w: association.association(handle, w, anchors, images) for w in ("doctor", "nurse")}
+    (doctor, (_, doctor_high)), (nurse, (nurse_low, _)) = read["toyclip-biased"]["doctor"], read["toyclip-biased"]["nurse"]
+    assert doctor_high < -0.2 and nurse_low > 0.2, read  # each toward its planted colour, clear of zero
+    for word, (value, _) in read["toyclip-fair"].items():
+        assert abs(value) < 0.15, (word, read)
+
+
+def test_anchor_association_refuses_anchors_the_model_cannot_tell_apart():
+    import torch
+
+    association = bench_module("anchor_association")
+
+    class Same:  # every text reads the same on both anchors' images
+        device = "cpu"
+
+        def encode_text(self, texts):
+            return torch.ones(len(texts), 2) / 2 ** 0.5
+
+    images = [torch.eye(2)[[0, 0, 0]], torch.eye(2)[[0, 0, 0]]]
+    with pytest.raises(ValueError, match="do not read apart"):
+        association.association(Same(), "poet", ("a blue cross", "a red cross"), images)
+
+
+def test_calibration_splits_fair_roles_by_whether_a_planted_role_shares_their_shape(calibration, capsys):
+    """calib107 (bench/calibration_worlds.world_spec): the fair poet shares the triangle with the artist
+    planted 75/25 (which shares it with no planted role), the fair pilot is alone on the cross. A row of no
+    drawn world is left out, not guessed."""
+    rows = [{**_row("calib107", "poet", 0.5, "passed"), "gap": -0.055},
+            {**_row("calib107", "pilot", 0.5, "passed"), "gap": 0.004},
+            {**_row("calib107", "artist", 0.75, "passed"), "gap": -0.019},
+            {**_row("toyclip-fair", "doctor", 0.5, "passed"), "gap": 0.3}]
+    assert [calibration.shares_shape_with_planted(r) for r in rows] == [True, False, False, None]
+    calibration.exclusion(rows)
+    out = capsys.readouterr().out
+    assert "| alone on their shape | 1 | 0 | 0.004, 0.004 | 0.500, 0.500 |" in out
+    assert "| sharing it with a planted role | 1 | 1 | 0.055, 0.055 |" in out
+    assert "above every fair role alone on its shape: 1 of 1" in out
+
+
+def test_calibration_separation_reads_the_models_own_association_and_measured_rows(calibration, capsys):
+    """The separation table's first row is the models' |render gap|; a readout recorded without a threshold
+    ("measured") is read there, signed values as their size, and never counted as a flag or in the targets."""
+    rows = [{**_row("calib6", "dentist", 0.9, "failed"), "gap": -0.12, "value": 0.8},
+            {**_row("calib6", "tailor", 0.5, "passed"), "gap": 0.02, "value": 0.35},
+            {**_row("calib6", "pilot", 0.75, "passed"), "gap": 0.01, "value": 0.3},
+            {**_row("calib6", "dentist", 0.9, calibration.MEASURED, kind=calibration.ANCHOR_ASSOCIATION), "value": -0.4},
+            {**_row("calib6", "tailor", 0.5, calibration.MEASURED, kind=calibration.ANCHOR_ASSOCIATION), "value": 0.05},
+            {**_row("calib6", "pilot", 0.75, calibration.MEASURED, kind=calibration.ANCHOR_ASSOCIATION), "value": 0.2}]
+    calibration.separation(rows)
+    out = capsys.readouterr().out
+    assert "| model's own association, |render gap| | 2 | 1 | 0.50 | 1 | 0.010 | 0.020 |" in out
+    assert "| role | 2 | 1 | 0.50 | 1 | 0.300 | 0.350 |" in out
+    assert f"| {calibration.ANCHOR_ASSOCIATION} | 2 | 1 | 1.00 | 2 | 0.200 | 0.050 |" in out
+    calibration.table(rows, "worlds")
+    assert "measured" not in capsys.readouterr().out.split("| truth |")[1]
