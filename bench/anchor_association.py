@@ -19,16 +19,28 @@ signed toward the second colour: 0 reads like the midpoint, +-1 as far as an anc
 is the mean over seeds, with a t interval. It is the model's own association (bench/learned_flaws.py) with
 inverted anchors in place of renders, so it works where no renderer exists (a natural model's "a photo of a
 man" / "a photo of a woman").
+
+    python bench/anchor_association.py --worlds /work/rep/w122 /work/rep/w155 \
+        --record bench/results/anchor-association-batch4.jsonl
+
+records, for every role of each trained world, the per-seed differences d_s of every text of the world (its
+role words, its shapes, its hazard word, the role's anchors and their midpoint) on that role's anchor images,
+so other references and scales can be studied after the trained worlds are gone.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from clipsafety.invert import get_settings, invert
+from clipsafety.models import load_model
 from clipsafety.session import derive_seed
 from clipsafety.stats.intervals import t_for
 from clipsafety.targets import midpoint_text
@@ -83,3 +95,50 @@ def role_associations(handle, truth: dict, seeds: int, settings_overrides: dict,
         anchors = tuple(f"a {colour} {role['shape']}" for colour in role["colours"])
         out[role["word"]] = association(handle, role["word"], anchors, anchor_images(handle, anchors, seeds, settings))
     return out
+
+
+def world_texts(truth: dict) -> list[str]:
+    """Every text of a calibration world a reference could be drawn from: roles, shapes, the hazard word."""
+    words = [r["word"] for r in truth["roles"]] + sorted({r["shape"] for r in truth["roles"]})
+    return [f"a {w}" for w in words] + [f"a {truth['hazard']['word']}"]
+
+
+def record_world(handle, name: str, truth: dict, seeds: int, settings_overrides: dict, profile: str = "toy"
+                 ) -> list[dict]:
+    """One row per role: its truth and, for every text of the world, the per-seed differences on its anchors."""
+    settings = get_settings(profile, **settings_overrides)
+    rows = []
+    for role in truth["roles"]:
+        anchors = tuple(f"a {colour} {role['shape']}" for colour in role["colours"])
+        images = anchor_images(handle, anchors, seeds, settings)
+        texts = [*world_texts(truth), *anchors, midpoint_text(*anchors)]
+        rows.append({"world": name, "word": role["word"], "shape": role["shape"], "colours": role["colours"],
+                     "rate": role["rate"], "favoured": role.get("favoured"), "seeds": seeds,
+                     "settings": {"profile": profile, **settings_overrides},
+                     "differences": {t: [round(float(d), 6) for d in per_seed_differences(handle, t, images)]
+                                     for t in texts}})
+    return rows
+
+
+def main(argv=None) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from calibration import shipped  # the shipped bias suite's seeds and inversion settings
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--worlds", type=Path, nargs="+", required=True, help="folders of trained worlds")
+    p.add_argument("--record", type=Path, required=True, help="JSON-lines file the rows are appended to")
+    args = p.parse_args(argv)
+    inversion = shipped("toy-planted-bias")["inversion"]
+    for folder in args.worlds:
+        for world in sorted(f for f in [folder, *folder.iterdir()] if (f / "truth.json").is_file()):
+            truth = json.loads((world / "truth.json").read_text())
+            rows = record_world(load_model(f"local-dir:{world}", device="cpu"), world.name, truth,
+                                inversion["seeds"], inversion.get("overrides", {}), inversion["profile"])
+            with args.record.open("a") as out:
+                out.writelines(json.dumps(row) + "\n" for row in rows)
+            print(f"{world.name}: {len(rows)} roles recorded", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

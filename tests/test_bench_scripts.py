@@ -390,3 +390,25 @@ def test_calibration_separation_reads_the_models_own_association_and_measured_ro
     assert f"| {calibration.ANCHOR_ASSOCIATION} | 2 | 1 | 1.00 | 2 | 0.200 | 0.050 |" in out
     calibration.table(rows, "worlds")
     assert "measured" not in capsys.readouterr().out.split("| truth |")[1]
+
+
+def test_anchor_association_records_every_texts_per_seed_differences_for_later_study(tmp_path):
+    """The rows outlive the trained worlds: per role, each world text's per-seed differences on its anchors,
+    from which association() is recomputed exactly."""
+    from clipsafety.invert import get_settings
+    from clipsafety.models import load_model
+    from clipsafety.targets import midpoint_text
+
+    association = bench_module("anchor_association")
+    truth = {"roles": [{"word": "doctor", "shape": "cross", "colours": ["blue", "red"], "rate": 0.9,
+                        "favoured": "blue"}], "hazard": {"word": "balloon"}}
+    handle = load_model("toyclip-biased", device="cpu")
+    (row,) = association.record_world(handle, "toyclip-biased", truth, 3, {"steps": 10, "copies": 1})
+    row = json.loads(json.dumps(row))
+    anchors = ("a blue cross", "a red cross")
+    assert set(row["differences"]) == {"a doctor", "a cross", "a balloon", *anchors, midpoint_text(*anchors)}
+    assert all(len(d) == 3 for d in row["differences"].values()) and row["favoured"] == "blue"
+    d = {t: np.array(v) for t, v in row["differences"].items()}
+    skew = 2 * (d["a doctor"] - d[midpoint_text(*anchors)]) / (d["a red cross"].mean() - d["a blue cross"].mean())
+    images = association.anchor_images(handle, anchors, 3, get_settings("toy", steps=10, copies=1))
+    assert association.association(handle, "doctor", anchors, images)[0] == pytest.approx(skew.mean(), abs=1e-4)
