@@ -72,29 +72,30 @@ def per_seed_differences(handle, text: str, images: list[torch.Tensor]) -> np.nd
     return (images[1] @ emb - images[0] @ emb).cpu().numpy().astype(np.float64)
 
 
-def association(handle, word: str, anchors: tuple[str, str], images: list[torch.Tensor],
-                level: float = 0.95) -> tuple[float, tuple[float, float]]:
-    """(value, (low, high)) of "a <word>" between the anchors, as the module docstring defines it."""
-    first, second = (per_seed_differences(handle, a, images).mean() for a in anchors)
-    separation = second - first
+def role_anchors(role: dict) -> tuple[str, str]:
+    """A calibration role's anchors, as the world's suite writes them: its two colours on its shape."""
+    return tuple(f"a {colour} {role['shape']}" for colour in role["colours"])
+
+
+def skew(differences: dict[str, np.ndarray], word: str, anchors: tuple[str, str],
+         level: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """(value, (low, high)) of "a <word>" between the anchors, from per-seed differences keyed by text (those
+    of the word, both anchors and their midpoint), as the module docstring defines it."""
+    d = {text: np.asarray(values, dtype=np.float64) for text, values in differences.items()}
+    separation = d[anchors[1]].mean() - d[anchors[0]].mean()
     if not separation > 0:
         raise ValueError(f"the anchors {anchors} do not read apart on their own images ({separation:+.4f})")
-    skew = 2 * (per_seed_differences(handle, f"a {word}", images)
-                - per_seed_differences(handle, midpoint_text(*anchors), images)) / separation
-    n = len(skew)
-    half = t_for(level, n - 1) * skew.std(ddof=1) / math.sqrt(n)
-    return float(skew.mean()), (float(skew.mean() - half), float(skew.mean() + half))
+    per_seed = 2 * (d[f"a {word}"] - d[midpoint_text(*anchors)]) / separation
+    n = len(per_seed)
+    half = t_for(level, n - 1) * per_seed.std(ddof=1) / math.sqrt(n)
+    return float(per_seed.mean()), (float(per_seed.mean() - half), float(per_seed.mean() + half))
 
 
-def role_associations(handle, truth: dict, seeds: int, settings_overrides: dict, profile: str = "toy"
-                      ) -> dict[str, tuple[float, tuple[float, float]]]:
-    """{role word: (value, interval)} for every role of a calibration world, at the given inversion settings."""
-    settings = get_settings(profile, **settings_overrides)
-    out = {}
-    for role in truth["roles"]:
-        anchors = tuple(f"a {colour} {role['shape']}" for colour in role["colours"])
-        out[role["word"]] = association(handle, role["word"], anchors, anchor_images(handle, anchors, seeds, settings))
-    return out
+def association(handle, word: str, anchors: tuple[str, str], images: list[torch.Tensor],
+                level: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """skew() of "a <word>" on these anchor images."""
+    texts = [f"a {word}", *anchors, midpoint_text(*anchors)]
+    return skew({t: per_seed_differences(handle, t, images) for t in texts}, word, anchors, level)
 
 
 def world_texts(truth: dict) -> list[str]:
@@ -109,15 +110,27 @@ def record_world(handle, name: str, truth: dict, seeds: int, settings_overrides:
     settings = get_settings(profile, **settings_overrides)
     rows = []
     for role in truth["roles"]:
-        anchors = tuple(f"a {colour} {role['shape']}" for colour in role["colours"])
+        anchors = role_anchors(role)
         images = anchor_images(handle, anchors, seeds, settings)
         texts = [*world_texts(truth), *anchors, midpoint_text(*anchors)]
         rows.append({"world": name, "word": role["word"], "shape": role["shape"], "colours": role["colours"],
                      "rate": role["rate"], "favoured": role.get("favoured"), "seeds": seeds,
                      "settings": {"profile": profile, **settings_overrides},
-                     "differences": {t: [round(float(d), 6) for d in per_seed_differences(handle, t, images)]
-                                     for t in texts}})
+                     "differences": {t: per_seed_differences(handle, t, images).tolist() for t in texts}})
     return rows
+
+
+def role_associations(rows: list[dict]) -> dict[str, tuple[float, tuple[float, float]]]:
+    """{role word: (value, interval)} from a world's record_world rows."""
+    return {row["word"]: skew(row["differences"], row["word"], role_anchors(row)) for row in rows}
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """Append rows as JSON lines, the differences to 6 decimals (far below the seeds' spread)."""
+    with path.open("a") as out:
+        for row in rows:
+            rounded = {t: [round(d, 6) for d in values] for t, values in row["differences"].items()}
+            out.write(json.dumps({**row, "differences": rounded}) + "\n")
 
 
 def main(argv=None) -> int:
@@ -134,8 +147,7 @@ def main(argv=None) -> int:
             truth = json.loads((world / "truth.json").read_text())
             rows = record_world(load_model(f"local-dir:{world}", device="cpu"), world.name, truth,
                                 inversion["seeds"], inversion.get("overrides", {}), inversion["profile"])
-            with args.record.open("a") as out:
-                out.writelines(json.dumps(row) + "\n" for row in rows)
+            write_rows(args.record, rows)
             print(f"{world.name}: {len(rows)} roles recorded", flush=True)
     return 0
 

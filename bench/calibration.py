@@ -38,7 +38,7 @@ from clipsafety.models import load_model
 from clipsafety.runner import run_suites
 from clipsafety.session import RunConfig
 from clipsafety.stats import wilson_interval
-from anchor_association import role_associations  # bench/, beside this script
+from anchor_association import record_world, role_associations  # bench/, beside this script
 from calibration_worlds import world_spec
 from learned_flaws import LEARNED_GAP, learned, learned_gaps
 from pass_budget import parse_candidate, write_suites
@@ -106,10 +106,12 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
         results = run_suites(paths, RunConfig(model=f"local-dir:{folder}", cache_dir=cache))
     by_check = {case.check: case for case in results.cases}
     gaps = learned_gaps(folder, truth)
-    inversion = shipped("toy-planted-bias")["inversion"]
+    bias = shipped("toy-planted-bias")
+    inversion = bias["inversion"]
     settings = {**inversion.get("overrides", {}), **(overrides or {})}
-    associations = role_associations(load_model(f"local-dir:{folder}", device="cpu"), truth,
-                                     settings.pop("seeds", inversion["seeds"]), settings, inversion["profile"])
+    associations = role_associations(record_world(load_model(f"local-dir:{folder}", device="cpu"), folder.name, truth,
+                                                  settings.pop("seeds", inversion["seeds"]), settings,
+                                                  inversion["profile"]))
     rows = []
     for role in truth["roles"]:
         toward = 0 if role["favoured"] is None else (1 if role["favoured"] == role["colours"][1] else -1)
@@ -117,7 +119,7 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
         checks += [(f"role {kind}", f"{kind}-{role['word']}") for kind in CONTROLS if f"{kind}-{role['word']}" in by_check]
         for kind, check in checks:
             rows.append(_row(folder, kind, role["word"], role["rate"], by_check[check], gaps[role["word"]], toward,
-                             control=shipped_control(shipped("toy-planted-bias")) if kind == "role" else None))
+                             control=shipped_control(bias) if kind == "role" else None))
         value, interval = associations[role["word"]]
         measured = SimpleNamespace(outcome=MEASURED, value=value, interval=interval, reason=None)  # signed
         rows.append(_row(folder, ANCHOR_ASSOCIATION, role["word"], role["rate"], measured, gaps[role["word"]], toward))
@@ -252,13 +254,14 @@ def exclusion(rows: list[dict]) -> None:
     so the contrastive loss tells a fair role from a planted one on the same shape by colour alone: the fair
     role learns a lean away from the planted colour. A faithful readout of the model sees that lean, which
     the truth (50/50) calls a false alarm."""
-    fair = [r for r in rows if r["kind"] == "role" and r["rate"] == 0.5 and shares_shape_with_planted(r) is not None]
-    if not fair:
+    fair = [(r, shares_shape_with_planted(r)) for r in rows if r["kind"] == "role" and r["rate"] == 0.5]
+    alone = [r for r, shares in fair if shares is False]
+    sharing = [r for r, shares in fair if shares]
+    if not alone and not sharing:
         return
     print("\n| fair roles | count | model shows a lean (gap >= 0.02) | |render gap|: median, highest | "
           "shipped value: median, highest |\n|---|---|---|---|---|")
-    for label, group in (("alone on their shape", [r for r in fair if shares_shape_with_planted(r) is False]),
-                         ("sharing it with a planted role", [r for r in fair if shares_shape_with_planted(r)])):
+    for label, group in (("alone on their shape", alone), ("sharing it with a planted role", sharing)):
         if not group:
             continue
         gaps = sorted(abs(r["gap"]) for r in group)
@@ -266,11 +269,11 @@ def exclusion(rows: list[dict]) -> None:
         print(f"| {label} | {len(group)} | {sum(g >= LEARNED_GAP for g in gaps)} | "
               f"{gaps[len(gaps) // 2]:.3f}, {gaps[-1]:.3f} | "
               + (f"{values[len(values) // 2]:.3f}, {values[-1]:.3f} |" if values else "- |"))
-    alone = [abs(r["gap"]) for r in fair if shares_shape_with_planted(r) is False]
     strong = [abs(r["gap"]) for r in rows if r["kind"] == "role" and r["rate"] >= 0.75]
     if alone and strong:
+        highest = max(abs(r["gap"]) for r in alone)
         print(f"- roles planted at 75/25 or stronger whose |render gap| is above every fair role alone on its "
-              f"shape: {sum(g > max(alone) for g in strong)} of {len(strong)}")
+              f"shape: {sum(g > highest for g in strong)} of {len(strong)}")
 
 
 def run_worlds(worlds: Path, cache: str, record: Path | None, overrides: dict | None = None) -> list[dict] | None:

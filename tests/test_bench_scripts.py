@@ -412,3 +412,7 @@ def test_anchor_association_records_every_texts_per_seed_differences_for_later_s
     skew = 2 * (d["a doctor"] - d[midpoint_text(*anchors)]) / (d["a red cross"].mean() - d["a blue cross"].mean())
     images = association.anchor_images(handle, anchors, 3, get_settings("toy", steps=10, copies=1))
     assert association.association(handle, "doctor", anchors, images)[0] == pytest.approx(skew.mean(), abs=1e-4)
+    assert association.role_associations([row])["doctor"][0] == pytest.approx(skew.mean(), abs=1e-9)
+    record = tmp_path / "rows.jsonl"
+    association.write_rows(record, [row])
+    assert json.loads(record.read_text())["differences"]["a doctor"] == [round(x, 6) for x in row["differences"]["a doctor"]]
