@@ -57,7 +57,9 @@ class Option:
         return f"--{self.name}"
 
     def parser_kwargs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"dest": self.dest, "default": _unset_default(self.default), "help": self.help}
+        # argparse formats help with %-style (%(default)s): a literal "95%" must reach it as "95%%"
+        out: dict[str, Any] = {"dest": self.dest, "default": _unset_default(self.default),
+                               "help": self.help.replace("%", "%%")}
         if self.type is bool:
             out["action"] = "store_true"
         elif self.type is not str:  # argparse would convert a str default, dropping its "not given" mark

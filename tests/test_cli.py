@@ -216,3 +216,15 @@ def test_run_waives_a_failure_named_in_the_waivers_file(workdir, capsys):
     assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=out/r.json",
                  "--clip-report=", "--clip-waivers=w.yaml", "--clip-steps=2"]) == 0
     assert "2 passed, 0 failed, 0 skipped, 0 error, 1 waived" in capsys.readouterr().out
+
+
+def test_help_shows_every_option_including_those_that_write_a_percent_sign(pytester, capsys):
+    """argparse %-formats help text: a literal "95%" in an option's help once crashed both `clipsafety run
+    --help` and `pytest --help` with a TypeError."""
+    with pytest.raises(SystemExit) as done:
+        main(["run", "--help"])
+    assert done.value.code == 0
+    assert "each check's 95% interval" in " ".join(capsys.readouterr().out.split())
+    result = pytester.runpytest_subprocess("--help")
+    assert result.ret == 0
+    assert "each check's 95% interval" in " ".join(result.stdout.str().split())
