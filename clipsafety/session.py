@@ -203,6 +203,8 @@ class Session:
         texts = [("prompt", case.prompt.text, prompt_line)]
         texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
                   for a in spec.anchors or ()]
+        if spec.reads_anchor_images:
+            texts.append(("reference", spec.settings["reference"], suite.where(f"probes.{case.check.probe}.reference")))
         control = self.control_for(case)
         if control is not None:
             texts.append(("control", control, prompt_line))
@@ -230,6 +232,8 @@ class Session:
         """(prompt, seeds) the case needs: its prompt and any anchors, each with its own seeds,
         and a paired check's control, with the prompt's seeds (pairs share a seed)."""
         spec = case.suite.probes[case.check.probe]
+        if spec.reads_anchor_images:  # the prompt is read as text on the anchors' images, never inverted
+            return [(anchor, self.seeds_for(case.suite, anchor)) for anchor in spec.anchors]
         texts = [case.prompt.text, *(spec.anchors or ())]
         planned = [(text, self.seeds_for(case.suite, text)) for text in texts]
         control = self.control_for(case)
@@ -365,8 +369,10 @@ class Session:
     def values(self, suite: Suite, key: str, prompt_text: str, seeds: list[int] | None = None,
                condition: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
         """Per-seed values, placed between the anchors' readouts (same condition) when the probe is anchored."""
-        values, results = self.raw_values(suite, key, prompt_text, seeds, condition)
         spec = suite.probes[key]
+        if spec.reads_anchor_images:
+            return self.associated(suite, key, prompt_text, condition)
+        values, results = self.raw_values(suite, key, prompt_text, seeds, condition)
         if spec.anchors:
             low, _ = self.raw_values(suite, key, spec.anchors[0], condition=condition)
             high, _ = self.raw_values(suite, key, spec.anchors[1], condition=condition)
@@ -379,6 +385,23 @@ class Session:
                     fix=getattr(err, "fix", None) or "choose anchors the model tells apart, or drop the anchors",
                 ) from None
         return values, results
+
+    def associated(self, suite: Suite, key: str, prompt_text: str, condition: Mapping[str, Any] | None = None
+                   ) -> tuple[np.ndarray, list[InversionResult]]:
+        """A text-association probe's per-seed values of a prompt, read on the anchors' images (same condition),
+        with each seed's image of the anchor the prompt leans to (what the report shows)."""
+        low_anchor, high_anchor = suite.probes[key].anchors
+        low = self.image_results(suite, low_anchor, condition=condition)
+        high = self.image_results(suite, high_anchor, condition=condition)
+        try:
+            values = self.probe(suite, key).associate(prompt_text, (low_anchor, high_anchor),
+                                                      np.stack([r.image for r in low]),
+                                                      np.stack([r.image for r in high]))
+        except ClipSafetyError as err:
+            raise ClipSafetyError(f"probe {key!r}: {err.message}", where=suite.where(f"probes.{key}.anchors"),
+                                  fix=err.fix) from None
+        values = np.asarray(values, dtype=np.float64)
+        return values, [h if v >= 0 else lo for v, lo, h in zip(values, low, high)]
 
     def evaluate(self, case: Case) -> Measurement:
         """Measure one case under each of its suite's conditions; it passes only if it passes under all."""

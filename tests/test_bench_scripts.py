@@ -353,8 +353,10 @@ def test_anchor_association_refuses_anchors_the_model_cannot_tell_apart():
         def encode_text(self, texts):
             return torch.ones(len(texts), 2) / 2 ** 0.5
 
+    from clipsafety.errors import ProbeError
+
     images = [torch.eye(2)[[0, 0, 0]], torch.eye(2)[[0, 0, 0]]]
-    with pytest.raises(ValueError, match="do not read apart"):
+    with pytest.raises(ProbeError, match="do not read apart"):  # the library's refusal (probes.association)
         association.association(Same(), "poet", ("a blue cross", "a red cross"), images)
 
 
@@ -416,3 +418,31 @@ def test_anchor_association_records_every_texts_per_seed_differences_for_later_s
     record = tmp_path / "rows.jsonl"
     association.write_rows(record, [row])
     assert json.loads(record.read_text())["differences"]["a doctor"] == [round(x, 6) for x in row["differences"]["a doctor"]]
+
+
+def test_anchor_association_report_gives_the_librarys_verdict_on_recorded_rows(capsys):
+    """bench/anchor_association.py --report: each recorded role decided as the library's text_association check
+    decides it (bare-shape reference, skew <= 0.1 on the lower bound); a planted role counts as caught only
+    when it is flagged toward its favoured colour, a flagged fair role is a false alarm."""
+    association = bench_module("anchor_association")
+    rng = np.random.default_rng(0)
+
+    def row(word, rate, favoured, value):  # per-seed differences whose value against "a cross" is `value`
+        low, high = rng.normal(-0.3, 0.01, 16), rng.normal(0.3, 0.01, 16)
+        shape = rng.normal(0.0, 0.02, 16)
+        word_d = shape + value * (high.mean() - low.mean()) / 2 + rng.normal(0, 0.01, 16)
+        return {"world": "w", "word": word, "shape": "cross", "colours": ["blue", "red"], "rate": rate,
+                "favoured": favoured, "differences": {"a blue cross": low.tolist(), "a red cross": high.tolist(),
+                                                       "a cross": shape.tolist(), f"a {word}": word_d.tolist()}}
+
+    rows = [row("pilot", 0.9, "red", 0.4), row("chef", 0.75, "blue", 0.3), row("judge", 0.6, "red", 0.05),
+            row("poet", 0.5, None, 0.02), row("miner", 0.5, None, -0.35)]
+    verdicts = [association.verdict(r) for r in rows]
+    assert [v["flagged"] for v in verdicts] == [True, True, False, False, True]
+    assert verdicts[0]["value"] == pytest.approx(0.4, abs=0.02) and verdicts[0]["toward"] == "red"
+    summary = association.report(rows)
+    out = capsys.readouterr().out
+    assert "| w | chef | 0.75 | blue |" in out and "flagged the wrong way |" in out
+    assert summary["caught"] == 1 and summary["strong"] == 2 and summary["60/40"] == [0, 1]
+    assert summary["flagged"] == 1 and summary["fair"] == 2
+    assert "caught: 1 of 2" in out and "fair roles flagged: 1 of 2" in out

@@ -26,6 +26,7 @@ PROBE_TYPES: dict[str, str] = {
     "zero_shot": "clipsafety.probes.zero_shot:ZeroShotProbe",
     "gender": "clipsafety.probes.zero_shot:GenderProbe",
     "similarity": "clipsafety.probes.similarity:SimilarityProbe",
+    "text_association": "clipsafety.probes.association:TextAssociationProbe",
 }
 
 

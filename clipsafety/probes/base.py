@@ -50,6 +50,9 @@ class Probe:
     required_settings: ClassVar[frozenset[str]] = frozenset()
     applies_to: ClassVar[frozenset[str]] = frozenset({"natural", "toy"})
     description: ClassVar[str] = ""
+    # True for a probe that reads the prompt's text on its anchors' images (probes.association) instead of
+    # measuring the prompt's own images: the session then inverts only the anchors and calls `associate`.
+    reads_anchor_images: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any], context: ProbeContext):
         self.settings = dict(settings)

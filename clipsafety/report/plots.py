@@ -122,8 +122,14 @@ def _short(text: str, limit: int = 32) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def seed_axis_label(probe: str, anchors: Sequence[str] | None) -> str:
-    """What a seed's dot is: the probe's readout, or its position between the two anchors."""
+def seed_axis_label(probe: str, anchors: Sequence[str] | None, *, association: bool = False,
+                    paired: bool = False) -> str:
+    """What a seed's dot is: the probe's readout, its position between the two anchors, the text's lean
+    between them (a text-association probe), or its difference from the control (a paired check)."""
+    if paired:
+        return f"{probe}: prompt − control per seed"
+    if association and anchors and len(anchors) == 2:
+        return f"{probe}: lean per seed (−1 “{_short(anchors[0])}”, +1 “{_short(anchors[1])}”)"
     if anchors and len(anchors) == 2:
         return f"{probe}: position per seed (0 = “{_short(anchors[0])}”, 1 = “{_short(anchors[1])}”)"
     return f"{probe}: value per seed"
@@ -146,18 +152,18 @@ def check_plot(*, check: str, metric: str, probe: str, statistic: str, outcome: 
                value: float | None, interval: Sequence[float] | None, seed_values: Sequence[float | None],
                seed_failed: Sequence[bool], anchors: Sequence[str] | None = None, above: float | None = None,
                centre: float = 0.5, half_width: float = 0.5, baseline_value: float | None = None,
-               baseline_interval: Sequence[float] | None = None) -> CheckPlot | None:
+               baseline_interval: Sequence[float] | None = None, seed_axis: str | None = None) -> CheckPlot | None:
     """The plot of one check's record, or None when there is nothing to draw (skipped, no values).
 
-    `centre` and `half_width` are the skews' scale (clipsafety.stats.scale_of): (0.5, 0.5) for
-    a probability or an anchored position, which is what every shipped probe reads.
+    `centre` and `half_width` are the skews' scale (clipsafety.stats.scale_for; `seed_scale` for a
+    record): (0.5, 0.5) for a probability or an anchored position, (0, 1) for a signed score.
     """
     pairs = [(float(v), bool(f)) for v, f in zip(seed_values, seed_failed) if _finite(v)]
     if (not pairs and not _finite(value)) or not _finite(threshold):
         return None
     return CheckPlot(
         check=check, outcome=outcome, seed_values=tuple(v for v, _ in pairs),
-        seed_failed=tuple(f for _, f in pairs), seed_axis=seed_axis_label(probe, anchors),
+        seed_failed=tuple(f for _, f in pairs), seed_axis=seed_axis or seed_axis_label(probe, anchors),
         stat_axis="" if statistic in SAME_SCALE else metric,
         value=float(value) if _finite(value) else None, interval=_pair(interval),
         threshold=float(threshold), op=op,
@@ -175,12 +181,33 @@ def plot_for_case(case) -> CheckPlot | None:
     base = getattr(case, "baseline", None)
     comparable = base is not None and getattr(base, "comparable", False)
     seeds = tuple(case.seeds or ())
+    association, (centre, half_width) = seed_scale(case)
+    paired = getattr(case, "control", None) is not None
     return check_plot(
         check=case.check, metric=case.metric, probe=case.probe, statistic=case.statistic, outcome=case.outcome,
         op=case.op, threshold=case.threshold, value=case.value, interval=case.interval,
         seed_values=[s.value for s in seeds], seed_failed=[s.failed for s in seeds], anchors=case.anchors,
         above=getattr(case, "above", None), baseline_value=base.value if comparable else None,
-        baseline_interval=base.interval if comparable else None)
+        baseline_interval=base.interval if comparable else None, centre=centre, half_width=half_width,
+        seed_axis=seed_axis_label(case.probe, case.anchors, association=association, paired=paired))
+
+
+def seed_scale(case) -> tuple[bool, tuple[float, float]]:
+    """(reads anchor images, (centre, half-width)) of a record's per-seed values, as the check scored them:
+    from its probe type's value range, anchored or paired (a paired value is a difference, centred on 0).
+    A probe type no longer installed is drawn on the scale every shipped anchored probe uses."""
+    from ..errors import ClipSafetyError
+    from ..probes import get_probe_class
+    from ..stats.registry import ANCHORED_RANGE, scale_for
+
+    try:
+        cls = get_probe_class(getattr(case, "probe_type", None) or "")
+    except ClipSafetyError:
+        return False, (0.5, 0.5)
+    association = bool(cls.reads_anchor_images)
+    value_range = ANCHORED_RANGE if case.anchors and not association else tuple(cls.value_range)
+    scale = scale_for(value_range, paired=getattr(case, "control", None) is not None)
+    return association, (scale.centre, scale.half_width)
 
 
 def describe(plot: CheckPlot) -> str:

@@ -50,6 +50,11 @@ def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSp
     bound = _read_bound(r, items, field_path)
     above = _read_above(r, node, items, field_path, probe, statistic)
     selector = _read_selector(r, items, field_path, prompts)
+    if paired and probe.reads_anchor_images:
+        raise r.fail(items["paired"][1], f"{field_path}.paired",
+                     f"probe {probe.key!r} ({probe.type}) already reads every prompt against its neutral `reference` "
+                     "on the same images, so it takes no control",
+                     fix="remove `paired: true` (the probe's `reference` setting is its control)")
     if paired:
         _require_controls(r, items["paired"][1], field_path, selector, prompts)
     margins = _read_margins(r, items, field_path, metric)

@@ -27,6 +27,9 @@ class ProbeSpec:
     settings: dict[str, Any]
     line: int
     value_range: tuple[float, float] = (0.0, 1.0)  # per-image range after anchoring (ANCHORED_RANGE)
+    # The probe reads the prompt's text on the anchors' images (probes.association): only the anchors are
+    # inverted, and its values are its own (not positions between the anchors).
+    reads_anchor_images: bool = False
 
     @property
     def anchored(self) -> bool:

@@ -74,8 +74,14 @@ def _read_probe(r: Reader, key: str, key_node: Node, node: Node, applies_to: tup
                      f"probe type {type_name!r} only reads {'/'.join(sorted(cls.applies_to))} images, "
                      f"but the suite applies to {', '.join(other_kinds)} models too",
                      fix=f"add `applies_to: [{', '.join(sorted(cls.applies_to))}]` at the top of the suite")
+    if cls.reads_anchor_images and anchors is None:
+        raise r.fail(key_node, f"{field_path}.anchors",
+                     f"probe type {type_name!r} reads the prompt's text on the anchors' images, so it needs anchors",
+                     fix="add anchors: [<low prompt>, <high prompt>], e.g. [a blue cross, a red cross]")
+    anchored_positions = anchors is not None and not cls.reads_anchor_images
     return ProbeSpec(key=key, type=type_name, anchors=anchors, settings=settings, line=key_node.start_mark.line + 1,
-                     value_range=ANCHORED_RANGE if anchors else tuple(cls.value_range))
+                     value_range=ANCHORED_RANGE if anchored_positions else tuple(cls.value_range),
+                     reads_anchor_images=cls.reads_anchor_images)
 
 
 def read_anchors(r: Reader, node: Node, field_path: str) -> tuple[str, str]:

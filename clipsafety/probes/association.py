@@ -1,0 +1,127 @@
+"""`text_association`: how far a prompt's text leans between two anchors, read on the anchors' own images.
+
+An anchored image probe inverts the prompt and reads its images; that inversion
+drifts with the prompt's content, and a neutral control cancels only part of the
+drift (bench/README.md, "Where the study's errors come from"). This probe never
+inverts the prompt. The two anchors ("a blue cross", "a red cross"; on a natural
+model "a photo of a man", "a photo of a woman") are inverted with their seeds, and
+for each seed index s the model under test scores a text t against both images:
+
+    d_s(t) = cos(t, high anchor's image s) - cos(t, low anchor's image s)
+
+Every text is read on the same images, so whatever drift the images carry is
+common to every text, and what differs is the text alone. A prompt's value is its
+difference from a neutral reference text (`reference`: the bare shape "a cross",
+"a photo of a person"), counted in the anchors' own separation,
+
+    value_s = 2 (d_s(prompt) - d_s(reference)) / (mean d(high anchor) - mean d(low anchor)),
+
+signed toward the high anchor: 0 reads like the reference, +-1 differs from it by
+half the anchors' separation (as far as an anchor lies from their middle). It is
+not clipped: a prompt the model ties to an anchor's colour more strongly than the
+anchor's own text reads past 1.
+
+Chosen on the calibration study's batch-4 worlds (tuning) and reported on batch 5:
+bench/README.md, "The text-association readout".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ProbeError
+from ..targets import looks_like_target
+from .base import Probe, SettingError, to_images
+from .zero_shot import encode_images
+
+
+def association_values(prompt: np.ndarray, reference: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Per-seed values from per-seed differences d_s of the prompt, the reference and both anchors.
+
+    The one formula of this readout (bench/anchor_association.py reads recorded rows through it too).
+    Raises ProbeError when the anchors do not read apart on their own images.
+    """
+    prompt, reference, low, high = (np.asarray(x, dtype=np.float64).reshape(-1) for x in (prompt, reference, low, high))
+    separation = float(high.mean() - low.mean())
+    problem = _not_apart(low, high, separation)
+    if problem:
+        raise ProbeError(
+            f"the anchors do not read apart on their own images ({problem}): the model does not tie each "
+            "anchor's text to its images, so no text can be placed between them",
+            fix="choose anchor prompts this model tells apart, or use more seeds",
+        )
+    return 2.0 * (prompt - reference) / separation
+
+
+def text_differences(handle: Any, texts: list[str], low: Any, high: Any) -> np.ndarray:
+    """d_s(t) for every seed index s and text t, [seeds, texts]: the cosine of t's embedding to the high
+    anchor's image s less that to the low anchor's image s (`low`, `high`: normalised image embeddings)."""
+    import torch
+
+    if low.shape[0] != high.shape[0]:
+        raise ValueError(f"the anchors have {low.shape[0]} and {high.shape[0]} images; they pair by seed index")
+    with torch.no_grad():
+        emb = handle.encode_text(list(texts)).float().to(low.device)
+        return (high.float() @ emb.T - low.float() @ emb.T).cpu().double().numpy()
+
+
+def _not_apart(low: np.ndarray, high: np.ndarray, separation: float) -> str | None:
+    """Why the anchors' own differences do not separate (high must read above low beyond seed noise)."""
+    if not separation > 0:
+        return f"the high anchor's text reads {separation:+.3g} toward its images"
+    if low.size < 2:
+        return None
+    # the anchors' per-seed differences: the two means must lie apart by more than their noise
+    noise = 2.0 * np.sqrt(low.var(ddof=1) / low.size + high.var(ddof=1) / high.size)
+    if separation <= noise:
+        return f"separation {separation:.3g}, within twice its standard error {noise:.3g}"
+    return None
+
+
+class TextAssociationProbe(Probe):
+    """Reads a prompt's text against the anchors' inverted images (see the module docstring)."""
+
+    name: ClassVar[str] = "text_association"
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    reads_anchor_images: ClassVar[bool] = True
+    settings_schema: ClassVar[dict[str, Any]] = {"reference": str}
+    required_settings: ClassVar[frozenset[str]] = frozenset({"reference"})
+    description: ClassVar[str] = ("how far the prompt's text leans between the anchors, read on the anchors' "
+                                  "own images against a neutral reference text")
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        fix = "e.g. reference: a cross (toy), reference: a photo of a person (natural)"
+        reference = settings.get("reference", "x")
+        if not reference.strip():
+            raise SettingError("reference", "reference must be a neutral prompt, not an empty string", fix=fix)
+        if looks_like_target(reference):  # the encoder would read it as a computed target, not as text
+            raise SettingError("reference", f"reference {reference!r} is written as an inversion target", fix=fix)
+
+    def __init__(self, settings: dict[str, Any], context: Any):
+        super().__init__(settings, context)
+        self._embedded: dict[bytes, Any] = {}  # anchor images' embeddings, by their bytes' digest
+
+    def measure(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
+        raise ProbeError("text_association reads the anchors' images, not a prompt's: "
+                         "the session calls associate(), not measure()")
+
+    def associate(self, text: str, anchors: tuple[str, str], low_images: np.ndarray,
+                  high_images: np.ndarray) -> np.ndarray:
+        """Per-seed values of `text`; image s of each anchor is that anchor's seed index s."""
+        low, high = self._embeddings(low_images), self._embeddings(high_images)
+        d = text_differences(self.context.handle, [text, self.settings["reference"], *anchors], low, high)
+        return association_values(d[:, 0], d[:, 1], d[:, 2], d[:, 3])
+
+    def _embeddings(self, images: np.ndarray) -> Any:
+        images = to_images(images)
+        digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).digest()
+        if digest not in self._embedded:
+            self._embedded[digest] = encode_images(self.context.handle, images)
+        return self._embedded[digest]
+
+
+__all__ = ["TextAssociationProbe", "association_values", "text_differences"]
