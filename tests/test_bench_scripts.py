@@ -285,6 +285,14 @@ def test_calibration_states_issue_12s_targets_from_the_shipped_rows(calibration,
     out = capsys.readouterr().out
     assert "caught: 19 of 21" in out and "target >= 95%: NOT met" in out
     assert "flagged: 1 of 1 (100%" in out and "target <= 5%: NOT met" in out
+    assert "as shipped when each world was run" not in out  # one version of the role check: nothing to say
+
+    versions = [{**_row("calib6", "chef", 0.9, "failed"), "control": "midpoint"},
+                {**_row("calib7", "miner", 0.9, "failed"), "control": "midpoint"},
+                {**_row("calib170", "clerk", 0.75, "failed"), "control": "text_association"}]
+    calibration.targets(versions)
+    out = capsys.readouterr().out
+    assert "role check as shipped when each world was run: midpoint on 2 worlds, text_association on 1 worlds" in out
 
 
 def test_calibration_overrides_change_the_world_suites_inversion_and_nothing_else(tmp_path, worlds, calibration,
