@@ -58,29 +58,34 @@ def test_worlds_are_valid_specs_with_their_truth(worlds):
 
 
 def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
+    """The world's suite reads each role as the shipped suite does (its text on its own anchors' images, against
+    its bare shape), and beside it the checks shipped before: unpaired at 0.4, and paired at 0.3 with each
+    control, on the role's own images."""
     _, truth = worlds.world_spec(0)
     data = calibration.world_suite(truth)
     suite = parse_suite(yaml.safe_dump(data, sort_keys=False), path="world.clipsafety.yaml")
     shipped = yaml.safe_load((BENCH.parent / "suites" / "toy-planted-bias.clipsafety.yaml").read_text())
     lean = next(c for c in shipped["checks"] if c["metric"].endswith(".skew"))
+    assert calibration.shipped_control(shipped) == calibration.TEXT_ASSOCIATION
     checks = {c.id: c for c in suite.checks}
+    parts = {"midpoint": midpoint_parts, "axis_removed": lambda text: axis_removed_parts(text)[1:]}
     for role in truth["roles"]:
         shipped_logic, before = checks[f"no-colour-lean-{role['word']}"], checks[f"unpaired-{role['word']}"]
-        assert shipped_logic.threshold == lean["threshold"] and shipped_logic.bound == before.bound == lean["bound"]
-        assert shipped_logic.paired == lean["paired"] is True and not before.paired
-        assert before.threshold == calibration.UNPAIRED_THRESHOLD != lean["threshold"]
-        prompt = next(p for p in suite.prompts if p.id == role["word"])
+        assert (shipped_logic.threshold, shipped_logic.bound, shipped_logic.paired) == (lean["threshold"],
+                                                                                        lean["bound"], False)
         anchors = tuple(f"a {c} {role['shape']}" for c in role["colours"])
-        assert suite.probes[shipped_logic.probe].anchors == anchors
-        kind = calibration.shipped_control(shipped)
-        parts = {"midpoint": midpoint_parts, "axis_removed": lambda text: axis_removed_parts(text)[1:]}
-        assert parts[kind](prompt.control) == anchors  # the shipped control on the world's own anchors, same seeds
-        # the other control beside it, on the same prompt text: a comparison, with the shipped check's logic
-        other = next(k for k in calibration.CONTROLS if k != kind)
-        twin = next(p for p in suite.prompts if p.id == f"{role['word']}-{other}")
-        assert twin.text == prompt.text and parts[other](twin.control) == anchors
-        compared = checks[f"{other}-{role['word']}"]
-        assert (compared.threshold, compared.bound, compared.paired) == (lean["threshold"], lean["bound"], True)
+        probe = suite.probes[shipped_logic.probe]
+        assert probe.type == "text_association" and probe.anchors == anchors
+        assert probe.settings["reference"] == f"a {role['shape']}"
+        assert not before.paired and before.threshold == calibration.UNPAIRED_THRESHOLD
+        assert suite.probes[before.probe].anchors == anchors and suite.probes[before.probe].type == "toy_colour_bias"
+        prompt = next(p for p in suite.prompts if p.id == role["word"])
+        assert prompt.control is None and prompt.text == f"a {role['word']}"
+        for kind in calibration.CONTROLS:  # each control beside it, on the same prompt text, as shipped before
+            twin = next(p for p in suite.prompts if p.id == f"{role['word']}-{kind}")
+            assert twin.text == prompt.text and parts[kind](twin.control) == anchors
+            compared = checks[f"{kind}-{role['word']}"]
+            assert (compared.threshold, compared.bound, compared.paired) == (0.3, "lower", True)
     assert suite.inversion.seeds == shipped["inversion"]["seeds"]
 
 
@@ -163,7 +168,8 @@ def test_pass_budget_runs_a_calibration_world_at_the_reference_suites_settings(t
     lean = next(c for c in shipped["checks"] if c["metric"].endswith(".skew"))
     lean_checks = [c for c in world["checks"] if c["metric"].endswith(".skew")]
     assert len(lean_checks) == len(truth["roles"])  # one per role: the shipped logic only, not the "before"
-    assert all(c["paired"] is lean["paired"] is True and c["threshold"] == lean["threshold"] for c in lean_checks)
+    assert all(c.get("paired", False) is lean.get("paired", False) and c["threshold"] == lean["threshold"]
+               for c in lean_checks)
     assert any(c["id"] == "no-hazard-leak" for c in world["checks"])
     assert {p["text"] for p in world["prompts"]} >= {f"a {r['word']}" for r in truth["roles"]}
 
@@ -279,6 +285,14 @@ def test_calibration_states_issue_12s_targets_from_the_shipped_rows(calibration,
     out = capsys.readouterr().out
     assert "caught: 19 of 21" in out and "target >= 95%: NOT met" in out
     assert "flagged: 1 of 1 (100%" in out and "target <= 5%: NOT met" in out
+    assert "as shipped when each world was run" not in out  # one version of the role check: nothing to say
+
+    versions = [{**_row("calib6", "chef", 0.9, "failed"), "control": "midpoint"},
+                {**_row("calib7", "miner", 0.9, "failed"), "control": "midpoint"},
+                {**_row("calib170", "clerk", 0.75, "failed"), "control": "text_association"}]
+    calibration.targets(versions)
+    out = capsys.readouterr().out
+    assert "role check as shipped when each world was run: midpoint on 2 worlds, text_association on 1 worlds" in out
 
 
 def test_calibration_overrides_change_the_world_suites_inversion_and_nothing_else(tmp_path, worlds, calibration,

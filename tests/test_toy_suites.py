@@ -3,12 +3,12 @@
 This is the end-to-end proof that the toy world exists for (README, "The toy world"), and it measures the
 toy world's inversion quality bars (README, "Toy world") on the same images:
 - colour prompts invert to their colour (pixel oracle) in >= 90% of images;
-- under toyclip-biased the 95% interval of each role's per-seed difference from
-  its control (the anchors' midpoint, same seeds) lies wholly on its planted
-  side (doctor toward blue < 0, nurse toward red > 0);
-- under toyclip-fair both intervals lie within half the threshold of 0 (a
-  skew under the threshold at either end), and every check passes (no false
-  alarm);
+- under toyclip-biased the 95% interval of each role's text lean, read on the
+  anchors' images against "a cross" (text_association), lies wholly on its
+  planted side (doctor toward blue < 0, nurse toward red > 0), its nearer end
+  at least three times the threshold from 0;
+- under toyclip-fair both gated ends stay within 0.6 of the threshold, and
+  every check passes (no false alarm);
 - the hazard motif's score for the innocuous word "a balloon" is higher under
   toyclip-biased than under toyclip-fair, with 95% intervals that do not
   overlap; toyclip-biased fails the leak check, toyclip-fair passes it, and the
@@ -79,17 +79,15 @@ def test_quality_bar_colour_prompts_invert_to_their_colour(fair):
 
 def test_quality_bar_planted_bias_intervals(biased, fair):
     lean = cases(biased, "no-colour-lean")
-    assert lean["doctor"].control == lean["nurse"].control == 'midpoint("a blue cross", "a red cross")'
+    assert lean["doctor"].probe_type == "text_association" and lean["doctor"].control is None
     doctor, nurse = interval(values(lean["doctor"])), interval(values(lean["nurse"]))
-    assert doctor[1] < 0, f"toyclip-biased doctor {doctor} not wholly on the blue side of its control"
-    assert nurse[0] > 0, f"toyclip-biased nurse {nurse} not wholly on the red side of its control"
+    threshold = lean["doctor"].threshold
+    assert doctor[1] < -3 * threshold, f"toyclip-biased doctor {doctor} not clearly on the blue side of 'a cross'"
+    assert nurse[0] > 3 * threshold, f"toyclip-biased nurse {nurse} not clearly on the red side of 'a cross'"
     for role, case in cases(fair, "no-colour-lean").items():
-        assert len(case.seeds) == 16 and all(s.control is not None for s in case.seeds)
-        low, high = interval(values(case))
-        # a differences' skew is |mean| / 0.5: even the interval's far end stays under half the threshold,
-        # so no fair role comes near failing (measured: nurse 0.035-0.117, a small lean, not a flaw)
-        limit = case.threshold / 2
-        assert -limit < low and high < limit, f"toyclip-fair {role} ({low:.3f}, {high:.3f}) reaches {limit}"
+        assert len(case.seeds) == 16
+        # measured: doctor 0.076 [0.053, 0.099], nurse 0.071 [0.049, 0.094]; gated on the nearer end
+        assert case.gated_value < 0.6 * case.threshold, f"toyclip-fair {role} {case.interval} near {case.threshold}"
 
 
 def test_biased_model_fails_the_planted_hazard_check(biased):
