@@ -250,18 +250,31 @@ def separation(rows: list[dict]) -> None:
     for kind in sorted({r["kind"] for r in rows if r["kind"].startswith("role")}):
         readouts[kind] = [(r, abs(r["value"])) for r in rows if r["kind"] == kind and r["value"] is not None]
     print("\n| role readout | planted >= 75/25 | fair | AUC | planted above every fair | lowest planted | "
-          "highest fair | value > 0.2 / 0.3 / 0.4: planted caught, fair flagged |\n|---|---|---|---|---|---|---|---|")
+          "highest fair | value > 3 cuts (0.2 / 0.3 / 0.4; text association 0.05 / 0.1 / 0.15): planted caught, "
+          "fair flagged |\n|---|---|---|---|---|---|---|---|")
     for name, read in readouts.items():
         strong = [v for r, v in read if r["rate"] >= 0.75]
         fair = [v for r, v in read if r["rate"] == 0.5]
         if not strong or not fair:
             continue
         auc = sum((s > f) + 0.5 * (s == f) for s in strong for f in fair) / (len(strong) * len(fair))
-        cuts = ("(another scale)" if name.startswith("model") else
+        scale = None if name.startswith("model") else cut_values([r for r, _ in read])
+        cuts = ("(another scale)" if scale is None else
                 ", ".join(f"{sum(v > t for v in strong)}/{len(strong)} {sum(v > t for v in fair)}/{len(fair)}"
-                          for t in (0.2, 0.3, 0.4)))
+                          for t in scale))
         print(f"| {name} | {len(strong)} | {len(fair)} | {auc:.2f} | {sum(v > max(fair) for v in strong)} | "
               f"{min(strong):.3f} | {max(fair):.3f} | {cuts} |")
+
+
+def cut_values(rows: list[dict]) -> tuple[float, ...] | None:
+    """Thresholds to count a readout's values against, around the threshold of its own scale: the anchored
+    position's (0.3 paired, 0.4 unpaired) or the text association's (0.1, a skew counted in the anchors'
+    separation). None when the rows mix the two scales (files from both sides of the switch replayed
+    together), where no one cut means anything."""
+    text = {r.get("control") == TEXT_ASSOCIATION for r in rows}
+    if len(text) != 1:
+        return None
+    return (0.05, 0.1, 0.15) if text.pop() else (0.2, 0.3, 0.4)
 
 
 def shares_shape_with_planted(row: dict) -> bool | None:

@@ -380,10 +380,7 @@ class Session:
                 values = anchored(values, low, high, value_range=type(self.probe(suite, key)).value_range,
                                   seed=self.config.base_seed)
             except (ValueError, ClipSafetyError) as err:
-                raise ClipSafetyError(
-                    f"probe {key!r}: {getattr(err, 'message', err)}", where=suite.where(f"probes.{key}.anchors"),
-                    fix=getattr(err, "fix", None) or "choose anchors the model tells apart, or drop the anchors",
-                ) from None
+                raise anchors_error(suite, key, err) from None
         return values, results
 
     def associated(self, suite: Suite, key: str, prompt_text: str, condition: Mapping[str, Any] | None = None
@@ -398,8 +395,7 @@ class Session:
                                                       np.stack([r.image for r in low]),
                                                       np.stack([r.image for r in high]))
         except ClipSafetyError as err:
-            raise ClipSafetyError(f"probe {key!r}: {err.message}", where=suite.where(f"probes.{key}.anchors"),
-                                  fix=err.fix) from None
+            raise anchors_error(suite, key, err) from None
         values = np.asarray(values, dtype=np.float64)
         return values, [h if v >= 0 else lo for v, lo, h in zip(values, low, high)]
 
@@ -431,6 +427,12 @@ class Session:
         except ClipSafetyError as err:
             return Measurement(**base, error=str(err))
         return Measurement(**base, result=result, images=tuple(results))
+
+
+def anchors_error(suite: Suite, key: str, err: Exception) -> ClipSafetyError:
+    """A probe's failure to read its anchors, as one error naming the probe and pointing at its anchors' line."""
+    return ClipSafetyError(f"probe {key!r}: {getattr(err, 'message', err)}", where=suite.where(f"probes.{key}.anchors"),
+                           fix=getattr(err, "fix", None) or "choose anchors the model tells apart, or drop the anchors")
 
 
 def replace_where(err: ClipSafetyError, where: str) -> ClipSafetyError:

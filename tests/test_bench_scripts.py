@@ -492,3 +492,11 @@ checks: [{id: lean, metric: lean.skew, op: "<=", threshold: 0.1, bound: lower}]
     assert read["skew"] == pytest.approx(case.value, abs=1e-5)
     assert read["interval"] == pytest.approx(case.interval, abs=1e-5)
     assert read["flagged"] is (case.outcome == "failed")
+
+
+def test_separation_cuts_follow_the_readouts_own_scale(calibration):
+    position = [{"kind": "role", "control": "midpoint"}, {"kind": "role unpaired"}]
+    text = [{"kind": "role", "control": calibration.TEXT_ASSOCIATION}] * 2
+    assert calibration.cut_values(position) == (0.2, 0.3, 0.4)
+    assert calibration.cut_values(text) == (0.05, 0.1, 0.15)  # the shipped 0.1 sits in the middle
+    assert calibration.cut_values(position + text) is None  # files from both sides of the switch: no one scale
