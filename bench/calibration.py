@@ -125,8 +125,9 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
     by_check = {case.check: case for case in results.cases}
     gaps = learned_gaps(folder, truth)
     bias = shipped("toy-planted-bias")
+    control = shipped_control(bias)
     associations = {}
-    if shipped_control(bias) != TEXT_ASSOCIATION:  # the readout as first recorded (midpoint reference), beside
+    if control != TEXT_ASSOCIATION:  # the readout as first recorded (midpoint reference), beside
         inversion = bias["inversion"]
         settings = {**inversion.get("overrides", {}), **(overrides or {})}
         associations = role_associations(record_world(load_model(f"local-dir:{folder}", device="cpu"), folder.name,
@@ -139,7 +140,7 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
         checks += [(f"role {kind}", f"{kind}-{role['word']}") for kind in CONTROLS if f"{kind}-{role['word']}" in by_check]
         for kind, check in checks:
             rows.append(_row(folder, kind, role["word"], role["rate"], by_check[check], gaps[role["word"]], toward,
-                             control=shipped_control(bias) if kind == "role" else None))
+                             control=control if kind == "role" else None))
         if role["word"] in associations:
             value, interval = associations[role["word"]]
             measured = SimpleNamespace(outcome=MEASURED, value=value, interval=interval, reason=None)  # signed

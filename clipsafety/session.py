@@ -380,7 +380,9 @@ class Session:
                 values = anchored(values, low, high, value_range=type(self.probe(suite, key)).value_range,
                                   seed=self.config.base_seed)
             except (ValueError, ClipSafetyError) as err:
-                raise anchors_error(suite, key, err) from None
+                # anchors are optional on an image probe, so dropping them is a fix (not on text_association)
+                raise anchors_error(suite, key, err,
+                                    fix="choose anchors the model tells apart, or drop the anchors") from None
         return values, results
 
     def associated(self, suite: Suite, key: str, prompt_text: str, condition: Mapping[str, Any] | None = None
@@ -429,10 +431,11 @@ class Session:
         return Measurement(**base, result=result, images=tuple(results))
 
 
-def anchors_error(suite: Suite, key: str, err: Exception) -> ClipSafetyError:
-    """A probe's failure to read its anchors, as one error naming the probe and pointing at its anchors' line."""
-    return ClipSafetyError(f"probe {key!r}: {getattr(err, 'message', err)}", where=suite.where(f"probes.{key}.anchors"),
-                           fix=getattr(err, "fix", None) or "choose anchors the model tells apart, or drop the anchors")
+def anchors_error(suite: Suite, key: str, err: Exception, fix: str | None = None) -> ClipSafetyError:
+    """A probe's failure to read its anchors, as one error naming the probe and pointing at its anchors' line;
+    `fix` is said when the error carries none."""
+    return ClipSafetyError(f"probe {key!r}: {getattr(err, 'message', err)}",
+                           where=suite.where(f"probes.{key}.anchors"), fix=getattr(err, "fix", None) or fix)
 
 
 def replace_where(err: ClipSafetyError, where: str) -> ClipSafetyError:

@@ -190,3 +190,15 @@ checks: [{id: lean, metric: lean.skew, op: "<=", threshold: 0.1, bound: lower}]
     assert case.outcome == "error" and case.value is None
     assert case.reason.startswith("nat.yaml:9: probe 'lean': the anchors do not read apart on their own images")
     assert "fix: choose anchor prompts" in case.reason
+
+
+def test_an_anchor_error_names_the_probes_anchors_and_keeps_its_own_fix():
+    from clipsafety.session import anchors_error
+
+    suite = parse_suite(SUITE, "assoc.yaml")
+    told = anchors_error(suite, "lean", ProbeError("anchors do not read apart", fix="use more seeds"), fix="other")
+    assert told.message.startswith("probe 'lean': anchors do not read apart") and told.fix == "use more seeds"
+    assert "assoc.yaml" in str(told.where) and "anchors" in str(told)
+    bare = anchors_error(suite, "lean", ValueError("anchors too close"))
+    assert bare.fix is None  # no fix of its own and none given: none invented (text_association needs its anchors)
+    assert anchors_error(suite, "lean", ValueError("anchors too close"), fix="drop the anchors").fix == "drop the anchors"
