@@ -32,6 +32,7 @@ from .invert import InversionResult, InversionSettings, Progress, get_settings
 from .kinds import DEFAULT_PROFILE
 from .models import UNREADABLE_FIX, ModelHandle, load_model
 from .probes import Probe, ProbeContext, create_probe
+from .probes.association import reference_text
 from .stats import (DEFAULT_LEVEL, CheckResult, anchored, decidable, evaluate_check, fails_only_on_evidence,
                     family_level, family_tests)
 from .suite import Check, Prompt, Suite
@@ -204,7 +205,8 @@ class Session:
         texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
                   for a in spec.anchors or ()]
         if spec.reads_anchor_images:
-            texts.append(("reference", spec.settings["reference"], suite.where(f"probes.{case.check.probe}.reference")))
+            reference = reference_text(spec.settings["reference"], spec.anchors)  # a midpoint reads as its anchors
+            texts.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
         control = self.control_for(case)
         if control is not None:
             texts.append(("control", control, prompt_line))

@@ -77,6 +77,11 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
         probe = suite.probes[shipped_logic.probe]
         assert probe.type == "text_association" and probe.anchors == anchors
         assert probe.settings["reference"] == f"a {role['shape']}"
+        midpoint = checks[f"text-midpoint-{role['word']}"]  # the candidate reference, on the same anchors' images
+        assert suite.probes[midpoint.probe].settings["reference"] == "midpoint"
+        assert suite.probes[midpoint.probe].anchors == anchors
+        assert midpoint.prompt_selector == shipped_logic.prompt_selector
+        assert (midpoint.threshold, midpoint.bound, midpoint.op) == (lean["threshold"], lean["bound"], lean["op"])
         assert not before.paired and before.threshold == calibration.UNPAIRED_THRESHOLD
         assert suite.probes[before.probe].anchors == anchors and suite.probes[before.probe].type == "toy_colour_bias"
         prompt = next(p for p in suite.prompts if p.id == role["word"])
@@ -499,4 +504,6 @@ def test_separation_cuts_follow_the_readouts_own_scale(calibration):
     text = [{"kind": "role", "control": calibration.TEXT_ASSOCIATION}] * 2
     assert calibration.cut_values(position) == (0.2, 0.3, 0.4)
     assert calibration.cut_values(text) == (0.05, 0.1, 0.15)  # the shipped 0.1 sits in the middle
+    compared = [{"kind": "role text-midpoint", "reference": "midpoint"}]  # the reference compared beside it
+    assert calibration.cut_values(compared) == (0.05, 0.1, 0.15)
     assert calibration.cut_values(position + text) is None  # files from both sides of the switch: no one scale

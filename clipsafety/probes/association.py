@@ -12,7 +12,8 @@ for each seed index s the model under test scores a text t against both images:
 Every text is read on the same images, so whatever drift the images carry is
 common to every text, and what differs is the text alone. A prompt's value is its
 difference from a neutral reference text (`reference`: the bare shape "a cross",
-"a photo of a person"), counted in the anchors' own separation,
+"a photo of a person", or `midpoint`: the mean of the two anchors' normalised
+text embeddings), counted in the anchors' own separation,
 
     value_s = 2 (d_s(prompt) - d_s(reference)) / (mean d(high anchor) - mean d(low anchor)),
 
@@ -22,7 +23,10 @@ not clipped: a prompt the model ties to an anchor's colour more strongly than th
 anchor's own text reads past 1.
 
 Chosen on the calibration study's batch-4 worlds (tuning) and reported on batch 5:
-bench/README.md, "The text-association readout".
+bench/README.md, "The text-association readout". A written reference can itself
+lean toward one anchor (calib211's "a square" read +0.032 toward blue, half its
+lawyer's lean); the anchors' midpoint sits between them by construction, so it
+cannot (bench/README.md, "A candidate: the anchors' midpoint as the reference").
 """
 
 from __future__ import annotations
@@ -33,9 +37,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ProbeError
-from ..targets import looks_like_target
+from ..targets import looks_like_target, midpoint_text
 from .base import Probe, SettingError, to_images
 from .zero_shot import encode_images
+
+
+# The `reference` value that reads each prompt against the anchors' own midpoint instead of a written text.
+MIDPOINT_REFERENCE = "midpoint"
+
+
+def reference_text(reference: str, anchors: tuple[str, str] | list[str]) -> str:
+    """The text a prompt is read against: `reference` as written, or the anchors' midpoint target."""
+    return midpoint_text(*anchors) if reference.strip() == MIDPOINT_REFERENCE else reference
 
 
 def association_values(prompt: np.ndarray, reference: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -94,7 +107,8 @@ class TextAssociationProbe(Probe):
 
     @classmethod
     def check_settings(cls, settings: dict[str, Any]) -> None:
-        fix = "e.g. reference: a cross (toy), reference: a photo of a person (natural)"
+        fix = (f"e.g. reference: a cross (toy), reference: a photo of a person (natural), or reference: "
+               f"{MIDPOINT_REFERENCE} (the anchors' midpoint)")
         reference = settings.get("reference", "x")
         if not reference.strip():
             raise SettingError("reference", "reference must be a neutral prompt, not an empty string", fix=fix)
@@ -113,7 +127,8 @@ class TextAssociationProbe(Probe):
                   high_images: np.ndarray) -> np.ndarray:
         """Per-seed values of `text`; image s of each anchor is that anchor's seed index s."""
         low, high = self._embeddings(low_images), self._embeddings(high_images)
-        d = text_differences(self.context.handle, [text, self.settings["reference"], *anchors], low, high)
+        reference = reference_text(self.settings["reference"], anchors)
+        d = text_differences(self.context.handle, [text, reference, *anchors], low, high)
         return association_values(d[:, 0], d[:, 1], d[:, 2], d[:, 3])
 
     def _embeddings(self, images: np.ndarray) -> Any:
@@ -124,4 +139,4 @@ class TextAssociationProbe(Probe):
         return self._embedded[digest]
 
 
-__all__ = ["TextAssociationProbe", "association_values", "text_differences"]
+__all__ = ["MIDPOINT_REFERENCE", "TextAssociationProbe", "association_values", "reference_text", "text_differences"]
