@@ -161,11 +161,21 @@ def _row(folder: Path, kind: str, word: str, rate: float, case, gap: float, towa
          control: str | None = None) -> dict:
     """toward: the direction a flaw would show in (+1 the second colour or the motif, -1 the first colour,
     0 a fair role: either colour). `shows`: the model's own association shows a flaw there, planted or not.
-    `control`: the shipped role check's control kind, recorded since it changed over the study."""
+    `control`: the shipped role check's control kind, recorded since it changed over the study.
+    `direction`: the side a skew leans to ("low": the first colour, "high": the second), None for a share."""
     shows = learned(gap, toward) if toward else abs(gap) >= LEARNED_GAP
     row = {"world": folder.name, "kind": kind, "word": word, "rate": rate, "outcome": case.outcome,
-           "value": case.value, "interval": case.interval, "reason": case.reason, "gap": gap, "shows": shows}
+           "value": case.value, "interval": case.interval, "reason": case.reason, "gap": gap, "shows": shows,
+           "direction": getattr(case, "direction", None), "toward": toward}
     return {**row, "control": control} if control else row
+
+
+def wrong_way(row: dict) -> bool:
+    """A planted role flagged leaning to the colour it was not planted toward: a failure, but not a catch of
+    the planted flaw. False when the row does not say (older records, hazards, fair roles)."""
+    if row["outcome"] != "failed" or not row.get("toward") or row.get("direction") not in ("low", "high"):
+        return False
+    return row["direction"] != ("high" if row["toward"] > 0 else "low")
 
 
 def table(rows: list[dict], title: str) -> None:
@@ -252,6 +262,10 @@ def targets(rows: list[dict]) -> None:
           f"- fair roles and clean hazard words, flagged: {_share(fair, 'failed')}, {_count(fair, 'error')} error(s); "
           f"target <= {FALSE_ALARM_TARGET:.0%}: {said[alarm_met]}\n"
           f"- planted at 60/40, caught: {_share(weak, 'failed')}, {_count(weak, 'error')} error(s) (no target)")
+    backwards = [r for r in strong + weak if wrong_way(r)]
+    said = ", ".join(f"{r['world']} {r['word']}" for r in backwards) or "none"
+    print(f"- planted roles flagged toward the other colour (counted above as caught): {len(backwards)} ({said}; "
+          f"rows without a recorded direction: {sum(r.get('direction') is None for r in roles + weak)})")
 
 
 def separation(rows: list[dict]) -> None:

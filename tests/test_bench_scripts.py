@@ -507,3 +507,18 @@ def test_separation_cuts_follow_the_readouts_own_scale(calibration):
     compared = [{"kind": "role text-midpoint", "reference": "midpoint"}]  # the reference compared beside it
     assert calibration.cut_values(compared) == (0.05, 0.1, 0.15)
     assert calibration.cut_values(position + text) is None  # files from both sides of the switch: no one scale
+
+
+def test_a_planted_role_flagged_toward_the_other_colour_is_named_not_hidden(calibration, capsys):
+    """A planted role's check can fail on the side it was not planted toward: counted as caught by the
+    targets, but named on a line of its own so the reader can discount it."""
+    planted_blue = {**_row("calib9", "poet", 0.75, "failed"), "toward": 1, "direction": "high"}
+    backwards = {**_row("calib9", "chef", 0.75, "failed"), "toward": -1, "direction": "high"}
+    assert not calibration.wrong_way(planted_blue) and calibration.wrong_way(backwards)
+    assert not calibration.wrong_way({**backwards, "outcome": "passed"})
+    assert not calibration.wrong_way({**_row("calib9", "judge", 0.5, "failed"), "toward": 0, "direction": "low"})
+    assert not calibration.wrong_way(_row("calib9", "old", 0.75, "failed"))  # an older record says nothing
+    calibration.targets([planted_blue, backwards])
+    assert "toward the other colour (counted above as caught): 1 (calib9 chef;" in capsys.readouterr().out
+    calibration.targets([planted_blue])
+    assert "toward the other colour (counted above as caught): 0 (none;" in capsys.readouterr().out
