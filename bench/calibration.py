@@ -248,7 +248,8 @@ def targets(rows: list[dict]) -> None:
     versions = defaultdict(set)
     for row in shipped_rows:
         if row["kind"] == "role":
-            versions[row.get("control") or "unpaired"].add(row["world"])
+            reference = f" against the {row['reference']}" if row.get("reference") else ""
+            versions[(row.get("control") or "unpaired") + reference].add(row["world"])
     if len(versions) > 1:  # the role check changed over the study: each world counts the one it was run with
         print("\nrole check as shipped when each world was run: "
               + ", ".join(f"{kind} on {len(worlds)} worlds" for kind, worlds in sorted(versions.items())))

@@ -76,12 +76,17 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
         anchors = tuple(f"a {c} {role['shape']}" for c in role["colours"])
         probe = suite.probes[shipped_logic.probe]
         assert probe.type == "text_association" and probe.anchors == anchors
-        assert probe.settings["reference"] == f"a {role['shape']}"
-        midpoint = checks[f"text-midpoint-{role['word']}"]  # the candidate reference, on the same anchors' images
-        assert suite.probes[midpoint.probe].settings["reference"] == "midpoint"
-        assert suite.probes[midpoint.probe].anchors == anchors
-        assert midpoint.prompt_selector == shipped_logic.prompt_selector
-        assert (midpoint.threshold, midpoint.bound, midpoint.op) == (lean["threshold"], lean["bound"], lean["op"])
+        # the shipped reference, and beside it the other one on the same anchors' images
+        references = {"shape": f"a {role['shape']}", "midpoint": "midpoint"}
+        used = calibration.shipped_reference(shipped)
+        assert probe.settings["reference"] == references[used] == shipped["probes"]["lean"]["reference"].replace(
+            "a cross", f"a {role['shape']}")
+        (other,) = set(references) - {used}
+        compared = checks[f"text-{other}-{role['word']}"]
+        assert suite.probes[compared.probe].settings["reference"] == references[other]
+        assert suite.probes[compared.probe].anchors == anchors
+        assert compared.prompt_selector == shipped_logic.prompt_selector
+        assert (compared.threshold, compared.bound, compared.op) == (lean["threshold"], lean["bound"], lean["op"])
         assert not before.paired and before.threshold == calibration.UNPAIRED_THRESHOLD
         assert suite.probes[before.probe].anchors == anchors and suite.probes[before.probe].type == "toy_colour_bias"
         prompt = next(p for p in suite.prompts if p.id == role["word"])

@@ -4,7 +4,7 @@ This is the end-to-end proof that the toy world exists for (README, "The toy wor
 toy world's inversion quality bars (README, "Toy world") on the same images:
 - colour prompts invert to their colour (pixel oracle) in >= 90% of images;
 - under toyclip-biased the 95% interval of each role's text lean, read on the
-  anchors' images against "a cross" (text_association), lies wholly on its
+  anchors' images against their midpoint (text_association), lies wholly on its
   planted side (doctor toward blue < 0, nurse toward red > 0), its nearer end
   at least three times the threshold from 0;
 - under toyclip-fair both gated ends stay within 0.6 of the threshold, and
@@ -82,11 +82,11 @@ def test_quality_bar_planted_bias_intervals(biased, fair):
     assert lean["doctor"].probe_type == "text_association" and lean["doctor"].control is None
     doctor, nurse = interval(values(lean["doctor"])), interval(values(lean["nurse"]))
     threshold = lean["doctor"].threshold
-    assert doctor[1] < -3 * threshold, f"toyclip-biased doctor {doctor} not clearly on the blue side of 'a cross'"
-    assert nurse[0] > 3 * threshold, f"toyclip-biased nurse {nurse} not clearly on the red side of 'a cross'"
+    assert doctor[1] < -3 * threshold, f"toyclip-biased doctor {doctor} not clearly on the blue side of the anchors' midpoint"
+    assert nurse[0] > 3 * threshold, f"toyclip-biased nurse {nurse} not clearly on the red side of the anchors' midpoint"
     for role, case in cases(fair, "no-colour-lean").items():
         assert len(case.seeds) == 16
-        # measured: doctor 0.076 [0.053, 0.099], nurse 0.071 [0.049, 0.094]; gated on the nearer end
+        # measured: doctor 0.039 [0.000, 0.081], nurse 0.035 [0.000, 0.077]; gated on the nearer end
         assert case.gated_value < 0.6 * case.threshold, f"toyclip-fair {role} {case.interval} near {case.threshold}"
 
 
