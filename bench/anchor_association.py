@@ -1,7 +1,10 @@
-"""A role's colour lean read from the anchors' inversions, scored by the model (#12; a candidate, not shipped).
+"""A role's colour lean read from the anchors' inversions, scored by the model (#12).
 
-The shipped check inverts the role's prompt and reads the colour of its images. That inversion drifts with
-the prompt's content, and the midpoint control cancels only part of it: on the calibration worlds, roles the
+This is the study's record of the readout the library ships as `text_association` (since 2026-12-03; against
+the anchors' midpoint since batch 8): it keeps every text's per-seed differences, so a reference can be
+changed and replayed without the trained worlds. When it was written, the shipped check inverted the role's
+prompt and read the colour of its images. That inversion drifts with the prompt's content, and the midpoint
+control cancelled only part of it: on the calibration worlds, roles the
 model holds no lean for (render gap <= 0.009) read up to 0.38 between their anchors, while roles whose model
 leans clearly (render gap 0.03-0.08) read as low as 0.05 (bench/README.md, "Where the study's errors come
 from").
@@ -210,10 +213,12 @@ def main(argv=None) -> int:
     p.add_argument("--worlds", type=Path, nargs="+", help="folders of trained worlds")
     p.add_argument("--record", type=Path, help="JSON-lines file the rows are appended to")
     p.add_argument("--report", type=Path, nargs="+",
-                   help="print the library's verdicts (text_association, bare-shape reference, skew <= 0.1 on the "
-                        "lower bound) on recorded rows instead of running any world")
+                   help="print the library's verdicts (text_association, skew <= 0.1 on the lower bound, against "
+                        "--reference) on recorded rows instead of running any world")
     p.add_argument("--reference", choices=("shape", "midpoint"), default="shape",
-                   help="with --report: the reference text (midpoint: the readout as first recorded)")
+                   help="with --report: the reference text: the bare shape (shipped until batch 8, and the "
+                        "default so that earlier reports replay as written) or the anchors' midpoint (shipped "
+                        "since batch 8, bench/README.md)")
     args = p.parse_args(argv)
     if args.report:
         rows = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line.strip()]
