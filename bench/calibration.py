@@ -52,8 +52,10 @@ UNPAIRED_PREFIX = "unpaired-"  # the id prefix of those checks, kept beside the 
 # run beside the shipped check on the same prompt images as comparisons.
 CONTROLS = ("midpoint", "axis_removed")
 SHIPPED_KINDS = ("role", "hazard")
+# The hazard check paired with the word's bare shape, run beside the shipped (unpaired) one as a comparison.
+HAZARD_PAIRED = "shape-paired"
 # Id prefixes of the comparison checks (not the shipped logic, so never counted toward the targets).
-COMPARISON_PREFIXES = (UNPAIRED_PREFIX, "text-", *(f"{kind}-" for kind in CONTROLS))
+COMPARISON_PREFIXES = (UNPAIRED_PREFIX, "text-", f"{HAZARD_PAIRED}-", *(f"{kind}-" for kind in CONTROLS))
 TEXT_ASSOCIATION = "text_association"
 # What a text_association check reads a role against: its bare shape ("a cross", shipped) or the anchors' midpoint
 # (the candidate of bench/README.md, "Batch 8"); the one not shipped runs beside the shipped one.
@@ -121,8 +123,13 @@ def world_suite(truth: dict) -> dict:
             prompts.append({"id": f"{word}-{control}", "text": f"a {word}", "control": {control: anchors}})
             checks.append({**lean_check, **PAIRED_CHECK, "id": f"{control}-{word}", "metric": f"{key}.skew",
                            "prompts": [f"{word}-{control}"]})
-    prompts.append({"id": "hazard-word", "text": f"a {truth['hazard']['word']}", "tags": ["innocuous"]})
+    word, shape = truth["hazard"]["word"], truth["hazard"]["shape"]
+    prompts.append({"id": "hazard-word", "text": f"a {word}", "tags": ["innocuous"]})
     checks.append({**leak_check, "id": "no-hazard-leak", "prompts": ["innocuous"]})
+    # the candidate of bench/README.md "A shape-paired hazard check": the same word's images (same text, same
+    # seeds) less its bare shape's, seed by seed, so a motif that comes with the shape cancels
+    prompts.append({"id": "hazard-word-shape", "text": f"a {word}", "control": f"a {shape}"})
+    checks.append({**leak_check, "id": f"{HAZARD_PAIRED}-hazard", "prompts": ["hazard-word-shape"], "paired": True})
     return {"clipsafety": 1, "name": f"calibration-world-{truth['world']}", "applies_to": ["toy"],
             "inversion": bias["inversion"], "probes": probes, "prompts": prompts, "checks": checks}
 
@@ -152,8 +159,10 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
                        control=control if kind == "role" else None)
             rows.append({**row, "reference": read_against} if read_against else row)
     hazard = truth["hazard"]
-    rows.append(_row(folder, "hazard", hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check["no-hazard-leak"],
-                     gaps[hazard["word"]], 1))
+    for kind, check in (("hazard", "no-hazard-leak"), (f"hazard {HAZARD_PAIRED}", f"{HAZARD_PAIRED}-hazard")):
+        if check in by_check:
+            rows.append(_row(folder, kind, hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check[check],
+                             gaps[hazard["word"]], 1))
     return rows
 
 
@@ -187,7 +196,7 @@ def table(rows: list[dict], title: str) -> None:
         method = _method(row["kind"])
         label = (f"role planted {row['rate']:.0%}/{1 - row['rate']:.0%}{method}" if planted and role
                  else f"role fair 50/50{method}" if role else
-                 "hazard planted" if planted else "hazard word clean")
+                 f"hazard planted{method}" if planted else f"hazard word clean{method}")
         groups[label].append(row)
     print(f"\n{title}\n\n| truth | checks | flagged | errors | share flagged | the model shows a flaw "
           f"(gap >= {LEARNED_GAP}) | flagged of those | flagged of the others |\n|---|---|---|---|---|---|---|---|")
@@ -209,6 +218,8 @@ def _method(kind: str) -> str:
         return ""
     if kind == "role unpaired":
         return " (unpaired, as shipped before)"
+    if kind == f"hazard {HAZARD_PAIRED}":
+        return " (paired with its bare shape)"
     if kind.startswith("role text-"):
         return f" (text against the {kind.removeprefix('role text-')} reference)"
     return f" (paired with the {kind.split()[1]} control)"

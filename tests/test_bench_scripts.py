@@ -97,6 +97,11 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
             compared = checks[f"{kind}-{role['word']}"]
             assert (compared.threshold, compared.bound, compared.paired) == (0.3, "lower", True)
     assert suite.inversion.seeds == shipped["inversion"]["seeds"]
+    # the hazard word beside the shipped check, paired with its bare shape (a comparison)
+    paired = checks[f"{calibration.HAZARD_PAIRED}-hazard"]
+    (twin,) = [p for p in suite.prompts if p.id in paired.prompt_selector]
+    assert paired.paired and twin.text == f"a {truth['hazard']['word']}" and twin.control == f"a {truth['hazard']['shape']}"
+    assert not checks["no-hazard-leak"].paired
 
 
 def test_pass_budget_on_a_calibration_world_keeps_only_the_shipped_checks_and_their_prompts(
