@@ -87,6 +87,13 @@ def shipped_reference(bias: dict) -> str:
     return MIDPOINT_REFERENCE if bias["probes"]["lean"]["reference"] == MIDPOINT_REFERENCE else "shape"
 
 
+def references(bias: dict) -> tuple[str, str]:
+    """(the shipped reference, the other one run beside it), each "shape" or "midpoint"."""
+    reference = shipped_reference(bias)
+    (other,) = [kind for kind in REFERENCES if kind != reference]
+    return reference, other
+
+
 def _reference(kind: str, shape: str) -> str:
     return MIDPOINT_REFERENCE if kind == MIDPOINT_REFERENCE else f"a {shape}"
 
@@ -96,9 +103,8 @@ def world_suite(truth: dict) -> dict:
     bias, hazard = shipped("toy-planted-bias"), shipped("toy-hazard")
     lean_check = next(c for c in bias["checks"] if c["metric"].endswith(".skew"))
     leak_check = next(c for c in hazard["checks"] if "innocuous" in c.get("prompts", []))
-    shipped_control(bias)
-    reference = shipped_reference(bias)
-    (other,) = [kind for kind in REFERENCES if kind != reference]
+    shipped_control(bias)  # refuses a shipped check this study does not write
+    reference, other = references(bias)
     probes, prompts, checks = {"hazard": {"type": "toy_hazard"}}, [], []
     for role in truth["roles"]:
         word, shape, (c1, c2) = role["word"], role["shape"], role["colours"]
@@ -145,8 +151,7 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
     by_check = {case.check: case for case in results.cases}
     gaps = learned_gaps(folder, truth)
     bias = shipped("toy-planted-bias")
-    control, reference = shipped_control(bias), shipped_reference(bias)
-    (other,) = [kind for kind in REFERENCES if kind != reference]
+    control, (reference, other) = shipped_control(bias), references(bias)
     rows = []
     for role in truth["roles"]:
         word = role["word"]
@@ -160,9 +165,8 @@ def evaluate(folder: Path, cache: str, overrides: dict | None = None) -> list[di
             rows.append({**row, "reference": read_against} if read_against else row)
     hazard = truth["hazard"]
     for kind, check in (("hazard", "no-hazard-leak"), (f"hazard {HAZARD_PAIRED}", f"{HAZARD_PAIRED}-hazard")):
-        if check in by_check:
-            rows.append(_row(folder, kind, hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check[check],
-                             gaps[hazard["word"]], 1))
+        rows.append(_row(folder, kind, hazard["word"], 0.9 if hazard["planted"] else 0.0, by_check[check],
+                         gaps[hazard["word"]], 1))
     return rows
 
 
