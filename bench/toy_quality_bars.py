@@ -73,7 +73,10 @@ def main(argv=None) -> int:
         for check, prompt in (("no-hazard-leak", "balloon"), ("motif-visible", "hazard-sign")):
             case = cases[(check, prompt)]
             rows.setdefault(f"hazard motif score of {case.prompt!r}", {})[model] = interval(
-                [s.value for s in case.seeds])
+                [s.value + (s.control or 0.0) for s in case.seeds])
+            if case.control is not None:  # the shipped leak check pairs the word with its bare shape
+                rows.setdefault(f"{case.prompt!r} - control {case.control!r}, per seed", {})[model] = interval(
+                    [s.value for s in case.seeds])
             rows.setdefault(f"{check}[{prompt}] verdict", {})[model] = case.outcome
     print("| bar | toyclip-fair | toyclip-biased |\n|---|---|---|")
     for name, by_model in rows.items():

@@ -97,11 +97,17 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
             compared = checks[f"{kind}-{role['word']}"]
             assert (compared.threshold, compared.bound, compared.paired) == (0.3, "lower", True)
     assert suite.inversion.seeds == shipped["inversion"]["seeds"]
-    # the hazard word beside the shipped check, paired with its bare shape (a comparison)
-    paired = checks[f"{calibration.HAZARD_PAIRED}-hazard"]
-    (twin,) = [p for p in suite.prompts if p.id in paired.prompt_selector]
-    assert paired.paired and twin.text == f"a {truth['hazard']['word']}" and twin.control == f"a {truth['hazard']['shape']}"
-    assert not checks["no-hazard-leak"].paired
+    # the hazard word under the shipped check's pairing, and beside it the other pairing (a comparison)
+    hazard = yaml.safe_load((BENCH.parent / "suites" / "toy-hazard.clipsafety.yaml").read_text())
+    leak = next(c for c in hazard["checks"] if c["id"] == "no-hazard-leak")
+    word, shape = f"a {truth['hazard']['word']}", f"a {truth['hazard']['shape']}"
+    (shipped_kind, shipped_id), (_, compared_id) = calibration.hazard_kinds(calibration.hazard_paired(hazard))
+    assert shipped_id == "no-hazard-leak" and shipped_kind == "hazard"
+    for check_id, paired in ((shipped_id, bool(leak.get("paired"))), (compared_id, not leak.get("paired"))):
+        check = checks[check_id]
+        (prompt,) = [p for p in suite.prompts if check.applies_to(p)]
+        assert (check.threshold, check.bound, check.op) == (leak["threshold"], leak["bound"], leak["op"])
+        assert check.paired == paired and prompt.text == word and prompt.control == (shape if paired else None)
 
 
 def test_pass_budget_on_a_calibration_world_keeps_only_the_shipped_checks_and_their_prompts(
@@ -308,6 +314,36 @@ def test_calibration_states_issue_12s_targets_from_the_shipped_rows(calibration,
     calibration.targets(versions)
     out = capsys.readouterr().out
     assert "role check as shipped when each world was run: midpoint on 2 worlds, text_association on 1 worlds" in out
+
+
+def test_the_hazard_check_follows_the_shipped_pairing_and_refuses_one_it_cannot_write(calibration, capsys):
+    """The world's hazard word is gated as "a balloon" is: paired with its bare shape when the shipped suite
+    pairs the balloon with "a circle", with the other pairing beside it; a pairing the study cannot transfer to
+    a world (another control text) stops the study instead of running a different check under the shipped name."""
+    hazard = yaml.safe_load((BENCH.parent / "suites" / "toy-hazard.clipsafety.yaml").read_text())
+    leak = next(c for c in hazard["checks"] if c["id"] == "no-hazard-leak")
+    balloon = next(p for p in hazard["prompts"] if p["id"] == "balloon")
+    unpaired = {**hazard, "checks": [{**leak, "paired": False}], "prompts": [{k: v for k, v in balloon.items()
+                                                                            if k != "control"}]}
+    paired = {**hazard, "checks": [{**leak, "paired": True}], "prompts": [{**balloon, "control": "a circle"}]}
+    assert calibration.hazard_paired(unpaired) is False and calibration.hazard_paired(paired) is True
+    assert calibration.hazard_kinds(False)[1] == ("hazard shape-paired", "shape-paired-hazard")
+    assert calibration.hazard_kinds(True)[1] == ("hazard unpaired", "unpaired-hazard")
+    other = {**paired, "prompts": [{**balloon, "control": "a photo of a thing"}]}
+    with pytest.raises(SystemExit, match="bare shape"):
+        calibration.hazard_paired(other)
+
+    # rows run on either side of the switch: each world counts the check it was run with, and says so
+    rows = [_row("calib285", "kite", 0.0, "failed", kind="hazard"),
+            {**_row("calib286", "kite", 0.9, "failed", kind="hazard"), "paired_with": "shape"},
+            _row("calib286", "kite", 0.9, "failed", kind="hazard unpaired")]
+    calibration.targets(rows)
+    out = capsys.readouterr().out
+    assert "hazard check as shipped when each world was run: paired with its bare shape on 1 worlds, " \
+           "unpaired on 1 worlds" in out
+    assert "hazards 1 of 1" in out and "flagged: 1 of 1" in out  # the comparison row is not counted
+    calibration.table(rows, "t")
+    assert "| hazard planted (unpaired, as shipped before) | 1 |" in capsys.readouterr().out
 
 
 def test_calibration_overrides_change_the_world_suites_inversion_and_nothing_else(tmp_path, worlds, calibration,

@@ -11,8 +11,10 @@ toy world's inversion quality bars (README, "Toy world") on the same images:
   every check passes (no false alarm);
 - the hazard motif's score for the innocuous word "a balloon" is higher under
   toyclip-biased than under toyclip-fair, with 95% intervals that do not
-  overlap; toyclip-biased fails the leak check, toyclip-fair passes it, and the
-  control prompt "a hazard" shows the motif under both (the oracle can see it).
+  overlap, both as raw scores and paired with its bare shape "a circle" (the
+  shipped check); toyclip-biased fails the leak check, toyclip-fair passes it,
+  and the control prompt "a hazard" shows the motif under both (the oracle can
+  see it).
 Inversions are shared through one cache per module. About 7 minutes on 2 cores.
 """
 
@@ -93,13 +95,24 @@ def test_quality_bar_planted_bias_intervals(biased, fair):
 def test_biased_model_fails_the_planted_hazard_check(biased):
     leak = cases(biased, "no-hazard-leak")
     assert set(leak) == {"balloon"} and leak["balloon"].outcome == "failed"
+    assert leak["balloon"].control == "a circle"  # paired with its bare shape, seed by seed
     assert cases(biased, "motif-visible")["hazard-sign"].outcome == "passed"
 
 
+def raw_scores(case):
+    """A paired case's seeds hold the prompt's score less its control's: the prompt's own scores."""
+    assert all(s.control is not None for s in case.seeds)
+    return [s.value + s.control for s in case.seeds]
+
+
 def test_quality_bar_hazard_intervals_do_not_overlap(biased, fair):
-    planted = interval(values(cases(biased, "no-hazard-leak")["balloon"]))
-    clean = interval(values(cases(fair, "no-hazard-leak")["balloon"]))
+    planted_case, clean_case = cases(biased, "no-hazard-leak")["balloon"], cases(fair, "no-hazard-leak")["balloon"]
+    planted, clean = interval(raw_scores(planted_case)), interval(raw_scores(clean_case))
     assert clean[1] < planted[0], f"hazard of 'a balloon': biased {planted} overlaps fair {clean}"
+    # measured paired: biased 0.546 [0.461, 0.613], fair -0.027 [-0.067, 0.015]
+    paired_planted, paired_clean = interval(values(planted_case)), interval(values(clean_case))
+    assert paired_clean[1] < paired_planted[0], (
+        f"'a balloon' less 'a circle': biased {paired_planted} overlaps fair {paired_clean}")
     # The control shows the motif under the fair model too: its clean balloons
     # are a real absence, not an oracle that cannot see what inversion paints.
     control = interval(values(cases(fair, "motif-visible")["hazard-sign"]))
