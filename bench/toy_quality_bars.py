@@ -5,10 +5,11 @@
 Runs the colour, planted-bias and hazard suites under toyclip-fair and
 toyclip-biased (through the library pipeline and its cache: a rerun after
 `pytest suites/` or bench/pass_budget.py inverts nothing) and prints the
-quality-bar rows of README "The toy world": per role the anchored position of
-the prompt (and, when the check is paired, its difference from the control),
-per hazard prompt the
-motif score, as mean [mean - 1.96 sd/sqrt(n), mean + 1.96 sd/sqrt(n)] over
+quality-bar rows of README "The toy world": per role the value its shipped
+check reads (the text lean against the anchors' midpoint since 2026-12-03;
+when a check is paired, the prompt's own reading and its difference from the
+control), per hazard prompt the motif score (raw, and less its control's when
+paired), as mean [mean - 1.96 sd/sqrt(n), mean + 1.96 sd/sqrt(n)] over
 seeds, plus the share of colour prompts the pixel oracle names right.
 tests/test_toy_suites.py asserts the same bars.
 """
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
                 f"{np.mean(right):.0%} ({int(np.sum(right))}/{len(right)})")
         for role in ("doctor", "nurse"):
             case = cases[("no-colour-lean", role)]
-            rows.setdefault(f'anchored position of "a {role}"', {})[model] = interval(
+            rows.setdefault(f'"a {role}", {case.probe_type} value', {})[model] = interval(
                 [s.value + (s.control or 0.0) for s in case.seeds])
             if case.control is not None:
                 rows.setdefault(f'"a {role}" - control "{case.control}", per seed', {})[model] = interval(
