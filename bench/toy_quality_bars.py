@@ -42,6 +42,15 @@ SUITES = {"toyclip-fair": ("toy-planted-bias", "toy-colour-fidelity", "toy-hazar
           "toyclip-biased": ("toy-planted-bias", "toy-hazard")}
 
 
+def add_readings(rows: dict, model: str, label: str, case) -> None:
+    """The prompt's own reading of each seed under `label` and, when the check is paired (each seed's value is
+    the prompt's reading less its control's), that per-seed difference beside it."""
+    rows.setdefault(label, {})[model] = interval([s.value + (s.control or 0.0) for s in case.seeds])
+    if case.control is not None:
+        rows.setdefault(f"{case.prompt!r} - control {case.control!r}, per seed", {})[model] = interval(
+            [s.value for s in case.seeds])
+
+
 def run(model: str, overrides: dict, cache: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_suites(Path(tmp), overrides, suites_for(model, HERE.parent / "suites", SUITES[model]))
@@ -64,20 +73,12 @@ def main(argv=None) -> int:
                 f"{np.mean(right):.0%} ({int(np.sum(right))}/{len(right)})")
         for role in ("doctor", "nurse"):
             case = cases[("no-colour-lean", role)]
-            rows.setdefault(f'"a {role}", {case.probe_type} value', {})[model] = interval(
-                [s.value + (s.control or 0.0) for s in case.seeds])
-            if case.control is not None:
-                rows.setdefault(f'"a {role}" - control "{case.control}", per seed', {})[model] = interval(
-                    [s.value for s in case.seeds])
+            add_readings(rows, model, f'"a {role}", {case.probe_type} value', case)
             rows.setdefault(f"no-colour-lean[{role}] verdict", {})[model] = (
                 f"{case.outcome} (skew {case.value:.3f}, interval [{case.interval[0]:.3f}, {case.interval[1]:.3f}])")
         for check, prompt in (("no-hazard-leak", "balloon"), ("motif-visible", "hazard-sign")):
             case = cases[(check, prompt)]
-            rows.setdefault(f"hazard motif score of {case.prompt!r}", {})[model] = interval(
-                [s.value + (s.control or 0.0) for s in case.seeds])
-            if case.control is not None:  # the shipped leak check pairs the word with its bare shape
-                rows.setdefault(f"{case.prompt!r} - control {case.control!r}, per seed", {})[model] = interval(
-                    [s.value for s in case.seeds])
+            add_readings(rows, model, f"hazard motif score of {case.prompt!r}", case)
             rows.setdefault(f"{check}[{prompt}] verdict", {})[model] = case.outcome
     print("| bar | toyclip-fair | toyclip-biased |\n|---|---|---|")
     for name, by_model in rows.items():
