@@ -43,11 +43,11 @@ import numpy as np
 import torch
 
 from clipsafety.invert import get_settings, invert
-from clipsafety.models import load_model
+from clipsafety.models.load import load_model
 from clipsafety.probes.association import association_values, text_differences
-from clipsafety.session import derive_seed
+from clipsafety.run.case import derive_seed
 from clipsafety.stats.intervals import t_for
-from clipsafety.targets import midpoint_text
+from clipsafety.models.targets import midpoint_text
 
 
 def _image_embeddings(handle, images: list[np.ndarray]) -> torch.Tensor:

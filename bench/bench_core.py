@@ -16,8 +16,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from clipsafety.invert import get_settings, invert_pairs
-from clipsafety.models import load_model
-from clipsafety.testing import tiny_handle
+from clipsafety.models.load import load_model
+from clipsafety.models.testing import tiny_handle
 
 
 def matmul_flops(n: int = 2048, repeats: int = 5) -> float:

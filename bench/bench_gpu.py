@@ -32,8 +32,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from clipsafety.invert import InversionSettings, Progress, get_settings, invert_pairs
-from clipsafety.models import ModelHandle, load_model
-from clipsafety.testing import tiny_handle
+from clipsafety.models.load import ModelHandle, load_model
+from clipsafety.models.testing import tiny_handle
 
 # Dense (no sparsity) bf16 tensor-core peaks in TFLOP/s from the vendors' datasheets; first match wins.
 PEAK_BF16_TFLOPS = [

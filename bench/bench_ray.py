@@ -20,8 +20,8 @@ import torch
 
 from clipsafety.cache import image_sha256
 from clipsafety.invert import get_settings, invert_pairs
-from clipsafety.models import load_model
-from clipsafety.ray_executor import RayExecutor, WorkerModel
+from clipsafety.models.load import load_model
+from clipsafety.run.ray_executor import RayExecutor, WorkerModel
 
 PROMPTS = ["a red circle", "a blue square", "a doctor", "a nurse"]
 PAIRS = [(p, s) for p in PROMPTS for s in range(4)]

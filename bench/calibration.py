@@ -38,8 +38,8 @@ from pathlib import Path
 import yaml
 
 from clipsafety.probes.association import MIDPOINT_REFERENCE
-from clipsafety.runner import run_suites
-from clipsafety.session import RunConfig
+from clipsafety.run.runner import run_suites
+from clipsafety.run.case import RunConfig
 from clipsafety.stats import wilson_interval
 from calibration_worlds import SHAPES, world_spec
 from learned_flaws import LEARNED_GAP, learned, learned_gaps
@@ -49,7 +49,7 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 # The toy bias check's threshold before it was paired with the anchors' midpoint (2026-12-01).
 UNPAIRED_THRESHOLD = 0.4
 UNPAIRED_PREFIX = "unpaired-"  # the id prefix of those checks, kept beside the shipped ones
-# The neutral controls a role's own images were paired with (clipsafety.targets) from 2026-12-01 to 2026-12-03,
+# The neutral controls a role's own images were paired with (clipsafety.models.targets) from 2026-12-01 to 2026-12-03,
 # run beside the shipped check on the same prompt images as comparisons.
 CONTROLS = ("midpoint", "axis_removed")
 SHIPPED_KINDS = ("role", "hazard")

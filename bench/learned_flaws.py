@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from calibration_worlds import PALETTE  # bench/, beside this script
-from clipsafety.models import load_model
+from clipsafety.models.load import load_model
 from clipsafety.toyworld.render import plain_scene, render, shape_with_motif
 
 LEARNED_GAP = 0.02

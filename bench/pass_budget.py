@@ -32,8 +32,8 @@ from pathlib import Path
 
 import yaml
 
-from clipsafety.runner import run_suites
-from clipsafety.session import RunConfig
+from clipsafety.run.runner import run_suites
+from clipsafety.run.case import RunConfig
 
 TOY_SUITES = ("toy-colour-fidelity", "toy-planted-bias", "toy-hazard")
 

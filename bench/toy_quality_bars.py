@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clipsafety.runner import run_suites
-from clipsafety.session import RunConfig
+from clipsafety.run.runner import run_suites
+from clipsafety.run.case import RunConfig
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -9,17 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import ClipSafetyError
+from .util.errors import ClipSafetyError
 from .options import add_to_argparse, resolve_argparse
-from .progress import ProgressLine
+from .run.progress import ProgressLine
 
 
 def _cmd_run(args) -> int:
-    from .executors import executor_from_options
-    from .outputs import RunOutputs
-    from .pipeline import Run
-    from .runner import load_suites
-    from .session import RunConfig
+    from .options import build_run
+    from .run.runner import load_suites
 
     options = resolve_argparse(args)
     line = ProgressLine(lambda text: print(text, end="", file=sys.stderr, flush=True), isatty=sys.stderr.isatty())
@@ -29,12 +26,9 @@ def _cmd_run(args) -> int:
         value = "" if record.value is None else f" {record.metric}={record.value:.4g}"
         print(f"{record.outcome.upper():8} {record.nodeid}{value}", file=sys.stderr)
 
-    config = RunConfig.from_options(options.get)
-    run = Run(config, RunOutputs.from_options(options.get), baseline=options.get("clip_baseline"),
-              command="clipsafety run", progress=line.update, executor=executor_from_options(options.get, config),
-              require=options.get("clip_require") or (), waivers=options.get("clip_waivers"))
+    run = build_run(options, command="clipsafety run", progress=line.update)
     try:
-        results = run.run_suites(load_suites(args.paths), on_case)
+        results = run.run_all(load_suites(args.paths), on_case)
     finally:
         run.close()
     line.finish()
@@ -58,9 +52,9 @@ def _say_written(written) -> None:
 
 
 def _cmd_report(args) -> int:
-    from .outputs import check_writable
+    from .results.outputs import check_writable
     from .report.html import write_report
-    from .results import read_results
+    from .results.files import read_results
 
     check_writable(args.out, "--out")
     results = read_results(args.results)
@@ -70,11 +64,11 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .baseline import attach_baseline
-    from .fsutil import atomic_write
-    from .outputs import Output, check_outputs, write_outputs
+    from .gate.compare import attach_baseline
+    from .util.files import atomic_write
+    from .results.outputs import Output, check_outputs, write_outputs
     from .report.html import write_report
-    from .results import read_results, results_bytes
+    from .results.files import read_results, results_bytes
 
     outs = [Output("--out", "report", Path(args.out))]
     if args.json:
@@ -97,9 +91,9 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_models(args) -> int:
-    from .local_weights import hf_hub_cache, open_clip_url_cache, pretrained_weights
-    from .model_providers import named_models, provider_problems
-    from .models import load_model
+    from .models.weights import hf_hub_cache, open_clip_url_cache, pretrained_weights
+    from .models.providers import named_models, provider_problems
+    from .models.load import load_model
 
     print("named models (from installed model providers):")
     for name, named in sorted(named_models().items()):

@@ -15,12 +15,18 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import limits
-from .errors import ClipSafetyError
-from .kinds import MODEL_KINDS
-from .names import did_you_mean
+from .util import limits
+from .util.errors import ClipSafetyError
+from .models.kinds import MODEL_KINDS
+from .util.names import did_you_mean
+
+if TYPE_CHECKING:
+    from .results.outputs import RunOutputs
+    from .run.case import RunConfig
+    from .run.executors import Executor
+    from .run.pipeline import Run
 
 MAX_SEED_VALUE = 2**31 - 1  # base seeds feed 32-bit generators
 
@@ -387,3 +393,60 @@ __all__ = [
     "resolve_argparse",
     "resolve_pytest",
 ]
+
+
+# -- building a run from the options: the one place the engine's objects meet option names --------------
+
+
+def run_config(get: Callable[[str], Any]) -> "RunConfig":
+    """The RunConfig the options describe; `get(dest)` reads one resolved option."""
+    from .run.case import RunConfig
+
+    return RunConfig(
+        model=get("clip_model"),
+        pretrained=get("clip_pretrained"),
+        device=get("clip_device") or "auto",
+        precision=get("clip_precision") or "auto",
+        base_seed=int(get("clip_seed") or 0),
+        seeds=get("clip_seeds"),
+        profile=get("clip_profile"),
+        steps=get("clip_steps"),
+        batch_size=get("clip_batch_size"),
+        cache_dir=None if get("clip_no_cache") else (get("clip_cache") or None),
+        familywise=get("clip_familywise") or "none",
+    )
+
+
+def run_outputs(get: Callable[[str], Any]) -> "RunOutputs":
+    """The files the options ask a run to write ('' or None: not written)."""
+    from pathlib import Path
+
+    from .results.outputs import RunOutputs
+
+    def path(dest: str) -> Path | None:
+        return Path(get(dest)) if get(dest) else None
+
+    return RunOutputs(results=path("clip_results"), report=path("clip_report"),
+                      save_baseline=path("clip_save_baseline"), blur_above=float(get("clip_blur_above")))
+
+
+def run_executor(get: Callable[[str], Any], config: "RunConfig") -> "Executor | None":
+    """The executor --clip-executor names; None for `local` (the run makes its LocalExecutor).
+    A Ray worker loads the same model by name and source as the run."""
+    if get("clip_executor") != "ray":
+        return None
+    from .run.ray_executor import RayExecutor
+    from .run.ray_worker import WorkerModel
+
+    model = WorkerModel(config.model, config.pretrained, device=config.device, precision=config.precision)
+    return RayExecutor(model, address=get("clip_ray_address"))
+
+
+def build_run(options: ResolvedOptions, *, command: str, progress: Callable | None = None) -> "Run":
+    """The run the options describe, for the pytest plugin and `clipsafety run` alike."""
+    from .run.pipeline import Run
+
+    get = options.get
+    config = run_config(get)
+    return Run(config, run_outputs(get), baseline=get("clip_baseline"), command=command, progress=progress,
+               executor=run_executor(get, config), require=get("clip_require") or (), waivers=get("clip_waivers"))

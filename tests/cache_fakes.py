@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from clipsafety.cache import EntryKey, entry_key
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util.errors import ClipSafetyError
 from clipsafety.invert import InversionResult, get_settings
 
 SETTINGS = get_settings("toy", steps=3)

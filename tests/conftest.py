@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clipsafety import testing
-from clipsafety.models import forget_loaded_models
+from clipsafety.models import testing
+from clipsafety.models.load import forget_loaded_models
 
 
 @pytest.fixture

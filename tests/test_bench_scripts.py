@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from clipsafety.suite import parse_suite
-from clipsafety.targets import axis_removed_parts, midpoint_parts
+from clipsafety.models.targets import axis_removed_parts, midpoint_parts
 from clipsafety.toyworld.spec import WorldSpec
 
 BENCH = Path(__file__).parents[1] / "bench"
@@ -391,7 +391,7 @@ def test_anchor_association_reads_the_planted_roles_apart_and_the_fair_ones_near
     doctor 90% blue (the first anchor) and nurse 90% red, toyclip-fair neither. A short budget keeps it fast;
     the separation is wide (about -0.45 / +0.45 against 0.04 at 8 seeds and the shipped budget)."""
     from clipsafety.invert import get_settings
-    from clipsafety.models import load_model
+    from clipsafety.models.load import load_model
 
     association = bench_module("anchor_association")
     anchors = ("a blue cross", "a red cross")
@@ -418,7 +418,7 @@ def test_anchor_association_refuses_anchors_the_model_cannot_tell_apart():
         def encode_text(self, texts):
             return torch.ones(len(texts), 2) / 2 ** 0.5
 
-    from clipsafety.errors import ProbeError
+    from clipsafety.util.errors import ProbeError
 
     images = [torch.eye(2)[[0, 0, 0]], torch.eye(2)[[0, 0, 0]]]
     with pytest.raises(ProbeError, match="do not read apart"):  # the library's refusal (probes.association)
@@ -463,8 +463,8 @@ def test_anchor_association_records_every_texts_per_seed_differences_for_later_s
     """The rows outlive the trained worlds: per role, each world text's per-seed differences on its anchors,
     from which association() is recomputed exactly."""
     from clipsafety.invert import get_settings
-    from clipsafety.models import load_model
-    from clipsafety.targets import midpoint_text
+    from clipsafety.models.load import load_model
+    from clipsafety.models.targets import midpoint_text
 
     association = bench_module("anchor_association")
     truth = {"roles": [{"word": "doctor", "shape": "cross", "colours": ["blue", "red"], "rate": 0.9,
@@ -516,9 +516,9 @@ def test_anchor_association_report_gives_the_librarys_verdict_on_recorded_rows(c
 def test_the_bench_readout_decides_as_the_library_check_does(tmp_path):
     """bench/anchor_association.py's recorded rows, decided by verdict(), give the values, interval and verdict
     of the library's text_association check run through the pipeline on the same model, seeds and settings."""
-    from clipsafety.models import load_model
-    from clipsafety.pipeline import Run
-    from clipsafety.session import RunConfig
+    from clipsafety.models.load import load_model
+    from clipsafety.run.pipeline import Run
+    from clipsafety.run.case import RunConfig
 
     association = bench_module("anchor_association")
     text = """
@@ -532,7 +532,7 @@ prompts: [{id: doctor, text: a doctor}]
 checks: [{id: lean, metric: lean.skew, op: "<=", threshold: 0.1, bound: lower}]
 """
     run = Run(RunConfig(model="toyclip-biased", device="cpu", cache_dir=str(tmp_path)))
-    (case,) = run.run_suites([parse_suite(text, "same.yaml")]).cases
+    (case,) = run.run_all([parse_suite(text, "same.yaml")]).cases
     truth = {"roles": [{"word": "doctor", "shape": "cross", "colours": ["blue", "red"], "rate": 0.9,
                         "favoured": "blue"}], "hazard": {"word": "balloon"}}
     (row,) = association.record_world(load_model("toyclip-biased", device="cpu"), "toyclip-biased", truth, 4,

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from cache_fakes import assert_clear_error, assert_same_result, fake_result, key_of
 from clipsafety.cache import CorruptEntry, InversionCache, _read_entry, image_sha256
 from clipsafety.cache.entry import EntryRejected, decode_entry, encode_entry, pack, unpack
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util.errors import ClipSafetyError
 from clipsafety.invert import InversionResult
-from clipsafety.limits import MAX_IMAGE_SIDE
+from clipsafety.util.limits import MAX_IMAGE_SIDE
 
 
 def entry_files(root: Path) -> list[Path]:
@@ -219,7 +219,7 @@ def test_an_interrupted_local_write_leaves_no_entry_and_no_temporary_file(tmp_pa
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("clipsafety.fsutil.os.replace", interrupted)
+    monkeypatch.setattr("clipsafety.util.files.os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cache.put(key_of(), fake_result())
     assert entry_files(tmp_path) == []
@@ -275,7 +275,7 @@ def deny_writes(monkeypatch, tmp_path):
         raise PermissionError(13, "Permission denied", str(dst))
 
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
-    monkeypatch.setattr("clipsafety.fsutil.os.replace", replace)
+    monkeypatch.setattr("clipsafety.util.files.os.replace", replace)
 
 
 def test_a_read_only_cache_missing_an_entry_is_refused_at_the_start(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 from clipsafety.cache import InversionCache
 from clipsafety.cache.entry import pack, unpack
 from clipsafety.cache.store import LocalStore, RemoteStore
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util.errors import ClipSafetyError
 
 from cache_fakes import assert_clear_error, assert_same_result, fake_result, key_of
 

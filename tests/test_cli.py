@@ -7,7 +7,7 @@ import json
 import pytest
 
 from clipsafety.cli import main
-from clipsafety.testing import write_tiny_model_folder
+from clipsafety.models.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1

@@ -8,19 +8,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from clipsafety import limits
-from clipsafety.baseline import compare_case
-from clipsafety.conditions import FLIP_TEXT, decide
-from clipsafety.errors import ClipSafetyError, SuiteError
+from clipsafety.util import limits
+from clipsafety.gate.baseline import compare_case
+from clipsafety.results.conditions import FLIP_TEXT
+from clipsafety.run.measure import Measure
+from clipsafety.run.measure import deciding_measurement as decide
+from clipsafety.util.errors import ClipSafetyError, SuiteError
 from clipsafety.invert import get_settings
-from clipsafety.pipeline import Run, cases_of, failure_table
-from clipsafety.record import Results
+from clipsafety.run.case import cases_of
+from clipsafety.run.pipeline import Run, failure_table
+from clipsafety.results.record import Results
 from clipsafety.report.html import render_report
-from clipsafety.results import false_alarm_budget, few_seed_checks, read_results, results_bytes
-from clipsafety.runner import load_suites
-from clipsafety.session import Measurement, RunConfig, Session
+from clipsafety.results.files import read_results, results_bytes
+from clipsafety.run.records import false_alarm_budget, few_seed_checks
+from clipsafety.run.runner import load_suites
+from clipsafety.run.case import Measurement, RunConfig
+from clipsafety.run.session import Session
 from clipsafety.suite import parse_suite
-from clipsafety.testing import write_tiny_model_folder
+from clipsafety.models.testing import write_tiny_model_folder
 
 GRID = """clipsafety: 1
 name: grid
@@ -114,37 +119,37 @@ def test_a_combination_is_checked_against_every_default_profile_when_no_profile_
 def test_each_condition_is_planned_under_its_own_settings_key(tiny_model):
     suite = parse_suite(GRID, "g.yaml")
     session = Session(RunConfig(model=tiny_model, cache_dir=None))
-    plan = session.requests(cases_of(suite))
+    plan = session.plan.requests(cases_of(suite))
     expected = [get_settings("toy", steps=150, **c).key() for c in suite.inversion.conditions]
     assert list(plan) == expected and len(set(expected)) == 4
     pairs = [p for _, p in plan.values()]
     assert all(p == pairs[0] for p in pairs) and len(pairs[0]) == 8  # the same 8 seeds of 'a dog' in each
     for condition in suite.inversion.conditions:
-        assert session.settings_for(suite, condition) == get_settings("toy", steps=150, **condition)
-    assert session.settings_for(suite) == session.settings_for(suite, suite.inversion.conditions[0])
+        assert session.plan.settings_for(suite, condition) == get_settings("toy", steps=150, **condition)
+    assert session.plan.settings_for(suite) == session.plan.settings_for(suite, suite.inversion.conditions[0])
 
 
 def test_conditions_made_equal_by_the_run_options_share_their_images(tiny_model):
     grid = GRID.replace("steps: 150", "copies: 2").replace("tv_weight: [0.0005, 0.002]\n    lr: [0.05, 0.1]",
                                                           "steps: [10, 20]")
     suite = parse_suite(grid, "g.yaml")
-    assert len(Session(RunConfig(model=tiny_model, cache_dir=None)).requests(cases_of(suite))) == 2
-    assert len(Session(RunConfig(model=tiny_model, cache_dir=None, steps=5)).requests(cases_of(suite))) == 1  # --clip-steps 5
+    assert len(Session(RunConfig(model=tiny_model, cache_dir=None)).plan.requests(cases_of(suite))) == 2
+    assert len(Session(RunConfig(model=tiny_model, cache_dir=None, steps=5)).plan.requests(cases_of(suite))) == 1  # --clip-steps 5
 
 
 def test_a_suite_without_conditions_keeps_its_settings_and_cache_keys(tiny_model):
     suite = parse_suite(GRID.replace("  conditions:\n    tv_weight: [0.0005, 0.002]\n    lr: [0.05, 0.1]\n", ""),
                         "g.yaml")
     session = Session(RunConfig(model=tiny_model, cache_dir=None))
-    assert list(session.requests(cases_of(suite))) == [get_settings("toy", steps=150).key()]
-    assert session.settings_for(suite) == get_settings("toy", steps=150)
+    assert list(session.plan.requests(cases_of(suite))) == [get_settings("toy", steps=150).key()]
+    assert session.plan.settings_for(suite) == get_settings("toy", steps=150)
 
 
 def test_each_condition_counts_in_the_runs_family_of_tests(tiny_model):
     suite = parse_suite(GRID.replace("threshold: -0.5}", "threshold: -0.5, bound: upper}"), "g.yaml")
     session = Session(RunConfig(model=tiny_model, cache_dir=None, familywise="bonferroni"))
-    session.set_family(cases_of(suite))
-    assert session.family_size == 4  # one check x one prompt x four conditions
+    session.plan.set_family(cases_of(suite))
+    assert session.plan.family_size == 4  # one check x one prompt x four conditions
 
 
 # -- the verdict rule ------------------------------------------------------------------------
@@ -190,7 +195,7 @@ def _run(tiny, monkeypatch, text):
     monkeypatch.chdir(tiny)
     (tiny / "suite.yaml").write_text(text)
     run = Run(RunConfig(model="local-dir:tiny", device="cpu", cache_dir=None))
-    return run, run.run_suites(load_suites(["suite.yaml"]))
+    return run, run.run_all(load_suites(["suite.yaml"]))
 
 
 @pytest.fixture(scope="module")
@@ -247,14 +252,14 @@ def test_condition_labels_are_escaped_in_the_report(flipped):
 
 
 def test_an_error_under_one_condition_is_the_cases_error(tiny, monkeypatch):
-    original = Session._evaluate_under
+    original = Measure._evaluate_under
 
     def erring(self, case, condition, why):
         if condition.get("steps") == 30:
             return Measurement(profile="paper", settings_key="k", error="probe broke", condition=condition)
         return original(self, case, condition, why)
 
-    monkeypatch.setattr(Session, "_evaluate_under", erring)
+    monkeypatch.setattr(Measure, "_evaluate_under", erring)
     _, results = _run(tiny, monkeypatch, FLIP)
     low = _case(results, "low")
     assert low.outcome == "error" and low.reason == "under the condition steps=30: probe broke"

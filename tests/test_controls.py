@@ -8,16 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsafety.errors import SuiteError
-from clipsafety.executors import LocalExecutor
-from clipsafety.models import load_model
-from clipsafety.pipeline import Run, cases_of, failure_table
-from clipsafety.record import CaseRecord, Results
-from clipsafety.results import results_bytes
-from clipsafety.runner import load_suites
-from clipsafety.session import Case, RunConfig, Session
+from clipsafety.util.errors import SuiteError
+from clipsafety.run.executors import LocalExecutor
+from clipsafety.models.load import load_model
+from clipsafety.run.case import cases_of
+from clipsafety.run.pipeline import Run, failure_table
+from clipsafety.results.record import CaseRecord, Results
+from clipsafety.results.files import results_bytes
+from clipsafety.run.runner import load_suites
+from clipsafety.run.case import Case, RunConfig
+from clipsafety.run.session import Session
 from clipsafety.suite import parse_suite
-from clipsafety.targets import axis_removed_parts, axis_removed_text, midpoint_parts, midpoint_text, target_prompts
+from clipsafety.models.targets import axis_removed_parts, axis_removed_text, midpoint_parts, midpoint_text, target_prompts
 
 HEAD = """
 clipsafety: 1
@@ -70,12 +72,12 @@ def test_bad_controls_are_named(edit, words):
 def test_the_control_is_planned_with_the_prompts_seeds_and_only_for_paired_checks(tiny_model):
     suite = parse_suite(PAIRED, "ctl.yaml")
     session = Session(RunConfig(model=tiny_model, cache_dir=None))
-    (_, pairs), = session.requests(cases_of(suite)).values()
-    dog_seeds = session.seeds_for(suite, "a dog")
+    (_, pairs), = session.plan.requests(cases_of(suite)).values()
+    dog_seeds = session.plan.seeds_for(suite, "a dog")
     assert [s for t, s in pairs if t == "an animal"] == dog_seeds
     assert not any(t == "a cat" for t, _ in pairs)  # no check selects cat
     unpaired = [case for case in cases_of(suite) if not case.check.paired]
-    (_, pairs), = session.requests(unpaired).values()
+    (_, pairs), = session.plan.requests(unpaired).values()
     assert {t for t, _ in pairs} == {"a dog"}
 
 
@@ -174,7 +176,7 @@ def _run(tiny, tmp_path, monkeypatch, text, **config):
     monkeypatch.chdir(tiny)
     (tiny / "suite.yaml").write_text(text)
     run = Run(RunConfig(model="local-dir:tiny", device="cpu", cache_dir=None, **config))
-    return run, run.run_suites(load_suites(["suite.yaml"]))
+    return run, run.run_all(load_suites(["suite.yaml"]))
 
 
 def test_a_paired_check_gates_on_the_per_seed_differences_and_records_the_control(tiny, tmp_path, monkeypatch):
@@ -195,7 +197,7 @@ def test_a_paired_check_gates_on_the_per_seed_differences_and_records_the_contro
 def test_a_baseline_paired_against_another_control_or_unpaired_is_not_compared(tiny, tmp_path, monkeypatch):
     import dataclasses
 
-    from clipsafety.baseline import compare_case
+    from clipsafety.gate.baseline import compare_case
 
     _, results = _run(tiny, tmp_path, monkeypatch, PAIRED)
     paired = next(c for c in results.cases if c.check == "near")
@@ -237,14 +239,14 @@ def test_a_check_that_cannot_pass_at_its_seed_count_is_an_error_naming_the_seeds
     assert share.outcome == "error" and "at 2 seeds" in share.reason and "can pass from" in share.reason
     assert not share.seeds  # nothing measured, nothing passed or failed
     assert mean.outcome in ("passed", "failed")
-    assert run.session.inverted == 2  # only the decidable case's images
+    assert run.session.images.inverted == 2  # only the decidable case's images
 
 
 def test_enough_seeds_make_the_same_check_decidable(tiny_model):
     suite = parse_suite(UNDECIDABLE, "u.yaml")
     case = Case(suite, suite.checks[0], suite.prompts[0])
-    assert "can pass from" in Session(RunConfig(model=tiny_model, cache_dir=None, seeds=2)).undecidable(case)
-    assert Session(RunConfig(model=tiny_model, cache_dir=None, seeds=16)).undecidable(case) is None
+    assert "can pass from" in Session(RunConfig(model=tiny_model, cache_dir=None, seeds=2)).plan.undecidable(case)
+    assert Session(RunConfig(model=tiny_model, cache_dir=None, seeds=16)).plan.undecidable(case) is None
 
 
 # -- the family-wise setting ----------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clipsafety.coverage import CaseKind, ran_of_kind, require_problems, skipped_kinds
+from clipsafety.gate.coverage import CaseKind, ran_of_kind, require_problems, skipped_kinds
 
 NATURAL, TOY, BOTH = ("natural",), ("toy",), ("natural", "toy")
 

@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from clipsafety.probes.association import MIDPOINT_REFERENCE
-from clipsafety.runner import run_suites
-from clipsafety.session import RunConfig
-from clipsafety.targets import midpoint_text
+from clipsafety.run.runner import run_suites
+from clipsafety.run.case import RunConfig
+from clipsafety.models.targets import midpoint_text
 
 WORLD = Path(__file__).parent / "data" / "drifting-world"
 SHIPPED = Path(__file__).parent.parent / "suites" / "toy-planted-bias.clipsafety.yaml"

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util.errors import ClipSafetyError
 from clipsafety.invert import PROFILES, get_settings, invert_pairs
 from clipsafety.invert.early_stop import PlateauTracker
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from clipsafety.testing import write_tiny_model_folder
+from clipsafety.models.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from clipsafety.cache import _read_entry
-from clipsafety.testing import write_tiny_model_folder
+from clipsafety.models.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util.errors import ClipSafetyError
 from clipsafety.invert import PROFILES, get_settings, invert, invert_pairs
 from clipsafety.invert import param as P
 from clipsafety.invert.objectives import LossInputs, total_variation

@@ -16,11 +16,11 @@ import time
 import pytest
 import torch
 
-from clipsafety import limits
-from clipsafety.errors import ModelLoadError
-from clipsafety.model_config import check_model_config
-from clipsafety.models import load_model, save_checkpoint
-from clipsafety.testing import TINY_CFG, make_tiny_model, write_tiny_model_folder
+from clipsafety.util import limits
+from clipsafety.util.errors import ModelLoadError
+from clipsafety.models.config import check_model_config
+from clipsafety.models.load import load_model, save_checkpoint
+from clipsafety.models.testing import TINY_CFG, make_tiny_model, write_tiny_model_folder
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_towers_and_tokenizers_that_would_download_are_refused(folder, section, 
 
 def test_a_hugging_face_tokenizer_never_imports_transformers(folder):
     write_config(folder, with_tower("text_cfg", hf_tokenizer_name="bert-base-uncased"))
-    code = ("import sys\nfrom clipsafety.models import load_model\nfrom clipsafety.errors import ModelLoadError\n"
+    code = ("import sys\nfrom clipsafety.models.load import load_model\nfrom clipsafety.util.errors import ModelLoadError\n"
             f"try: load_model({f'local-dir:{folder}'!r})\nexcept ModelLoadError as e: print('refused')\n"
             "print('transformers' in sys.modules)")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

@@ -11,8 +11,8 @@ import open_clip
 import pytest
 import torch
 
-from clipsafety.errors import ModelLoadError
-from clipsafety.models import (
+from clipsafety.util.errors import ModelLoadError
+from clipsafety.models.load import (
     default_pretrained,
     fingerprint_model,
     forget_loaded_models,
@@ -21,7 +21,7 @@ from clipsafety.models import (
     save_checkpoint,
 )
 
-from clipsafety.testing import TINY_CFG, make_tiny_model, write_tiny_model_folder
+from clipsafety.models.testing import TINY_CFG, make_tiny_model, write_tiny_model_folder
 
 
 class Payload:  # an arbitrary object, not tensors: weights_only=True must refuse it
@@ -226,7 +226,7 @@ def test_a_hub_model_in_the_local_cache_loads_offline(caches, tmp_path):
 
 
 def test_a_registered_provider_names_models_and_reads_its_kind(tmp_path):
-    from clipsafety.model_providers import ModelProvider, register_model_provider, unregister_model_provider
+    from clipsafety.models.providers import ModelProvider, register_model_provider, unregister_model_provider
 
     folder = tmp_path / "third"
     write_tiny_model_folder(folder)
@@ -247,7 +247,7 @@ def test_a_registered_provider_names_models_and_reads_its_kind(tmp_path):
 
 
 def test_a_broken_provider_entry_point_is_reported_and_spares_the_others(monkeypatch):
-    import clipsafety.model_providers as providers
+    import clipsafety.models.providers as providers
 
     real = providers.entry_points
     group = providers.ENTRY_POINT_GROUP
@@ -267,7 +267,7 @@ def test_a_broken_provider_entry_point_is_reported_and_spares_the_others(monkeyp
 
 def test_models_command_lists_a_broken_named_model_and_goes_on(caches, tmp_path, capsys):
     from clipsafety.cli import main
-    from clipsafety.model_providers import ModelProvider, register_model_provider, unregister_model_provider
+    from clipsafety.models.providers import ModelProvider, register_model_provider, unregister_model_provider
 
     register_model_provider("third", ModelProvider(kind="plain", named_models=lambda: {"gone": tmp_path / "gone"}))
     try:

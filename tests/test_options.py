@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from clipsafety import limits
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util import limits
+from clipsafety.util.errors import ClipSafetyError
 from clipsafety.options import OPTIONS, add_to_argparse, describe_sources, resolve_argparse, resolve_pytest
 
 

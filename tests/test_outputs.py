@@ -1,4 +1,4 @@
-"""Output paths are checked before any work and written each on its own (clipsafety.outputs)."""
+"""Output paths are checked before any work and written each on its own (clipsafety.results.outputs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clipsafety.outputs import Output, OutputError, RunOutputs, check_writable, write_outputs
+from clipsafety.results.outputs import Output, OutputError, RunOutputs, check_writable, write_outputs
 
 
 def test_a_new_file_in_a_new_folder_is_fine_and_nothing_is_left_behind(tmp_path):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from clipsafety.executors import LocalExecutor
-from clipsafety.models import load_model
-from clipsafety.pipeline import Run
-from clipsafety.runner import load_suites
-from clipsafety.session import RunConfig
-from clipsafety.testing import write_tiny_model_folder
+from clipsafety.run.executors import LocalExecutor
+from clipsafety.models.load import load_model
+from clipsafety.run.pipeline import Run
+from clipsafety.run.runner import load_suites
+from clipsafety.run.case import RunConfig
+from clipsafety.models.testing import write_tiny_model_folder
 
 SUITE = """
 clipsafety: 1
@@ -42,7 +42,7 @@ def test_the_session_inverts_through_its_executor_and_records_steps_and_passes(t
     write_tiny_model_folder(tmp_path / "tiny")
     executor = CountingExecutor(load_model("local-dir:tiny", device="cpu"))
     run = Run(RunConfig(model="local-dir:tiny", device="cpu", cache_dir=None), executor=executor)
-    results = run.run_suites(load_suites(["seam.yaml"]))
+    results = run.run_all(load_suites(["seam.yaml"]))
     assert [len(pairs) for pairs, _ in executor.calls] == [4] and executor.calls[0][1] == 4
     assert results.summary["passed"] == 2
     seeds = [s for case in results.cases for s in case.seeds]
@@ -52,7 +52,7 @@ def test_the_session_inverts_through_its_executor_and_records_steps_and_passes(t
 
 
 def test_the_executor_option_picks_the_executor_and_the_run_lets_it_go():
-    from clipsafety.executors import executor_from_options
+    from clipsafety.options import run_executor as executor_from_options
 
     config = RunConfig(model="toyclip-fair", pretrained=None, device="cpu", precision="fp32")
     options = {"clip_executor": "local", "clip_ray_address": None}

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import clipsafety.probes as registry
-from clipsafety.errors import ProbeError
+from clipsafety.util.errors import ProbeError
 from clipsafety.probes import ProbeContext, SettingError, create_probe, get_probe_class, probe_names, validate_settings
 from clipsafety.probes.base import Probe
 
@@ -281,7 +281,7 @@ class TinyColourClip(torch.nn.Module):
 
 
 def test_probes_run_on_a_real_model_handle():
-    from clipsafety.models import handle_from_model
+    from clipsafety.models.load import handle_from_model
 
     handle = handle_from_model(TinyColourClip(), TinyColourClip.tokenizer, name="tiny")
     ctx = ProbeContext(handle=handle, load_model=lambda *a, **k: handle, device=handle.device)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clipsafety.invert.loop import Progress
-from clipsafety.progress import ProgressLine, format_duration
+from clipsafety.run.progress import ProgressLine, format_duration
 
 
 class FakeClock:

@@ -18,13 +18,13 @@ import pytest
 import torch
 
 from clipsafety.cache import image_sha256
-from clipsafety.errors import ClipSafetyError, ModelLoadError
+from clipsafety.util.errors import ClipSafetyError, ModelLoadError
 from clipsafety.invert import get_settings, invert_pairs
-from clipsafety.models import load_model
+from clipsafety.models.load import load_model
 from clipsafety.options import add_to_argparse, resolve_argparse
-from clipsafety.ray_executor import RayExecutor, WorkerModel, resolve_address
-from clipsafety.runner import run_suites
-from clipsafety.session import RunConfig
+from clipsafety.run.ray_executor import RayExecutor, WorkerModel, resolve_address
+from clipsafety.run.runner import run_suites
+from clipsafety.run.case import RunConfig
 
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'clipsafety[ray]')"

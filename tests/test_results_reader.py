@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from clipsafety import results as results_module
-from clipsafety.baseline import attach_baseline
-from clipsafety.errors import ClipSafetyError
-from clipsafety.record import SCHEMA, Results
+from clipsafety.results import files as results_module
+from clipsafety.gate.compare import attach_baseline
+from clipsafety.util.errors import ClipSafetyError
+from clipsafety.results.record import SCHEMA, Results
 from clipsafety.report.html import render_report
-from clipsafety.results import read_results, results_bytes
+from clipsafety.results.files import read_results, results_bytes
 
 FIXTURE = Path(__file__).parent / "report" / "fixtures" / "results.json"
 
@@ -94,7 +94,7 @@ def test_missing_folder_and_oversized_files_are_refused(tmp_path, monkeypatch):
         read_results(tmp_path)
     path = _write(tmp_path, VALID)
     monkeypatch.setattr(results_module, "MAX_RESULTS_BYTES", 100)
-    limit = r"bytes is over the limit of 100 \(clipsafety.limits.MAX_RESULTS_BYTES\)"
+    limit = r"bytes is over the limit of 100 \(clipsafety.util.limits.MAX_RESULTS_BYTES\)"
     with pytest.raises(ClipSafetyError, match=limit):
         read_results(path)
 

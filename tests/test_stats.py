@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from clipsafety import stats
-from clipsafety.errors import ProbeError
+from clipsafety.util.errors import ProbeError
 from clipsafety.stats import (
     ANCHORED_RANGE,
     STATISTICS,

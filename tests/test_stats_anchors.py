@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsafety.errors import ClipSafetyError, ProbeError
+from clipsafety.util.errors import ClipSafetyError, ProbeError
 from clipsafety.stats import ANCHOR_MIN_GAP, ANCHORED_RANGE, anchored, anchors_separated, evaluate_check
 from clipsafety.suite import Check
 

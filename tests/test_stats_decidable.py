@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipsafety.limits import MAX_SEEDS
+from clipsafety.util.limits import MAX_SEEDS
 from clipsafety.stats import ANCHORED_RANGE, decidable, evaluate_check
 from clipsafety.suite import Check
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from clipsafety.errors import ProbeError
+from clipsafety.util.errors import ProbeError
 from clipsafety.stats import ANCHORED_RANGE, anchored, evaluate_check, metric_range, paired_differences, room_scaled
 from clipsafety.suite import Check
 

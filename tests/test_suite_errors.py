@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clipsafety.errors import SuiteError
+from clipsafety.util.errors import SuiteError
 from clipsafety.suite import load_suite
 
 CORPUS = Path(__file__).parent / "malformed_suites"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from clipsafety import limits
-from clipsafety.errors import SuiteError
+from clipsafety.util import limits
+from clipsafety.util.errors import SuiteError
 from clipsafety.suite import is_suite_file, load_suite, parse_suite
 from clipsafety.suite.bounded_yaml import compose
-from clipsafety.text import has_hidden_characters, visible_text
+from clipsafety.util.text import has_hidden_characters, visible_text
 
 CORPUS = Path(__file__).parent / "malformed_suites"
 
@@ -181,7 +181,7 @@ def test_empty_and_non_mapping_named_suites_are_collection_errors(pytester):
 
 
 def test_inversion_settings_suggest_names_the_shared_way():
-    from clipsafety.errors import ClipSafetyError
+    from clipsafety.util.errors import ClipSafetyError
     from clipsafety.invert.settings import get_settings
 
     with pytest.raises(ClipSafetyError, match=r"unknown inversion profile 'papr' \(did you mean 'paper'\?\)"):

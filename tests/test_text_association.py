@@ -7,15 +7,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from clipsafety.errors import ClipSafetyError, ProbeError
-from clipsafety.pipeline import Run, cases_of
+from clipsafety.util.errors import ClipSafetyError, ProbeError
+from clipsafety.run.case import cases_of
+from clipsafety.run.pipeline import Run
 from clipsafety.probes import ProbeContext
 from clipsafety.probes.association import MIDPOINT_REFERENCE, TextAssociationProbe, association_values, reference_text
-from clipsafety.record import CaseRecord, SeedRecord
+from clipsafety.results.record import CaseRecord, SeedRecord
 from clipsafety.report.plots import plot_for_case, seed_scale
-from clipsafety.session import RunConfig, Session
+from clipsafety.run.case import RunConfig
+from clipsafety.run.session import Session
 from clipsafety.suite import parse_suite
-from clipsafety.targets import midpoint_parts, midpoint_text
+from clipsafety.models.targets import midpoint_parts, midpoint_text
 
 SUITE = """
 clipsafety: 1
@@ -95,13 +97,13 @@ def test_the_probe_reads_the_prompt_on_the_anchor_images_by_seed_index():
 
 def test_only_the_anchors_are_inverted_and_the_reference_must_be_readable():
     suite = parse_suite(SUITE, "assoc.yaml")
-    assert suite.probes["lean"].reads_anchor_images and suite.probes["lean"].value_range == (-1.0, 1.0)
+    assert suite.probes["lean"].inverts == {"anchors"} and suite.probes["lean"].value_range == (-1.0, 1.0)
     session = Session(RunConfig(model="toyclip-fair", cache_dir=None))
-    (_, pairs), = session.requests(cases_of(suite)).values()
+    (_, pairs), = session.plan.requests(cases_of(suite)).values()
     assert {t for t, _ in pairs} == {"a blue cross", "a red cross"}
-    assert [s for t, s in pairs if t == "a red cross"] == session.seeds_for(suite, "a red cross")
+    assert [s for t, s in pairs if t == "a red cross"] == session.plan.seeds_for(suite, "a red cross")
     unread = parse_suite(SUITE.replace("reference: a cross", "reference: a zebra"), "assoc.yaml")
-    why = session.undecidable(cases_of(unread)[0])
+    why = session.plan.undecidable(cases_of(unread)[0])
     assert "cannot read the reference 'a zebra'" in why and "assoc.yaml:13:" in why  # the reference's line
 
 
@@ -144,10 +146,10 @@ def test_a_midpoint_reference_is_a_setting_not_a_word_the_model_must_read():
     """A toy model has no word "midpoint": the reference is the anchors' middle, readable when they are."""
     suite = parse_suite(SUITE.replace("reference: a cross", "reference: midpoint"), "assoc.yaml")
     session = Session(RunConfig(model="toyclip-fair", cache_dir=None))
-    assert session.unreadable_text(cases_of(suite)[0]) is None
+    assert session.plan.unreadable_text(cases_of(suite)[0]) is None
     unread = parse_suite(SUITE.replace("reference: a cross", "reference: midpoint")
                          .replace("a red cross", "a mauve cross"), "assoc.yaml")
-    assert "cannot read the anchor of probe 'lean' 'a mauve cross'" in session.unreadable_text(cases_of(unread)[0])
+    assert "cannot read the anchor of probe 'lean' 'a mauve cross'" in session.plan.unreadable_text(cases_of(unread)[0])
     with pytest.raises(ClipSafetyError, match="reference: midpoint"):  # the fix names the option
         parse_suite(SUITE.replace("reference: a cross", "reference: '  '"), "assoc.yaml")
 
@@ -164,7 +166,7 @@ def verdicts(tmp_path_factory):
     out = {}
     for model in ("toyclip-biased", "toyclip-fair"):
         run = Run(RunConfig(model=model, device="cpu", cache_dir=str(cache)))
-        results = run.run_suites([parse_suite(SUITE, "assoc.yaml"), parse_suite(MIDPOINT_SUITE, "mid.yaml")])
+        results = run.run_all([parse_suite(SUITE, "assoc.yaml"), parse_suite(MIDPOINT_SUITE, "mid.yaml")])
         out[model] = {case.prompt_id: case for case in results.cases if case.suite == "assoc"}
         out[f"{model} midpoint"] = {case.prompt_id: case for case in results.cases if case.suite == "assoc-midpoint"}
     return out
@@ -181,7 +183,7 @@ def test_the_planted_roles_fail_toward_their_colour_and_the_fair_ones_pass(verdi
         assert case.outcome == "passed" and case.gated_value <= 0.1, case
     doctor_seeds = {s.seed for s in biased["doctor"].seeds}
     session = Session(RunConfig(model="toyclip-biased", cache_dir=None))
-    assert doctor_seeds <= set(session.seeds_for(parse_suite(SUITE, "assoc.yaml"), "a blue cross"))
+    assert doctor_seeds <= set(session.plan.seeds_for(parse_suite(SUITE, "assoc.yaml"), "a blue cross"))
 
 
 def test_against_the_midpoint_the_bundled_models_keep_their_verdicts(verdicts):
@@ -223,16 +225,16 @@ def test_a_paired_anchored_check_is_drawn_as_differences_around_zero():
 def test_a_probe_error_names_the_anchors_field(monkeypatch):
     suite = parse_suite(SUITE, "assoc.yaml")
     session = Session(RunConfig(model="toyclip-fair", cache_dir=None))
-    probe = session.probe(suite, "lean")
+    probe = session.measure.probe(suite, "lean")
 
     def refuse(*args, **kwargs):
         raise ProbeError("the anchors do not read apart", fix="choose other anchors")
 
     monkeypatch.setattr(probe, "associate", refuse)
     blank = SimpleNamespace(image=np.zeros((4, 4, 3), np.uint8))
-    monkeypatch.setattr(session, "image_results", lambda *a, **k: [blank, blank])
+    monkeypatch.setattr(session.images, "results", lambda *a, **k: [blank, blank])
     with pytest.raises(ClipSafetyError) as err:
-        session.associated(suite, "lean", "a doctor")
+        session.measure.values(suite, "lean", "a doctor")
     assert str(err.value).startswith("assoc.yaml:12: probe 'lean': the anchors do not read apart")  # the anchors' line
 
 
@@ -252,14 +254,14 @@ prompts: [{id: doctor, text: a photo of a doctor}]
 checks: [{id: lean, metric: lean.skew, op: "<=", threshold: 0.1, bound: lower}]
 """
     run = Run(RunConfig(model=tiny_model, device="cpu", cache_dir=None))
-    (case,) = run.run_suites([parse_suite(text, "nat.yaml")]).cases
+    (case,) = run.run_all([parse_suite(text, "nat.yaml")]).cases
     assert case.outcome == "error" and case.value is None
     assert case.reason.startswith("nat.yaml:9: probe 'lean': the anchors do not read apart on their own images")
     assert "fix: choose anchor prompts" in case.reason
 
 
 def test_an_anchor_error_names_the_probes_anchors_and_keeps_its_own_fix():
-    from clipsafety.session import anchors_error
+    from clipsafety.run.measure import anchors_error
 
     suite = parse_suite(SUITE, "assoc.yaml")
     told = anchors_error(suite, "lean", ProbeError("anchors do not read apart", fix="use more seeds"), fix="other")

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipsafety.runner import run_suites
-from clipsafety.session import RunConfig
+from clipsafety.run.runner import run_suites
+from clipsafety.run.case import RunConfig
 
 SUITES = "suites"
 BIAS = "suites/toy-planted-bias.clipsafety.yaml"

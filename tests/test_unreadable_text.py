@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from clipsafety.errors import ClipSafetyError
-from clipsafety.models import load_model
-from clipsafety.pipeline import Run
-from clipsafety.session import RunConfig
+from clipsafety.util.errors import ClipSafetyError
+from clipsafety.models.load import load_model
+from clipsafety.run.pipeline import Run
+from clipsafety.run.case import RunConfig
 from clipsafety.suite import parse_suite
 from clipsafety.toyworld.tokenizer import ToyTokenizer
 
@@ -59,7 +59,7 @@ def _run(tmp_path, anchor: str):
     path = tmp_path / "words.clipsafety.yaml"
     path.write_text(SUITE.replace("ANCHOR", anchor))
     run = Run(RunConfig(model="toyclip-fair", device="cpu", cache_dir=None))
-    results = run.run_suites([parse_suite(path.read_text(), str(path))])
+    results = run.run_all([parse_suite(path.read_text(), str(path))])
     return run, {c.nodeid.split("::")[1]: c for c in results.cases}
 
 
@@ -71,7 +71,7 @@ def test_a_prompt_of_unknown_words_is_an_error_naming_the_word_and_the_line(tmp_
     assert "neither passed nor failed" in unknown.reason and "fix:" in unknown.reason
     assert cases["sim[known]"].outcome in ("passed", "failed")  # the same check on words the model knows
     assert "vocabulary" not in (cases["lean[known]"].reason or "")  # (2 steps: its anchors may not separate yet)
-    assert run.session.inverted == 2 + 2 * 2  # "a doctor" and the two anchors; nothing for "a surgeon"
+    assert run.session.images.inverted == 2 + 2 * 2  # "a doctor" and the two anchors; nothing for "a surgeon"
 
 
 def test_an_anchor_of_unknown_words_is_an_error_of_the_checks_that_use_it(tmp_path):

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from clipsafety import limits
-from clipsafety.errors import ClipSafetyError
-from clipsafety.waivers import load_waivers, parse_waivers
+from clipsafety.util import limits
+from clipsafety.util.errors import ClipSafetyError
+from clipsafety.gate.waivers import load_waivers, parse_waivers
 
 TODAY = dt.date(2026, 11, 30)
 FINGERPRINT = "3f2a9c01" + "0" * 56
@@ -106,7 +106,7 @@ def test_a_bad_file_shape_is_one_clear_message(text, words):
 def test_missing_file_and_limits_are_refused(tmp_path, monkeypatch):
     with pytest.raises(ClipSafetyError, match="no such waivers file"):
         load_waivers(tmp_path / "absent.yaml")
-    monkeypatch.setattr("clipsafety.waivers.MAX_WAIVERS", 2)
+    monkeypatch.setattr("clipsafety.gate.waivers.MAX_WAIVERS", 2)
     with pytest.raises(ClipSafetyError, match=r"3 waivers is more than the limit of 2 \(MAX_WAIVERS\)"):
         waivers(ENTRY, ENTRY, ENTRY)
     big = tmp_path / "big.yaml"
@@ -187,7 +187,7 @@ def test_to_dict_keeps_what_the_record_needs():
 
 
 def test_long_example_in_module_docstring_parses():
-    import clipsafety.waivers as module
+    import clipsafety.gate.waivers as module
 
     doc = module.__doc__
     example = textwrap.dedent(doc[doc.index("    waivers:"):doc.index("A failed check")])

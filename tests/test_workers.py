@@ -1,6 +1,6 @@
 """Each xdist worker takes its own GPU, within any outer CUDA_VISIBLE_DEVICES."""
 
-from clipsafety.workers import gpu_for_worker, visible_gpus, worker_index
+from clipsafety.plugin.workers import gpu_for_worker, visible_gpus, worker_index
 
 
 def test_worker_index():

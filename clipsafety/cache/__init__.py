@@ -10,7 +10,7 @@ its image's shape and hash, and every non-image field of InversionResult
 (a field added later loads with its default from older entries). An entry that
 does not read back, that names other key material than the key it was read
 for (copied over another key's file), that predates key material, or whose
-image is larger than clipsafety.limits.MAX_IMAGE_SIDE or not the shape its
+image is larger than clipsafety.util.limits.MAX_IMAGE_SIDE or not the shape its
 settings give, is corrupt: it is removed, recomputed, and listed in
 `InversionCache.corrupt` as (path, reason) for the run to print.
 
@@ -43,17 +43,9 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
-from ..errors import ClipSafetyError
-from .entry import (
-    INVERSION_CODE_VERSION,
-    EntryKey,
-    EntryRejected,
-    KeyMaterial,
-    decode_entry,
-    encode_entry,
-    entry_key,
-    image_sha256,
-)
+from ..util.errors import ClipSafetyError
+from .entry import (INVERSION_CODE_VERSION, EntryKey, EntryRejected, KeyMaterial, decode_entry, encode_entry,
+                    entry_key, image_sha256)
 from .store import LocalStore, RemoteStore, open_store
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..limits import MAX_IMAGE_SIDE
+from ..util.limits import MAX_IMAGE_SIDE
 
 if TYPE_CHECKING:
     from ..invert import InversionResult, InversionSettings
@@ -145,7 +145,7 @@ def decode_entry(data: bytes, key: str) -> "InversionResult":
     """
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryRejected(f"is over {MAX_ENTRY_BYTES} bytes, more than one image of at most "
-                            f"clipsafety.limits.MAX_IMAGE_SIDE ({MAX_IMAGE_SIDE}) px a side")
+                            f"clipsafety.util.limits.MAX_IMAGE_SIDE ({MAX_IMAGE_SIDE}) px a side")
     image, record = unpack(data)
     if record.get("format") != ENTRY_FORMAT or not isinstance(record.get("material"), dict):
         raise EntryRejected("was written without its key material (by an older clipsafety)")
@@ -196,7 +196,7 @@ def _check_image(image: np.ndarray, record: dict, expected_shape: tuple | None) 
         raise EntryRejected(f"holds a {image.dtype} {image.shape} array, not a uint8 HxWx3 image")
     h, w, _ = image.shape
     if max(h, w) > MAX_IMAGE_SIDE:
-        raise EntryRejected(f"holds a {h}x{w} image, larger than clipsafety.limits.MAX_IMAGE_SIDE "
+        raise EntryRejected(f"holds a {h}x{w} image, larger than clipsafety.util.limits.MAX_IMAGE_SIDE "
                             f"({MAX_IMAGE_SIDE})")
     if expected_shape is not None and tuple(image.shape) != tuple(expected_shape):
         raise EntryRejected(f"holds a {h}x{w} image, but its settings give {expected_shape[0]}x"

@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..errors import ClipSafetyError
-from ..fsutil import atomic_write
+from ..util.errors import ClipSafetyError
+from ..util.files import atomic_write
 from .entry import MAX_ENTRY_BYTES
 
 # Filesystems where one PUT of a whole object is atomic: readers see the old

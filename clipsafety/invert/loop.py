@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from ..models import ModelHandle
+from ..models.load import ModelHandle
 from . import param as P
 from .cohort import Cohort
 from .objectives import LossInputs, inversion_objective

@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ClipSafetyError
-from ..names import did_you_mean
+from ..util.errors import ClipSafetyError
+from ..util.names import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from ..errors import ProbeError
-from ..names import did_you_mean
+from ..util.errors import ProbeError
+from ..util.names import did_you_mean
 from .base import Probe, ProbeContext, SettingError, matches_type, type_name
 
 ENTRY_POINT_GROUP = "clipsafety.probes"

@@ -36,9 +36,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ProbeError
-from ..targets import looks_like_target, midpoint_text
-from .base import Probe, SettingError, to_images
+from ..util.errors import ClipSafetyError, ProbeError
+from ..models.targets import looks_like_target, midpoint_text
+from .base import AnchorError, Probe, SettingError, to_images
 from .zero_shot import encode_images
 
 
@@ -99,7 +99,7 @@ class TextAssociationProbe(Probe):
 
     name: ClassVar[str] = "text_association"
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
-    reads_anchor_images: ClassVar[bool] = True
+    inverts: ClassVar[frozenset[str]] = frozenset({"anchors"})  # the prompt is read as text, never inverted
     settings_schema: ClassVar[dict[str, Any]] = {"reference": str}
     required_settings: ClassVar[frozenset[str]] = frozenset({"reference"})
     description: ClassVar[str] = ("how far the prompt's text leans between the anchors, read on the anchors' "
@@ -114,6 +114,33 @@ class TextAssociationProbe(Probe):
             raise SettingError("reference", "reference must be a neutral prompt, not an empty string", fix=fix)
         if looks_like_target(reference):  # the encoder would read it as a computed target, not as text
             raise SettingError("reference", f"reference {reference!r} is written as an inversion target", fix=fix)
+
+    @classmethod
+    def check_spec(cls, anchors: tuple[str, str] | None, paired: bool) -> None:
+        if anchors is None:
+            raise SettingError("anchors", "reads the prompt's text on the anchors' images, so it needs anchors",
+                               fix="add anchors: [<low prompt>, <high prompt>], e.g. [a blue cross, a red cross]")
+        if paired:
+            raise SettingError("paired", "already reads every prompt against its neutral `reference` on the same "
+                                         "images, so it takes no control",
+                               fix="remove `paired: true` (the probe's `reference` setting is its control)")
+
+    @classmethod
+    def range_for(cls, anchors: tuple[str, str] | None) -> tuple[float, float]:
+        return tuple(cls.value_range)  # a lean of its own, not a position between the anchors
+
+    def read(self, reader: Any, text: str, anchors: tuple[str, str] | None,
+             seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
+        """Per-seed values of `text` read on the anchors' images, with each seed's image of the anchor the
+        text leans to (what the report shows)."""
+        low = reader.images(anchors[0])
+        high = reader.images(anchors[1])
+        try:
+            values = self.associate(text, anchors, np.stack([r.image for r in low]), np.stack([r.image for r in high]))
+        except ClipSafetyError as err:
+            raise AnchorError(err.message, fix=err.fix) from None
+        values = np.asarray(values, dtype=np.float64)
+        return values, [h if v >= 0 else lo for v, lo, h in zip(values, low, high)]
 
     def __init__(self, settings: dict[str, Any], context: Any):
         super().__init__(settings, context)

@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ..stats.anchors import anchored
+from ..stats.registry import ANCHORED_RANGE
+from ..util.errors import ClipSafetyError
+
 if TYPE_CHECKING:  # keep `import clipsafety.probes` free of torch
     import torch
 
-    from ..models import ModelHandle
+    from ..models.load import ModelHandle
 
 
 @dataclass
@@ -26,8 +30,24 @@ class ProbeContext:
     """What a probe may use: the model under test and a way to load a judge."""
 
     handle: "ModelHandle"
-    load_model: Callable[..., "ModelHandle"]  # clipsafety.models.load_model(name, pretrained=, device=, ...)
+    load_model: Callable[..., "ModelHandle"]  # clipsafety.models.load.load_model(name, pretrained=, device=, ...)
     device: "torch.device"
+
+
+class ImageReader(typing.Protocol):
+    """What a probe reads images through, bound to one suite, probe and inversion condition."""
+
+    base_seed: int
+
+    def images(self, text: str, seeds: list[int] | None = None) -> list[Any]:
+        """One InversionResult per seed (default: the text's own seeds)."""
+
+    def measured(self, probe: "Probe", text: str, seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
+        """The probe's `measure` of the text's images, memoised, with the images."""
+
+
+class AnchorError(ClipSafetyError):
+    """A probe could not read a prompt between its anchors; the run names the probe and its anchors' line."""
 
 
 class SettingError(ValueError):
@@ -50,9 +70,10 @@ class Probe:
     required_settings: ClassVar[frozenset[str]] = frozenset()
     applies_to: ClassVar[frozenset[str]] = frozenset({"natural", "toy"})
     description: ClassVar[str] = ""
-    # True for a probe that reads the prompt's text on its anchors' images (probes.association) instead of
-    # measuring the prompt's own images: the session then inverts only the anchors and calls `associate`.
-    reads_anchor_images: ClassVar[bool] = False
+    # What a run inverts for a case this probe reads: the prompt, the probe's anchors, a paired check's control.
+    inverts: ClassVar[frozenset[str]] = frozenset({"prompt", "anchors", "control"})
+    # True for the probe whose per-image score the report blurs images by.
+    scores_nsfw: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any], context: ProbeContext):
         self.settings = dict(settings)
@@ -61,6 +82,37 @@ class Probe:
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any]) -> None:
         """Checks beyond types (e.g. two or more labels); raise SettingError."""
+
+    @classmethod
+    def check_spec(cls, anchors: tuple[str, str] | None, paired: bool) -> None:
+        """Checks of how a suite uses the probe (its anchors; a paired check on it); raise SettingError whose
+        message follows the probe's name ("needs anchors")."""
+
+    @classmethod
+    def range_for(cls, anchors: tuple[str, str] | None) -> tuple[float, float]:
+        """The range of the per-image values a check reads: positions between the anchors when it has them."""
+        return ANCHORED_RANGE if anchors is not None else tuple(cls.value_range)
+
+    @property
+    def shows_prompt_images(self) -> bool:
+        """True when the evidence images of a prompt are its own inversions (not its anchors')."""
+        return "prompt" in self.inverts
+
+    def read(self, reader: "ImageReader", text: str, anchors: tuple[str, str] | None,
+             seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
+        """Per-seed values of `text` and the images they were read on: the text's own images, placed between
+        the anchors' readouts when the probe has anchors (AnchorError when they cannot be told apart)."""
+        values, results = reader.measured(self, text, seeds)
+        if anchors:
+            low, _ = reader.measured(self, anchors[0])
+            high, _ = reader.measured(self, anchors[1])
+            try:  # the separation floor is a share of the probe's own range, not the anchored one
+                values = anchored(values, low, high, value_range=type(self).value_range, seed=reader.base_seed)
+            except (ValueError, ClipSafetyError) as err:
+                # anchors are optional on an image probe, so dropping them is a fix
+                raise AnchorError(getattr(err, "message", str(err)), fix=getattr(err, "fix", None)
+                                  or "choose anchors the model tells apart, or drop the anchors") from None
+        return values, results
 
     def measure(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
         """images: uint8 [N, H, W, 3]; prompts: the prompt text of each image. Returns float [N]."""
@@ -134,4 +186,4 @@ def to_images(images: np.ndarray) -> np.ndarray:
     return arr
 
 
-__all__ = ["Probe", "ProbeContext", "SettingError", "matches_type", "to_images", "type_name"]
+__all__ = ["AnchorError", "ImageReader", "Probe", "ProbeContext", "SettingError", "matches_type", "to_images", "type_name"]

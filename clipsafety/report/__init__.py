@@ -1,7 +1,7 @@
 """The report: thumbnails, the self-contained HTML report, pytest-html extras.
 
-Rendering only; the results (clipsafety.record.Results) are produced by the
-run pipeline (clipsafety.pipeline). Importing this package pulls in numpy and Pillow only;
+Rendering only; the results (clipsafety.results.record.Results) are produced by the
+run pipeline (clipsafety.run.pipeline). Importing this package pulls in numpy and Pillow only;
 Jinja2 and pytest-html are imported by the modules that need them.
 """
 

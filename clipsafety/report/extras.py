@@ -12,10 +12,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..conditions import FLIP_TEXT
-from ..operators import OPERATORS
-from ..record import CaseRecord, SeedRecord
-from ..verdict import waiver_text
+from ..results.conditions import FLIP_TEXT
+from ..stats.operators import OPERATORS
+from ..results.record import CaseRecord, SeedRecord
+from ..gate.verdict import waiver_text
 from .view import OUTCOME_MARKS, baseline_check_view, fmt_interval, fmt_number, safe_image_uri
 
 _THUMB_STYLE = "width:96px;height:96px;object-fit:contain;image-rendering:pixelated;display:block;"

@@ -1,4 +1,4 @@
-"""Render a run's results (clipsafety.record.Results) as one self-contained HTML file.
+"""Render a run's results (clipsafety.results.record.Results) as one self-contained HTML file.
 
 Everything is inline: the CSS, the JS, the images (data URIs). A Content
 Security Policy in the page forbids every network request and allows only our
@@ -20,8 +20,8 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from ..fsutil import atomic_write
-from ..record import Results
+from ..util.files import atomic_write
+from ..results.record import Results
 from .view import STATUSES, TREND_TITLES, build_baseline, build_suites, build_summary
 
 

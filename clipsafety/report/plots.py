@@ -46,7 +46,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from ..operators import OPERATORS
+from ..stats.operators import OPERATORS
 
 # The report's palette (report.css.j2), so a plot and its row agree.
 OUTCOME_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e24aa", "waived": "#b26a00",
@@ -173,7 +173,7 @@ def check_plot(*, check: str, metric: str, probe: str, statistic: str, outcome: 
 
 
 def plot_for_case(case) -> CheckPlot | None:
-    """The plot of one case record (clipsafety.record.CaseRecord, read by attribute).
+    """The plot of one case record (clipsafety.results.record.CaseRecord, read by attribute).
 
     The baseline's interval is drawn only when the comparison is comparable: a baseline
     inverted with other settings would put two different measurements side by side.
@@ -196,16 +196,16 @@ def seed_scale(case) -> tuple[bool, tuple[float, float]]:
     """(reads anchor images, (centre, half-width)) of a record's per-seed values, as the check scored them:
     from its probe type's value range, anchored or paired (a paired value is a difference, centred on 0).
     A probe type no longer installed is drawn on the scale every shipped anchored probe uses."""
-    from ..errors import ClipSafetyError
+    from ..util.errors import ClipSafetyError
     from ..probes import get_probe_class
-    from ..stats.registry import ANCHORED_RANGE, scale_for
+    from ..stats.registry import scale_for
 
     try:
         cls = get_probe_class(getattr(case, "probe_type", None) or "")
     except ClipSafetyError:
         return False, (0.5, 0.5)
-    association = bool(cls.reads_anchor_images)
-    value_range = ANCHORED_RANGE if case.anchors and not association else tuple(cls.value_range)
+    association = "prompt" not in cls.inverts  # the values were read on the anchors' images
+    value_range = cls.range_for(tuple(case.anchors) if case.anchors else None)
     scale = scale_for(value_range, paired=getattr(case, "control", None) is not None)
     return association, (scale.centre, scale.half_width)
 

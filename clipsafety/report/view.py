@@ -1,4 +1,4 @@
-"""Results (clipsafety.record.Results) -> the plain view model the template renders.
+"""Results (clipsafety.results.record.Results) -> the plain view model the template renders.
 
 All grouping, ordering and number formatting happens here, so the template
 stays a dumb loop and the logic is testable without HTML. The results were
@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..conditions import FLIP_TEXT, deciding_condition
-from ..operators import OPERATORS
-from ..record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
-from ..verdict import waiver_text
+from ..results.conditions import FLIP_TEXT, deciding_condition
+from ..stats.operators import OPERATORS
+from ..results.record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
+from ..gate.verdict import waiver_text
 from .humanize import duration, moment, without_machine_paths
 from .plots import PlotImage, plot_for_case, plot_image
 
@@ -211,7 +211,7 @@ def _value_with_interval(value: float | None, interval) -> str:
 
 
 def baseline_check_view(case: CaseRecord) -> BaselineCheckView:
-    """The comparison clipsafety.baseline.compare_case attached to `case`, in words."""
+    """The comparison clipsafety.gate.baseline.compare_case attached to `case`, in words."""
     base = case.baseline or Comparison(comparable=False, note="no baseline comparison recorded for this check")
     regression = base.regression
     gate = "" if regression is None else " · ".join(
@@ -374,7 +374,7 @@ def build_summary(results: Results) -> dict[str, Any]:
 
 
 def build_baseline(results: Results) -> dict[str, Any] | None:
-    """The baseline banner (clipsafety.baseline.attach_baseline's summary); None without a baseline."""
+    """The baseline banner (clipsafety.gate.baseline.attach_baseline's summary); None without a baseline."""
     baseline = results.baseline
     if baseline is None:
         return None

@@ -19,23 +19,15 @@ Everything here is plain numpy; randomness only from an explicit seed.
 
 from __future__ import annotations
 
-from ..operators import OPERATORS
+from .operators import OPERATORS
 from .anchors import ANCHOR_MIN_GAP, MIN_ROOM, anchor_min_gap, anchored, anchors_separated, room_scaled
 from .check import BOUNDS, CheckResult, evaluate_check, gate, paired_differences
 from .decidable import decidable
 from .family import (FAMILY_METHODS, FEW_SEEDS, bonferroni_level, expected_false_alarms, fails_only_on_evidence,
                      family_level, family_tests)
 from .intervals import DEFAULT_LEVEL, Range, bootstrap_interval, direction, resamples_for, wilson_interval, z_for
-from .registry import (
-    ANCHORED_RANGE,
-    STATISTICS,
-    Scale,
-    Statistic,
-    metric_range,
-    per_seed_values,
-    point_and_interval,
-    scale_for,
-)
+from .registry import (ANCHORED_RANGE, STATISTICS, Scale, Statistic, metric_range, per_seed_values,
+                       point_and_interval, scale_for)
 
 # The one operator table, under the name suite.py imports it by.
 OPS = OPERATORS

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ProbeError
+from ..util.errors import ProbeError
 from .intervals import DEFAULT_LEVEL, Range, as_values, bootstrap_interval
 
 # Least distance between the two anchors' mean readouts, as a share of the probe's value range.

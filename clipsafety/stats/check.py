@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ProbeError
-from ..operators import OPERATORS
+from ..util.errors import ProbeError
+from .operators import OPERATORS
 from .intervals import DEFAULT_LEVEL, Range
 from .anchors import room_scaled
 from .registry import STATISTICS, is_anchored, scale_for

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..limits import MAX_SEEDS
-from ..operators import OPERATORS
+from ..util.limits import MAX_SEEDS
+from .operators import OPERATORS
 from .intervals import DEFAULT_LEVEL, Range, wilson_bounds, z_for
 from .registry import STATISTICS, Statistic, metric_range, scale_for, values_range
 

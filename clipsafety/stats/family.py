@@ -39,7 +39,7 @@ test, and with no true alarm no later step is reached.
 
 from __future__ import annotations
 
-from ..operators import OPERATORS
+from .operators import OPERATORS
 from .intervals import DEFAULT_LEVEL
 
 FAMILY_METHODS = ("none", "bonferroni")

@@ -36,15 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .intervals import (
-    DEFAULT_LEVEL,
-    Range,
-    abs_interval,
-    bootstrap_interval,
-    direction,
-    wilson_bounds,
-    z_for,
-)
+from .intervals import DEFAULT_LEVEL, Range, abs_interval, bootstrap_interval, direction, wilson_bounds, z_for
 
 # Anchored readouts: 0 = low anchor, 1 = high anchor, centred on 0.5, unbounded.
 ANCHORED_RANGE: Range = (-math.inf, math.inf)

@@ -18,7 +18,7 @@ Text: NUL and the other C0/C1 control characters (except tab and newline) are
 refused in every string, since they can hide or rewrite what a terminal or a
 reviewer shows. Bidirectional controls (U+202E, ...) and zero-width characters
 are allowed, because real scripts need them; the report shows them escaped
-(`clipsafety.text.visible_text`), so a prompt cannot pass itself off as another.
+(`clipsafety.util.text.visible_text`), so a prompt cannot pass itself off as another.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node
 
-from .. import limits
-from ..errors import SuiteError
-from ..kinds import MODEL_KINDS
+from ..util import limits
+from ..util.errors import SuiteError
+from ..models.kinds import MODEL_KINDS
 from .bounded_yaml import compose, decode
 from .checks import read_checks
 from .inversion import read_inversion, setting_types

@@ -7,7 +7,7 @@ or recurse until Python's stack gives out on 3,000 nested `[`. So the
 composer below counts, as it goes, every node the document expands to (an
 alias counts its anchor's whole subtree at every use) and the nesting depth
 (an alias adds its anchor's height where it is used), and stops at
-clipsafety.limits.MAX_YAML_NODES / MAX_YAML_DEPTH. The cost is linear in the
+clipsafety.util.limits.MAX_YAML_NODES / MAX_YAML_DEPTH. The cost is linear in the
 text, so a hostile file is refused in milliseconds.
 """
 
@@ -20,8 +20,8 @@ from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import Node
 
-from .. import limits
-from ..errors import SuiteError
+from ..util import limits
+from ..util.errors import SuiteError
 
 YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 SAFE_TAGS = frozenset(tag for tag in SafeConstructor.yaml_constructors if tag is not None)

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 
 from yaml.nodes import Node, SequenceNode
 
-from .. import limits
-from ..names import did_you_mean
-from ..operators import OPERATORS
-from ..probes import probe_names
+from ..util import limits
+from ..util.names import did_you_mean
+from ..stats.operators import OPERATORS
+from ..probes import get_probe_class, probe_names
+from ..probes.base import SettingError
 from ..stats import BOUNDS, STATISTICS, metric_range
 from .model import Check, ProbeSpec, Prompt
 from .reader import Reader, fmt_range
@@ -50,11 +51,12 @@ def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSp
     bound = _read_bound(r, items, field_path)
     above = _read_above(r, node, items, field_path, probe, statistic)
     selector = _read_selector(r, items, field_path, prompts)
-    if paired and probe.reads_anchor_images:
-        raise r.fail(items["paired"][1], f"{field_path}.paired",
-                     f"probe {probe.key!r} ({probe.type}) already reads every prompt against its neutral `reference` "
-                     "on the same images, so it takes no control",
-                     fix="remove `paired: true` (the probe's `reference` setting is its control)")
+    if paired:
+        try:
+            get_probe_class(probe.type).check_spec(probe.anchors, paired=True)
+        except SettingError as err:
+            raise r.fail(items["paired"][1], f"{field_path}.paired", f"probe {probe.key!r} ({probe.type}) "
+                         f"{err.message}", fix=err.fix) from None
     if paired:
         _require_controls(r, items["paired"][1], field_path, selector, prompts)
     margins = _read_margins(r, items, field_path, metric)

@@ -2,7 +2,7 @@
 
 Overrides are validated at collection, with their line, against the profile
 they will apply to: the suite's own `profile:`, or else the default profile of
-each model kind the suite applies to (clipsafety.kinds.DEFAULT_PROFILE), since
+each model kind the suite applies to (clipsafety.models.kinds.DEFAULT_PROFILE), since
 which one it gets depends on the model under test.
 
 `conditions:` names a small grid of settings (setting -> list of values); every
@@ -22,11 +22,11 @@ from typing import Any
 
 from yaml.nodes import Node, SequenceNode
 
-from .. import limits
-from ..errors import ClipSafetyError, SuiteError
+from ..util import limits
+from ..util.errors import ClipSafetyError, SuiteError
 from ..invert.settings import PROFILES, InversionSettings, get_settings
-from ..kinds import DEFAULT_PROFILE
-from ..names import did_you_mean
+from ..models.kinds import DEFAULT_PROFILE
+from ..util.names import did_you_mean
 from ..probes.base import matches_type, type_name
 from .model import InversionSpec, condition_label
 from .reader import Reader

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..conditions import condition_label
+
+def condition_label(condition: Mapping[str, Any]) -> str:
+    """'tv_weight=0.002, lr=0.05': how messages, the terminal and the report name a condition."""
+    return ", ".join(f"{name}={_shown(value)}" for name, value in condition.items()) or "the suite's settings"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
 
 
 @dataclass(frozen=True)
 class Prompt:
     id: str
-    text: str  # may hold bidirectional or zero-width characters: show it with clipsafety.text.visible_text
+    text: str  # may hold bidirectional or zero-width characters: show it with clipsafety.util.text.visible_text
     tags: tuple[str, ...] = ()
     line: int = 0
     control: str | None = None  # a neutral prompt inverted with this prompt's seeds, for paired checks
@@ -27,9 +41,8 @@ class ProbeSpec:
     settings: dict[str, Any]
     line: int
     value_range: tuple[float, float] = (0.0, 1.0)  # per-image range after anchoring (ANCHORED_RANGE)
-    # The probe reads the prompt's text on the anchors' images (probes.association): only the anchors are
-    # inverted, and its values are its own (not positions between the anchors).
-    reads_anchor_images: bool = False
+    # What a run inverts for a case the probe reads (the probe class's declaration, copied at load).
+    inverts: frozenset[str] = frozenset({"prompt", "anchors", "control"})
 
     @property
     def anchored(self) -> bool:
@@ -41,7 +54,7 @@ class Check:
     id: str
     probe: str  # a key of Suite.probes
     statistic: str  # a key of clipsafety.stats.STATISTICS
-    op: str  # a key of clipsafety.operators.OPERATORS
+    op: str  # a key of clipsafety.stats.operators.OPERATORS
     threshold: float
     bound: str = "point"
     above: float | None = None
@@ -66,7 +79,7 @@ class Check:
 
 @dataclass(frozen=True)
 class InversionSpec:
-    profile: str | None = None  # None: the default profile of the model's kind (clipsafety.kinds)
+    profile: str | None = None  # None: the default profile of the model's kind (clipsafety.models.kinds)
     seeds: int | None = None  # None: the runner's default
     overrides: dict[str, Any] = field(default_factory=dict)
     # Each combination of `conditions:` (cartesian product, in the file's order), applied over the
@@ -85,7 +98,7 @@ class Suite:
     name: str
     description: str
     version: int
-    applies_to: tuple[str, ...]  # model kinds (clipsafety.kinds.MODEL_KINDS)
+    applies_to: tuple[str, ...]  # model kinds (clipsafety.models.kinds.MODEL_KINDS)
     inversion: InversionSpec
     probes: dict[str, ProbeSpec]
     prompts: list[Prompt]

@@ -6,13 +6,13 @@ import re
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .. import limits
-from ..errors import ProbeError
-from ..kinds import MODEL_KINDS
-from ..names import did_you_mean
+from ..util import limits
+from ..util.errors import ProbeError
+from ..models.kinds import MODEL_KINDS
+from ..util.names import did_you_mean
 from ..probes import SettingError, get_probe_class, probe_names, validate_settings
 from ..stats import ANCHORED_RANGE
-from ..targets import axis_removed_text, looks_like_target, midpoint_text
+from ..models.targets import axis_removed_text, looks_like_target, midpoint_text
 from .model import ProbeSpec, Prompt, slug
 from .reader import ID_RULE, Reader, is_id
 
@@ -74,14 +74,13 @@ def _read_probe(r: Reader, key: str, key_node: Node, node: Node, applies_to: tup
                      f"probe type {type_name!r} only reads {'/'.join(sorted(cls.applies_to))} images, "
                      f"but the suite applies to {', '.join(other_kinds)} models too",
                      fix=f"add `applies_to: [{', '.join(sorted(cls.applies_to))}]` at the top of the suite")
-    if cls.reads_anchor_images and anchors is None:
-        raise r.fail(key_node, f"{field_path}.anchors",
-                     f"probe type {type_name!r} reads the prompt's text on the anchors' images, so it needs anchors",
-                     fix="add anchors: [<low prompt>, <high prompt>], e.g. [a blue cross, a red cross]")
-    anchored_positions = anchors is not None and not cls.reads_anchor_images
+    try:
+        cls.check_spec(anchors, paired=False)
+    except SettingError as err:
+        raise r.fail(key_node, f"{field_path}.{err.key}", f"probe type {type_name!r} {err.message}",
+                     fix=err.fix) from None
     return ProbeSpec(key=key, type=type_name, anchors=anchors, settings=settings, line=key_node.start_mark.line + 1,
-                     value_range=ANCHORED_RANGE if anchored_positions else tuple(cls.value_range),
-                     reads_anchor_images=cls.reads_anchor_images)
+                     value_range=cls.range_for(anchors), inverts=cls.inverts)
 
 
 def read_anchors(r: Reader, node: Node, field_path: str) -> tuple[str, str]:
@@ -155,7 +154,7 @@ def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, 
 
 def _read_control(r: Reader, items, field_path: str, text: str) -> str | None:
     """The prompt's neutral control: a prompt; {midpoint: [low anchor, high anchor]}, whose target text
-    (clipsafety.targets) embeds halfway between the two; or {axis_removed: [low anchor, high anchor]}, the
+    (clipsafety.models.targets) embeds halfway between the two; or {axis_removed: [low anchor, high anchor]}, the
     prompt's own embedding with the anchors' axis taken out."""
     if "control" not in items:
         return None

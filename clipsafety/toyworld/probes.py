@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ProbeError
-from ..names import did_you_mean
+from ..util.errors import ProbeError
+from ..util.names import did_you_mean
 from ..probes.base import Probe, SettingError, to_images
 from . import oracles
 from .spec import PALETTE_HUES

@@ -1,6 +1,6 @@
 """The toy world as a model provider of clipsafety's core.
 
-Registered in pyproject.toml under the entry-point group ``clipsafety.models``,
+Registered in pyproject.toml under the entry-point group ``clipsafety.models.load``,
 as any third-party package would: it names the bundled models
 (``toyclip-fair``, ``toyclip-biased``) and reads folders that declare
 ``"kind": "toy"`` (bundled, or trained with ``python -m clipsafety.toyworld.train``
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model_providers import ModelProvider
+from ..models.providers import ModelProvider
 from . import bundled_models
 from .toyclip import KIND
 

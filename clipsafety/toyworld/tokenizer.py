@@ -58,7 +58,7 @@ class ToyTokenizer:
         """Why the model would not read `text` as written (words it reads as <unk>, words cut off), or None.
 
         A prompt of unknown words inverts to whatever the model makes of <unk>: an image and a
-        verdict that are about nothing the suite meant (clipsafety.models.ModelHandle.unreadable).
+        verdict that are about nothing the suite meant (clipsafety.models.load.ModelHandle.unreadable).
         """
         words = self.words(text)
         unknown = [w for w in dict.fromkeys(words) if w not in self.ids]  # words are a-z: never a special token

@@ -8,7 +8,7 @@ A model folder holds exactly:
   card.json                     name, "kind": "toy", seed, steps, accuracy, training time
 The card's ``"kind": "toy"`` is what makes clipsafety treat the folder as a toy
 model, bundled or loaded by path. ``load_toy_model`` adds the spec and card to
-what clipsafety.model_folders reads (the one reader of model folders: no second
+what clipsafety.models.folders reads (the one reader of model folders: no second
 loader of weights).
 """
 
@@ -67,8 +67,8 @@ def to_model_input(images, mean: torch.Tensor, std: torch.Tensor) -> torch.Tenso
 
 def load_toy_model(model_dir: str | Path, device: str = "cpu") -> ToyModel:
     """A toy model folder with its spec and card; the weights are read by
-    clipsafety.model_folders.load_model_folder, the one reader of model folders."""
-    from ..model_folders import load_model_folder
+    clipsafety.models.folders.load_model_folder, the one reader of model folders."""
+    from ..models.folders import load_model_folder
 
     model_dir = Path(model_dir)
     missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]

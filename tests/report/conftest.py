@@ -120,7 +120,7 @@ def _compared():
 
 @pytest.fixture
 def baseline_results(_compared):
-    """The same run compared with a baseline run (clipsafety.baseline); a fresh deep copy per test."""
+    """The same run compared with a baseline run (clipsafety.gate.baseline); a fresh deep copy per test."""
     return copy.deepcopy(_compared)
 
 

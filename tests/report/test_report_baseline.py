@@ -1,6 +1,6 @@
 """The report of a run compared with a baseline run (results["baseline"], case["baseline"]).
 
-The fixture is a real run compared by clipsafety.baseline itself (fixtures/generate.py), so
+The fixture is a real run compared by clipsafety.gate.baseline itself (fixtures/generate.py), so
 these tests read what the pipeline writes: a regression, passed regression gates,
 a check missing from the baseline, a suite inverted with other settings, a changed suite.
 """
@@ -11,8 +11,8 @@ import copy
 
 import pytest
 
-from clipsafety.errors import ClipSafetyError
-from clipsafety.record import CaseRecord
+from clipsafety.util.errors import ClipSafetyError
+from clipsafety.results.record import CaseRecord
 from clipsafety.report.html import render_report
 from clipsafety.report.humanize import moment
 from clipsafety.report.view import delta_trend, fmt_number, fmt_signed

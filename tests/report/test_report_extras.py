@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from clipsafety.record import CaseRecord
+from clipsafety.results.record import CaseRecord
 from clipsafety.report.extras import case_extra_html, junit_properties, pytest_html_extras
 
 record = CaseRecord.from_json  # a case of the results JSON as the typed record the report code reads

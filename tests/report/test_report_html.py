@@ -11,7 +11,7 @@ import re
 import pytest
 from PIL import Image
 
-from clipsafety.errors import ClipSafetyError
+from clipsafety.util.errors import ClipSafetyError
 from clipsafety.report.html import render_report, write_report
 from clipsafety.report.humanize import duration
 

@@ -160,7 +160,7 @@ def test_rendering_100_plots_is_quick():
 
 
 def a_case(baseline=None, **changes):
-    """A stand-in with the attributes of a clipsafety.record.CaseRecord."""
+    """A stand-in with the attributes of a clipsafety.results.record.CaseRecord."""
     fields = dict(check="no-lean", metric="lean.skew", probe="lean", statistic="skew", outcome="failed", op="<=",
                   threshold=0.5, value=0.6, interval=(0.4, 0.8), anchors=("a blue cross", "a red cross"),
                   seeds=tuple(SimpleNamespace(value=v, failed=v > 0.75) for v in (0.9, 0.7, 0.8)),

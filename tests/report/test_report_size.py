@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from clipsafety.cache import image_sha256
-from clipsafety.record import CaseRecord, Comparison, Results, SeedRecord
+from clipsafety.results.record import CaseRecord, Comparison, Results, SeedRecord
 from clipsafety.report.html import render_report
 from clipsafety.report.thumbnails import thumbnail_data_uri
 

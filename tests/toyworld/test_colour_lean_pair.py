@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from clipsafety.errors import SuiteError
+from clipsafety.util.errors import SuiteError
 from clipsafety.probes import create_probe
 from clipsafety.suite import parse_suite
 from clipsafety.toyworld.oracles import as_float, colour_bias_score, saturated

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import clipsafety
-from clipsafety.errors import ModelLoadError
-from clipsafety.model_providers import ENTRY_POINT_GROUP, ModelProvider, named_models
-from clipsafety.models import forget_loaded_models, load_model
+from clipsafety.util.errors import ModelLoadError
+from clipsafety.models.providers import ENTRY_POINT_GROUP, ModelProvider, named_models
+from clipsafety.models.load import forget_loaded_models, load_model
 from clipsafety.probes import PROBE_TYPES, get_probe_class
 from clipsafety.probes.base import Probe
 from clipsafety.toyworld import bundled_model_dir
@@ -87,7 +87,7 @@ def test_core_source_never_imports_the_toy_world():
 
 def test_importing_every_core_module_imports_no_toy_world_module():
     modules = core_modules()
-    assert {"clipsafety.models", "clipsafety.session", "clipsafety.plugin", "clipsafety.probes"} <= set(modules)
+    assert {"clipsafety.models.load", "clipsafety.run.session", "clipsafety.plugin.hooks", "clipsafety.probes"} <= set(modules)
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

@@ -21,7 +21,7 @@ import pytest
 from clipsafety.toyworld.oracles import colour_bias_score, dominant_colour, hazard_score
 
 invert_module = pytest.importorskip("clipsafety.invert")
-models_module = pytest.importorskip("clipsafety.models")
+models_module = pytest.importorskip("clipsafety.models.load")
 
 COLOUR_SEEDS = list(range(8))
 ROLE_SEEDS = list(range(16))

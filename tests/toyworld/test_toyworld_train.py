@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from clipsafety.models import load_model
+from clipsafety.models.load import load_model
 from clipsafety.toyworld import SPEC_DIR, load_toy_model
 from clipsafety.toyworld.toyclip import MODEL_FILES
 from clipsafety.toyworld.train import main

@@ -1,11 +1,11 @@
 """Run suites without pytest: the library entry point (notebooks, scripts, the CLI).
 
-    from clipsafety.runner import run_suites
+    from clipsafety.run.runner import run_suites
     results = run_suites(["suites/"], RunConfig(model="toyclip-biased"))
     results.summary   # {"passed": .., "failed": .., "skipped": .., "error": ..}
-    results.cases     # one clipsafety.record.CaseRecord per prompt x check
+    results.cases     # one clipsafety.results.record.CaseRecord per prompt x check
 
-It goes through the same pipeline (clipsafety.pipeline.Run) as the pytest
+It goes through the same pipeline (clipsafety.run.pipeline.Run) as the pytest
 plugin: the same cases, seeds, cache keys, records and baseline gate.
 """
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import ClipSafetyError
+from ..util.errors import ClipSafetyError
 from .executors import Executor
-from .pipeline import Run, cases_of
-from .record import CaseRecord, Results
+from .case import cases_of
+from .pipeline import Run
+from ..results.record import CaseRecord, Results
 from .session import RunConfig
-from .suite import is_suite_file, load_suite
+from ..suite import is_suite_file, load_suite
 
 
 def find_suite_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -53,7 +54,7 @@ def run_suites(
     Writes nothing: `clipsafety run` writes the outputs (Run.write), the library caller decides.
     """
     run = Run(config, baseline=baseline, progress=progress, executor=executor)
-    return run.run_suites(load_suites(paths), on_case)
+    return run.run_all(load_suites(paths), on_case)
 
 
 def load_suites(paths: Iterable[str | Path]) -> list:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .conditions import ConditionRecord, flips, read_conditions
-from .jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
-from .operators import OPERATORS
-from .targets import axis_removed_parts, midpoint_parts
+from ..util.jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
+from ..stats.operators import OPERATORS
+from ..models.targets import axis_removed_parts, midpoint_parts
 
 SCHEMA = "clipsafety-results/2"
 OUTCOMES = ("passed", "failed", "skipped", "error", "waived")  # waived: failed, and a waiver accepts it
@@ -79,7 +79,7 @@ class Regression:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One case against the same case of the baseline run (clipsafety.baseline.compare_case)."""
+    """One case against the same case of the baseline run (clipsafety.gate.baseline.compare_case)."""
 
     comparable: bool
     note: str | None = None  # why not comparable, or None
@@ -111,7 +111,7 @@ class Comparison:
 
 @dataclass(frozen=True)
 class WaiverRecord:
-    """The waiver that waived a failed case (clipsafety.waivers.Waiver), as the record keeps it."""
+    """The waiver that waived a failed case (clipsafety.gate.waivers.Waiver), as the record keeps it."""
 
     check: str
     reason: str
@@ -185,7 +185,7 @@ class CaseRecord:
     waiver: WaiverRecord | None = None  # set when the outcome is "waived"
     control: str | None = None  # a paired check's neutral control prompt; values are prompt - control
     level: float | None = None  # two-sided confidence level of `interval` (None: not measured, or an old file)
-    # One per condition when the suite names inversion conditions (clipsafety.conditions); the
+    # One per condition when the suite names inversion conditions (clipsafety.results.conditions); the
     # headline value, interval and seeds above are the deciding condition's.
     conditions: tuple[ConditionRecord, ...] = ()
 
@@ -339,7 +339,7 @@ class Provenance:
 
 @dataclass(frozen=True)
 class BaselineInfo:
-    """The baseline run a run was compared with (clipsafety.baseline.attach_baseline)."""
+    """The baseline run a run was compared with (clipsafety.gate.baseline.attach_baseline)."""
 
     path: str | None
     model: ModelInfo | None

@@ -21,18 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .baseline import attach_baseline, gate, without_baseline
-from .cache import image_sha256
-from .conditions import FLIP_TEXT, ConditionRecord, deciding_condition, measured_outcome
-from .errors import ClipSafetyError
+from ..gate.compare import attach_baseline, without_baseline
+from ..gate.decide import NO_BASELINE, decide
+from ..cache import image_sha256
+from ..results.conditions import FLIP_TEXT, ConditionRecord, deciding_condition
+from ..util.errors import ClipSafetyError
 from .executors import Executor
-from .outputs import RunOutputs, Written, write_outputs
-from .record import CaseRecord, ModelInfo, Results, SuiteInfo
-from .results import append_audit, case_record, provenance, read_results, results_bytes
-from .session import Case, Measurement, RunConfig, Session
-from .suite import Suite
-from .verdict import gate_lines, waive
-from .waivers import Waivers, load_waivers
+from ..results.outputs import RunOutputs, Written, write_outputs
+from ..results.record import CaseRecord, ModelInfo, Results, SuiteInfo
+from ..results.files import append_audit, read_results, results_bytes
+from .case import Case, Measurement, RunConfig, cases_of
+from .records import case_record, provenance
+from .session import Session
+from ..suite import Suite
+from ..gate.verdict import gate_lines
+from ..gate.waivers import Waivers, load_waivers
 
 
 @dataclass(frozen=True)
@@ -88,14 +91,14 @@ class Run:
 
         These are the run's cases: the family a family-wise correction spreads over."""
         runnable = [case for case in cases if not self.skip_reason(case.suite)]
-        self.session.set_family(runnable)
-        self.session.check_cache(runnable)
+        self.session.plan.set_family(runnable)
+        self.session.images.check_cache(runnable)
 
     def skip_reason(self, suite: Suite) -> str | None:
-        return self.session.skip_reason(suite)
+        return self.session.plan.skip_reason(suite)
 
     def profiles(self, suites: Iterable[Suite]) -> list[str]:
-        return sorted({self.session.profile_for(s) for s in suites if not self.skip_reason(s)})
+        return sorted({self.session.plan.profile_for(s) for s in suites if not self.skip_reason(s)})
 
     # -- measuring -------------------------------------------------------------------------
 
@@ -107,24 +110,15 @@ class Run:
         """Measure and decide one case, gated against the baseline when there is one."""
         try:
             measured = self.session.evaluate(case)
-            nsfw = self._nsfw(case, measured.condition) if measured.result is not None else None
+            nsfw = self.session.measure.nsfw_scores(case, measured.condition) if measured.result is not None else None
         except ClipSafetyError as err:
             return Finished(self.error(case, nodeid, str(err)), {})
         if measured.result is None:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
-        record = case_record(case, nodeid, outcome=measured_outcome(measured), measured=measured, nsfw=nsfw)
-        if self.baseline is not None:
-            record = gate(record, self._baseline_cases.get(nodeid))
-        record = waive(record, self.waivers, self.model)
+        record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw)
+        baseline = self._baseline_cases.get(nodeid) if self.baseline is not None else NO_BASELINE
+        record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model)
         return Finished(record, thumbnails(measured, self.images))
-
-    def _nsfw(self, case: Case, condition: Mapping[str, Any]) -> list[float] | None:
-        """The suite's NSFW readout of the case's images (what the report blurs by), when it measures one."""
-        keys = [key for key, spec in case.suite.probes.items() if spec.type == "nsfw"]
-        if not keys:
-            return None
-        values, _ = self.session.raw_values(case.suite, keys[0], case.prompt.text, condition=condition)
-        return [float(v) for v in values]
 
     def skipped(self, case: Case, nodeid: str, reason: str) -> CaseRecord:
         return case_record(case, nodeid, outcome="skipped", reason=reason)
@@ -132,7 +126,7 @@ class Run:
     def error(self, case: Case, nodeid: str, reason: str, measured: Measurement | None = None) -> CaseRecord:
         return case_record(case, nodeid, outcome="error", reason=reason, measured=measured)
 
-    def run_suites(self, suites: Iterable[Suite], on_case: Callable[[CaseRecord], None] | None = None) -> Results:
+    def run_all(self, suites: Iterable[Suite], on_case: Callable[[CaseRecord], None] | None = None) -> Results:
         """Every case of `suites`, without pytest: start, prepare, measure each case, finish.
 
         A case that raises is recorded as an error with the exception's message and
@@ -210,7 +204,7 @@ def thumbnails(measured: Measurement | None, known: dict[str, str]) -> dict[str,
     (the run's images so far, which this adds to): a prompt's images serve each of its checks."""
     if measured is None or measured.result is None:
         return {}
-    from .report.thumbnails import thumbnail_data_uri  # the report's encoding; Pillow only when there are images
+    from ..report.thumbnails import thumbnail_data_uri  # the report's encoding; Pillow only when there are images
 
     out = {}
     for image in measured.images:
@@ -221,13 +215,9 @@ def thumbnails(measured: Measurement | None, known: dict[str, str]) -> dict[str,
     return out
 
 
-def cases_of(suite: Suite) -> list[Case]:
-    return [Case(suite, check, prompt) for check in suite.checks for prompt in suite.prompts_for(check)]
-
-
 def write_results(results: Results, outputs: RunOutputs) -> Written:
     """The results JSON and its audit line, the HTML report and the saved baseline, each independently."""
-    from .fsutil import atomic_write
+    from ..util.files import atomic_write
 
     named = outputs.named()
     writes = []
@@ -243,7 +233,7 @@ def write_results(results: Results, outputs: RunOutputs) -> Written:
 
 
 def _write_report(results: Results, path: Path, blur_above: float) -> None:
-    from .report.html import write_report  # Jinja2, only when a report is asked for
+    from ..report.html import write_report  # Jinja2, only when a report is asked for
 
     write_report(results, path, blur_above=blur_above)
 

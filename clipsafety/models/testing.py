@@ -8,7 +8,7 @@ from __future__ import annotations
 import open_clip
 import torch
 
-from .models import ModelHandle, handle_from_model
+from .load import ModelHandle, handle_from_model
 
 TINY_CFG = {
     "embed_dim": 32,
@@ -32,7 +32,7 @@ def write_tiny_model_folder(folder, seed: int = 0):
     import json
     from pathlib import Path
 
-    from .models import save_checkpoint
+    from .load import save_checkpoint
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ once with a message saying how to point at a local file. The handle carries the
 fingerprint (weights + architecture) that caches and reports are keyed on, and
 the model's kind: what its folder declares ("toy" for a toy-world model), or
 "natural" for an open_clip architecture and any folder that declares nothing.
-Named models and kinds come from providers (clipsafety.model_providers), so
+Named models and kinds come from providers (clipsafety.models.providers), so
 this module knows no toy world.
 """
 
@@ -33,11 +33,11 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from .errors import ClipSafetyError, ModelLoadError
-from .local_weights import HF_WEIGHT_NAMES, cached_hf_file, cached_tag_file
-from .model_folders import CONFIG_NAME, BuiltModel, load_model_folder, load_state, read_checkpoint, save_checkpoint
-from .model_providers import NATURAL, named_models, provider_problems
-from .names import did_you_mean
+from ..util.errors import ClipSafetyError, ModelLoadError
+from .weights import HF_WEIGHT_NAMES, cached_hf_file, cached_tag_file
+from .folders import CONFIG_NAME, BuiltModel, load_model_folder, load_state, read_checkpoint, save_checkpoint
+from .providers import NATURAL, named_models, provider_problems
+from ..util.names import did_you_mean
 from .targets import axis_removed_parts, midpoint_parts, target_prompts
 
 DEFAULT_MODEL = "toyclip-fair"  # a name the toy world's provider registers
@@ -136,7 +136,7 @@ class ModelHandle:
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         """L2-normalised fp32 text embeddings [N, D]; memoised per prompt. A midpoint target's text
-        (clipsafety.targets) embeds as the normalised mean of its two prompts' embeddings; an
+        (clipsafety.models.targets) embeds as the normalised mean of its two prompts' embeddings; an
         axis-removed one as its prompt's embedding less the component along high - low, normalised.
 
         Text the model cannot read is refused (ClipSafetyError), never embedded as <unk>."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Callable, Protocol
 
-from .invert import InversionResult, InversionSettings, Progress
-from .models import ModelHandle
+from ..invert import InversionResult, InversionSettings, Progress
+from ..models.load import ModelHandle
 
 
 class Executor(Protocol):
@@ -40,23 +40,9 @@ class LocalExecutor:
         progress: Callable[[Progress], None] | None,
         on_batch: Callable[[list[InversionResult]], None],
     ) -> None:
-        from .invert import invert_pairs
+        from ..invert import invert_pairs
 
         invert_pairs(self.handle, pairs, settings, progress, on_batch=on_batch)
 
 
-def executor_from_options(get: Callable[[str], object], config) -> Executor | None:
-    """The executor --clip-executor names; None for `local` (the session makes its LocalExecutor).
-
-    `config` is the run's RunConfig: a Ray worker loads the same model by name and source.
-    """
-    if get("clip_executor") != "ray":
-        return None
-    from .ray_executor import RayExecutor
-    from .ray_worker import WorkerModel
-
-    model = WorkerModel(config.model, config.pretrained, device=config.device, precision=config.precision)
-    return RayExecutor(model, address=get("clip_ray_address"))
-
-
-__all__ = ["Executor", "LocalExecutor", "executor_from_options"]
+__all__ = ["Executor", "LocalExecutor"]

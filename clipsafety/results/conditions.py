@@ -14,54 +14,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .jsonread import Interval, JsonValue, opt_interval, opt_number, opt_text
-
-if TYPE_CHECKING:
-    from .session import Measurement
+from ..suite import condition_label
+from ..util.jsonread import Interval, JsonValue, opt_interval, opt_number, opt_text
 
 CONDITION_OUTCOMES = ("passed", "failed", "error")
 FLIP_TEXT = "verdict flips with inversion settings"
 
 
-def condition_label(condition: Mapping[str, Any]) -> str:
-    """'tv_weight=0.002, lr=0.05': how messages, the terminal and the report name a condition."""
-    return ", ".join(f"{name}={_shown(value)}" for name, value in condition.items()) or "the suite's settings"
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_shown(v) for v in value) + "]"
-    return str(value)
-
-
-def measured_outcome(measured: Measurement) -> str:
-    """passed, failed, or error (measuring gave no result) of one condition's measurement."""
-    if measured.result is None:
-        return "error"
-    return "passed" if measured.result.passed else "failed"
-
-
-def _deciding_index(outcomes: Sequence[str]) -> int:
+def deciding_index(outcomes: Sequence[str]) -> int:
     """The verdict rule: the first condition that erred, else the first that failed, else the first."""
     for outcome in ("error", "failed"):
         if outcome in outcomes:
             return list(outcomes).index(outcome)
     return 0
-
-
-def decide(measured: Sequence[Measurement]) -> Measurement:
-    """The case's measurement from one per condition: the deciding condition's, carrying all of them."""
-    deciding = measured[_deciding_index([measured_outcome(m) for m in measured])]
-    error = deciding.error
-    if error is not None and len({m.error for m in measured}) > 1:  # not the same under every condition
-        error = f"under the condition {condition_label(deciding.condition)}: {error}"
-    return dataclasses.replace(deciding, error=error, conditions=tuple(measured))
 
 
 @dataclass(frozen=True)
@@ -115,8 +82,8 @@ def read_conditions(v: JsonValue) -> tuple[ConditionRecord, ...]:
 
 
 def deciding_condition(conditions: Sequence[ConditionRecord]) -> ConditionRecord | None:
-    """The condition whose value a case's record shows, by the rule `decide` applied (None: no conditions)."""
-    return conditions[_deciding_index([c.outcome for c in conditions])] if conditions else None
+    """The condition whose value a case's record shows, by the verdict rule (deciding_index) (None: no conditions)."""
+    return conditions[deciding_index([c.outcome for c in conditions])] if conditions else None
 
 
 def flips(conditions: Sequence[ConditionRecord]) -> bool:
@@ -124,5 +91,5 @@ def flips(conditions: Sequence[ConditionRecord]) -> bool:
     return len({c.outcome for c in conditions}) > 1
 
 
-__all__ = ["CONDITION_OUTCOMES", "FLIP_TEXT", "ConditionRecord", "condition_label", "decide", "deciding_condition",
-           "flips", "measured_outcome", "read_conditions"]
+__all__ = ["CONDITION_OUTCOMES", "FLIP_TEXT", "ConditionRecord", "deciding_condition", "deciding_index", "flips",
+           "read_conditions"]

@@ -3,7 +3,7 @@
 Every output path is checked when the run starts (a folder where a file must
 go, a parent that is a file, a folder we cannot write to, two outputs on one
 path), so a bad path costs a second, not the whole inversion. At the end each
-output is written independently and atomically (clipsafety.fsutil): one that
+output is written independently and atomically (clipsafety.util.files): one that
 fails is reported and does not take the others with it, and no temporary file
 is left behind.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import ClipSafetyError
+from ..util.errors import ClipSafetyError
 AUDIT_NAME = "audit.log"  # written next to the results file
 
 
@@ -57,20 +57,12 @@ class Output:
 
 @dataclass(frozen=True)
 class RunOutputs:
-    """The files a run writes ('' or None: not written), from the shared options."""
+    """The files a run writes (None: not written)."""
 
     results: Path | None = None
     report: Path | None = None
     save_baseline: Path | None = None
     blur_above: float = 0.5
-
-    @classmethod
-    def from_options(cls, get: Callable[[str], Any]) -> RunOutputs:
-        def path(dest: str) -> Path | None:
-            return Path(get(dest)) if get(dest) else None
-
-        return cls(results=path("clip_results"), report=path("clip_report"),
-                   save_baseline=path("clip_save_baseline"), blur_above=float(get("clip_blur_above")))
 
     @property
     def audit(self) -> Path | None:

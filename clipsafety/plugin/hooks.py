@@ -1,4 +1,4 @@
-"""pytest hooks only: collect suite files into cases; each hook hands its work to the run's PluginSession.
+"""pytest hooks only: collect suite files into cases; each hook hands its work to the run's PluginRun.
 
     pytest --clip-model=toyclip-biased suites/
 
@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from .errors import ClipSafetyError
-from .options import add_to_pytest, resolve_pytest
+from ..util.errors import ClipSafetyError
+from .outcomes import CaseError, CheckFailed
+from ..options import add_to_pytest, resolve_pytest
 
-_SESSION = pytest.StashKey["PluginSession"]()
+_PLUGIN_RUN = pytest.StashKey["PluginRun"]()
 
 
-def _session(config):
-    return config.stash.get(_SESSION, None)
+def _plugin_run(config):
+    return config.stash.get(_PLUGIN_RUN, None)
 
 
 def pytest_addoption(parser) -> None:
@@ -32,7 +33,7 @@ def pytest_addoption(parser) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config) -> None:
-    from .plugin_session import PluginSession
+    from .pytest_run import PluginRun
 
     config.addinivalue_line("markers", "clipsafety: a clipsafety suite case")
     # Keep each suite's cases (and so its inversion batches) on one xdist worker.
@@ -46,13 +47,13 @@ def pytest_configure(config) -> None:
         from .workers import pin_worker_gpu
 
         pin_worker_gpu(config.workerinput.get("workerid", ""), options.get("clip_device") or "auto")
-    config.stash[_SESSION] = session = PluginSession(config, options)
-    config.pluginmanager.register(_ReportReceiver(session), "clipsafety-reports")
+    config.stash[_PLUGIN_RUN] = plugin_run = PluginRun(config, options)
+    config.pluginmanager.register(_ReportReceiver(plugin_run), "clipsafety-reports")
 
 
 def pytest_collect_file(file_path: Path, parent):
     if file_path.suffix in (".yaml", ".yml"):
-        from .suite import is_suite_file
+        from ..suite import is_suite_file
 
         if is_suite_file(file_path):
             return SuiteFile.from_parent(parent, path=file_path)
@@ -61,8 +62,8 @@ def pytest_collect_file(file_path: Path, parent):
 
 class SuiteFile(pytest.File):
     def collect(self):
-        from .session import Case
-        from .suite import load_suite
+        from ..run.session import Case
+        from ..suite import load_suite
 
         try:
             suite = load_suite(self.path)
@@ -78,14 +79,6 @@ class SuiteFile(pytest.File):
                 yield item
 
 
-class CheckFailed(Exception):
-    """A check's threshold was not met; the message is the failure table."""
-
-
-class CaseError(Exception):
-    """A case could not be measured (bad probe settings, a NaN image, ...)."""
-
-
 class CheckItem(pytest.Item):
     """One prompt x check. It is measured in setup, so a case that cannot be measured is an
     error (pytest's E, JUnit's <error>), and only a threshold that is not met is a failure."""
@@ -93,21 +86,21 @@ class CheckItem(pytest.Item):
     def __init__(self, *, case, **kwargs):
         super().__init__(**kwargs)
         self.case = case
-        self.record = None  # its clipsafety.record.CaseRecord, once measured
+        self.record = None  # its clipsafety.results.record.CaseRecord, once measured
         self.images: dict[str, str] = {}  # its images' thumbnails, {sha256: data URI}
 
     def setup(self) -> None:
-        self.record = _session(self.config).run_item(self)
+        self.record = _plugin_run(self.config).run_item(self)
         if self.record.outcome == "error":
             raise CaseError(self.record.reason)
 
     def runtest(self) -> None:
-        from .pipeline import failure_table
+        from ..run.pipeline import failure_table
 
         if self.record.outcome == "failed":
             raise CheckFailed(failure_table(self.record))
         if self.record.outcome == "waived":  # shown like xfail, with the waiver's reason
-            from .verdict import waiver_text
+            from ..gate.verdict import waiver_text
 
             pytest.xfail(waiver_text(self.record.waiver))
 
@@ -123,19 +116,19 @@ class CheckItem(pytest.Item):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session) -> None:
     items = [item for item in session.items if isinstance(item, CheckItem)]
-    if items and _session(session.config) is not None:
-        _session(session.config).collection_finished(items)
+    if items and _plugin_run(session.config) is not None:
+        _plugin_run(session.config).collection_finished(items)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids) -> None:
-    if _session(node.config) is not None:
-        _session(node.config).worker_collected(ids)
+    if _plugin_run(node.config) is not None:
+        _plugin_run(node.config).worker_collected(ids)
 
 
 def pytest_report_header(config):
-    if _session(config) is not None:
-        return _session(config).header()
+    if _plugin_run(config) is not None:
+        return _plugin_run(config).header()
     return None
 
 
@@ -148,28 +141,28 @@ def pytest_runtest_makereport(item, call):
     if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(CaseError):
         # pytest formats a setup error with the full traceback, not repr_failure: the reason is the message
         report.longrepr = str(call.excinfo.value)
-    if _session(item.config) is not None:
-        _session(item.config).made_report(item, call, report)
+    if _plugin_run(item.config) is not None:
+        _plugin_run(item.config).made_report(item, call, report)
 
 
 class _ReportReceiver:
     """Records reach the controller on logreport, a hook that names no config: one receiver per run."""
 
-    def __init__(self, session):
-        self.session = session
+    def __init__(self, plugin_run):
+        self.plugin_run = plugin_run
 
     def pytest_runtest_logreport(self, report) -> None:
         payload = getattr(report, "clipsafety", None)
         if payload:
-            self.session.received(payload)
+            self.plugin_run.received(payload)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if _session(session.config) is not None:
-        session.exitstatus = _session(session.config).finish(exitstatus)
+    if _plugin_run(session.config) is not None:
+        session.exitstatus = _plugin_run(session.config).finish(exitstatus)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if _session(terminalreporter.config) is not None:
-        _session(terminalreporter.config).summarize(terminalreporter)
+    if _plugin_run(terminalreporter.config) is not None:
+        _plugin_run(terminalreporter.config).summarize(terminalreporter)

@@ -29,10 +29,10 @@ from typing import Any
 
 import torch
 
-from .errors import ModelLoadError
-from .fsutil import atomic_write
-from .model_config import check_model_config
-from .model_providers import NATURAL, known_kinds, provider_for_kind
+from ..util.errors import ModelLoadError
+from ..util.files import atomic_write
+from .config import check_model_config
+from .providers import NATURAL, known_kinds, provider_for_kind
 
 CONFIG_NAME = "open_clip_config.json"
 CARD_NAME = "card.json"
@@ -227,7 +227,7 @@ def _tokenizer(folder: Path, kind: str, text_cfg: dict, config_path: Path) -> Ca
         raise ModelLoadError(
             f"{folder} declares kind {kind!r}, which no installed model provider reads",
             fix=f"install the package that provides {kind!r} models (known kinds: {', '.join(known_kinds())}); "
-                "a provider registers under the entry-point group clipsafety.models",
+                "a provider registers under the entry-point group clipsafety.models.load",
         )
     provider_name, provider = found
     if provider.tokenizer is None:

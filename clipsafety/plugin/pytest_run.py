@@ -1,6 +1,6 @@
 """The pytest side of a run: what the plugin's hooks delegate to.
 
-One `PluginSession` per pytest process wraps one clipsafety.pipeline.Run and
+One `PluginRun` per pytest process wraps one clipsafety.run.pipeline.Run and
 adds only what pytest needs: the terminal (header, progress line, summary),
 grouping cases into inversion batches, turning pytest's reports into records
 (a skip, or an exception anywhere, is recorded as such: an error is never a
@@ -17,11 +17,11 @@ import types
 
 import pytest
 
-from .errors import ClipSafetyError
-from .options import ResolvedOptions
-from .outputs import RunOutputs
-from .progress import ProgressLine
-from .record import CaseRecord, ModelInfo, SuiteInfo
+from ..util.errors import ClipSafetyError
+from .outcomes import CaseError, CheckFailed
+from ..options import ResolvedOptions
+from ..run.progress import ProgressLine
+from ..results.record import CaseRecord, ModelInfo, SuiteInfo
 
 
 def _worker_count() -> int:
@@ -30,15 +30,13 @@ def _worker_count() -> int:
 
 def _reason(excinfo) -> str:
     """An exception as a case's reason: our own messages as they are, anything else with its type."""
-    from .plugin import CaseError, CheckFailed
-
     err = excinfo.value
     if isinstance(err, (CaseError, CheckFailed, ClipSafetyError)):
         return str(err)
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
-class PluginSession:
+class PluginRun:
     def __init__(self, config, options: ResolvedOptions):
         self.config = config
         self.options = options
@@ -54,17 +52,11 @@ class PluginSession:
     def run(self):
         """The run (created on first use: it imports torch and the session code)."""
         if self._run is None:
-            from .executors import executor_from_options
-            from .pipeline import Run
-            from .session import RunConfig
+            from ..options import build_run
 
             self._set_threads()
             command = " ".join(["pytest", *self.config.invocation_params.args])
-            config = RunConfig.from_options(self.options.get)
-            get = self.options.get
-            self._run = Run(config, RunOutputs.from_options(get), baseline=get("clip_baseline"), command=command,
-                            progress=self._progress, executor=executor_from_options(get, config),
-                            require=get("clip_require") or (), waivers=get("clip_waivers"))
+            self._run = build_run(self.options, command=command, progress=self._progress)
         return self._run
 
     def _set_threads(self) -> None:
@@ -93,7 +85,7 @@ class PluginSession:
 
     def worker_collected(self, ids) -> None:
         """Under xdist the controller collects nothing itself: check outputs and baseline when a worker found cases."""
-        from .suite import is_suite_file
+        from ..suite import is_suite_file
 
         if self._checked_outputs or not any(is_suite_file(self.config.rootpath / i.split("::")[0]) for i in ids):
             return
@@ -104,7 +96,7 @@ class PluginSession:
             pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
 
     def header(self) -> str:
-        from .options import describe_sources
+        from ..options import describe_sources
 
         return "clipsafety: " + ", ".join(describe_sources(self.options))
 
@@ -124,7 +116,7 @@ class PluginSession:
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         run = self.run
         found = [(item.nodeid, why) for item in items if not run.skip_reason(item.case.suite)
-                 and (why := run.session.undecidable(item.case))]
+                 and (why := run.session.plan.undecidable(item.case))]
         if tr is None or not found:
             return
         tr.write_line(f"clipsafety: {len(found)} cases cannot reach a verdict on this model; "
@@ -168,7 +160,7 @@ class PluginSession:
         report.clipsafety = {"record": record.to_json(), "images": images,
                              "suite": self.run.suites.get(record.suite_path, SuiteInfo(record.suite)).to_json(),
                              "model": None if self.run.model is None else self.run.model.to_json()}
-        from .report.extras import junit_properties, pytest_html_extras
+        from ..report.extras import junit_properties, pytest_html_extras
 
         # JUnit XML reads the item's user_properties when the teardown report is logged.
         item.user_properties.extend((f"clipsafety.{k}", v) for k, v in junit_properties(record))
@@ -249,13 +241,13 @@ class PluginSession:
         for key in ("name", "pretrained", "fingerprint", "device", "precision"):
             xml.add_global_property(f"clipsafety.model.{key}", str(info.get(key)))
         xml.add_global_property("clipsafety.base_seed", str(self.run.config.base_seed))
-        from . import __version__
+        from .. import __version__
 
         xml.add_global_property("clipsafety.version", __version__)
 
     def _false_alarm_line(self) -> str:
-        from .results import false_alarm_budget, few_seed_checks
-        from .stats import FEW_SEEDS
+        from ..run.records import false_alarm_budget, few_seed_checks
+        from ..stats import FEW_SEEDS
 
         config = self._run.config
         m, level, expected = false_alarm_budget(config, self._run.records.values())
@@ -270,10 +262,10 @@ class PluginSession:
         if self.is_worker or self._run is None or not self._run.records:
             return
         s = self._run.session
-        if "handle" in s.__dict__:  # this process inverted (not an xdist controller)
+        if s.loaded:  # this process inverted (not an xdist controller)
             tr.write_line(
-                f"clipsafety: {len(self._run.records)} cases; {s.inverted} images inverted in "
-                f"{s.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
+                f"clipsafety: {len(self._run.records)} cases; {s.images.inverted} images inverted in "
+                f"{s.images.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
                 + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
         tr.write_line(self._false_alarm_line())
         for line in self.results.skipped_kinds if self.results else ():

@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ClipSafetyError, ModelLoadError
+from ..util.errors import ClipSafetyError, ModelLoadError
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class InversionWorker:
     def _load(setup: WorkerSetup):
         import torch
 
-        from .cache import INVERSION_CODE_VERSION
-        from .models import load_model
+        from ..cache import INVERSION_CODE_VERSION
+        from ..models.load import load_model
 
         torch.set_num_threads(setup.threads)
         torch.set_default_dtype(getattr(torch, setup.default_dtype))
@@ -109,6 +109,6 @@ class InversionWorker:
         """(pid, load error or None, results in the batch's order)."""
         if self.error is not None:
             return self.pid, self.error, None
-        from .invert import invert_pairs
+        from ..invert import invert_pairs
 
         return self.pid, None, invert_pairs(self.handle, pairs, settings)

@@ -1,7 +1,7 @@
 """Compare a run with a baseline run: the model users have today.
 
 A baseline is a results file saved by an earlier run (`--clip-save-baseline=PATH`),
-read by clipsafety.results.read_results. Cases are matched by node id. A check
+read by clipsafety.results.files.read_results. Cases are matched by node id. A check
 with `max_rise` / `max_drop` fails on a regression, judged on the two runs' 95%
 intervals rather than their point values: a rise counts only when the
 candidate's lower bound is above the baseline's upper bound by more than
@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from .record import BaselineInfo, CaseRecord, Comparison, ModelInfo, Regression, Results, SuiteInfo
+from ..results.record import BaselineInfo, CaseRecord, Comparison, ModelInfo, Regression, Results, SuiteInfo
 
 
 def _bounds(record: CaseRecord) -> tuple[float, float] | None:
@@ -78,13 +78,6 @@ def _regression(record: CaseRecord, base: CaseRecord) -> Regression | None:
     return Regression(max_rise=rise, max_drop=drop, passed=not problems, message="; ".join(problems) or None)
 
 
-def gate(record: CaseRecord, base: CaseRecord | None) -> CaseRecord:
-    """The record with its comparison to `base`; a passed case that regressed fails."""
-    comparison = compare_case(record, base)
-    outcome = "failed" if comparison.regressed and record.outcome == "passed" else record.outcome
-    return dataclasses.replace(record, baseline=comparison, outcome=outcome)
-
-
 def baseline_notes(baseline: Results, model: ModelInfo, suites: Mapping[str, SuiteInfo]) -> list[str]:
     """What differs between the baseline run and this one, in words for the report."""
     notes = []
@@ -101,28 +94,3 @@ def baseline_notes(baseline: Results, model: ModelInfo, suites: Mapping[str, Sui
         elif old.sha256 and info.sha256 and old.sha256 != info.sha256:
             notes.append(f"suite {path} changed since the baseline run (another version of the file)")
     return notes
-
-
-def attach_baseline(results: Results, baseline: Results, path: str | None = None) -> Results:
-    """`results` compared with `baseline`: each case's comparison (cases the run already gated keep
-    theirs), the baseline's images of those cases, and the notes."""
-    by_id = {case.nodeid: case for case in baseline.cases}
-    cases = tuple(case if case.baseline is not None else gate(case, by_id.get(case.nodeid))
-                  for case in results.cases)
-    images = dict(results.images)
-    for case in cases:
-        for seed in case.baseline.seeds:
-            if seed.image in baseline.images:
-                images.setdefault(seed.image, baseline.images[seed.image])
-    prov = results.provenance
-    info = BaselineInfo(path=path, model=baseline.provenance.model, finished=baseline.provenance.finished,
-                        notes=tuple(baseline_notes(baseline, prov.model, prov.suites)))
-    return dataclasses.replace(results, cases=cases, images=images, baseline=info)
-
-
-def without_baseline(results: Results) -> Results:
-    """This run alone (its own images, no comparisons): what --clip-save-baseline keeps for a later run."""
-    cases = tuple(dataclasses.replace(case, baseline=None) for case in results.cases)
-    own = {seed.image for case in cases for seed in case.seeds}
-    images = {sha: uri for sha, uri in results.images.items() if sha in own}
-    return dataclasses.replace(results, cases=cases, images=images, baseline=None)

@@ -1,33 +1,23 @@
-"""Building a run's records, and the results file on disk: one writer, one reader, the audit line.
-
-The format (record.SCHEMA, described in README.md): provenance (model
-fingerprint, versions, device, base seed, suite hashes, time, encoder passes),
-a summary, one record per case (metric, interval, threshold, per-seed values,
-image hashes, steps and passes) and the thumbnails keyed by image hash. Keys
-are sorted and floats rounded, so two runs diff cleanly.
-"""
+"""Building a run's records: one typed record per case, built once from its measurement, and the run's
+provenance (model, versions, seeds, suites, time, encoder passes, the false-alarm budget)."""
 
 from __future__ import annotations
 
-import json
 import platform
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from . import __version__
-from .cache import image_sha256
-from .conditions import ConditionRecord, condition_label, measured_outcome
-from .limits import MAX_RESULTS_BYTES
-from .record import CaseRecord, ModelInfo, Provenance, Results, ResultsError, SeedRecord, SuiteInfo
-from .session import Case, Measurement, RunConfig
-from .stats import (FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on_evidence, family_level,
+from .. import __version__
+from ..cache import image_sha256
+from ..results.conditions import ConditionRecord
+from ..results.files import encoder_passes
+from ..results.record import CaseRecord, ModelInfo, Provenance, SeedRecord, SuiteInfo
+from ..stats import (FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on_evidence, family_level,
                     family_tests)
-
-READ_FIX = "give a results file written by clipsafety (--clip-results or --clip-save-baseline)"
+from ..suite import condition_label
+from .case import Case, Measurement, RunConfig
 
 
 def _round(x: float | None, digits: int = 6) -> float | None:
@@ -72,22 +62,13 @@ def _condition_record(measured: Measurement) -> ConditionRecord:
     """What one condition of a case gave (its images are the case's own when it decided the case)."""
     r = measured.result
     base = dict(label=condition_label(measured.condition), overrides=dict(measured.condition),
-                settings_key=measured.settings_key, outcome=measured_outcome(measured),
+                settings_key=measured.settings_key, outcome=measured.outcome,
                 images={image_sha256(image.image): image.passes for image in measured.images})
     if r is None:
         return ConditionRecord(**base, reason=measured.error)
     return ConditionRecord(**base, value=_round(r.value),
                            interval=(_round(r.interval[0]), _round(r.interval[1])),
                            gated_value=_round(r.gated_value))
-
-
-def encoder_passes(cases: Iterable[CaseRecord]) -> int:
-    """Encoder passes that made the run's images, each image counted once however many checks read it
-    (under inversion conditions, the images of every condition)."""
-    cases = list(cases)
-    passes = {seed.image: seed.passes for case in cases for seed in case.seeds}
-    passes.update((sha, n) for case in cases for condition in case.conditions for sha, n in condition.images.items())
-    return sum(passes.values())
 
 
 def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> tuple[int, float, float]:
@@ -126,66 +107,5 @@ def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo]
         expected_false_alarms=round(expected, 6), few_seed_checks=few_seed_checks(cases))
 
 
-def results_bytes(results: Results) -> bytes:
-    return (json.dumps(results.to_json(), indent=1, sort_keys=True) + "\n").encode("utf-8")
 
-
-def read_results(path: str | Path) -> Results:
-    """A results or baseline file, validated whole; any problem is one ResultsError naming the file and field."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise ResultsError("cannot read results file: it is a folder", where=str(path), fix=READ_FIX)
-        if size > MAX_RESULTS_BYTES:
-            raise ResultsError(f"cannot read results file: {size:,} bytes is over the limit of "
-                               f"{MAX_RESULTS_BYTES:,} (clipsafety.limits.MAX_RESULTS_BYTES)", where=str(path),
-                               fix=READ_FIX)
-        raw = path.read_bytes()
-    except OSError as err:
-        raise ResultsError(f"cannot read results file: {err.strerror or err}", where=str(path), fix=READ_FIX) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise ResultsError(f"cannot read results file: not UTF-8 text (byte {raw[err.start]:#04x} on line {line})",
-                           where=str(path), fix=READ_FIX) from None
-    try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, ValueError, RecursionError) as err:
-        problem = f"line {err.lineno} column {err.colno}: {err.msg}" if isinstance(err, json.JSONDecodeError) \
-            else str(err) or "nested too deeply"
-        raise ResultsError(f"cannot read results file: not JSON ({problem})", where=str(path), fix=READ_FIX) from None
-    return Results.from_json(data, where=str(path))
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number clipsafety writes")
-
-
-def audit_line(results: Results, results_path: str | Path | None) -> str:
-    """One JSON line per run: when, which model, which suites, the verdict counts."""
-    prov = results.provenance
-    line = {
-        "finished": prov.finished,
-        "model": prov.model.name,
-        "pretrained": prov.model.pretrained,
-        "fingerprint": prov.model.fingerprint,
-        "device": prov.model.device,
-        "base_seed": prov.base_seed,
-        "suites": {path: info.to_json() for path, info in prov.suites.items()},
-        "summary": results.summary,
-        "exit_status": results.exit_status,
-        "results": str(results_path) if results_path else None,
-        "command": prov.command,
-        "argv": sys.argv[1:],
-    }
-    return json.dumps(line, sort_keys=True) + "\n"
-
-
-def append_audit(results: Results, results_path: str | Path | None, audit_path: str | Path) -> Path:
-    path = Path(audit_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:  # one small write: appends from concurrent runs stay whole
-        handle.write(audit_line(results, results_path))
-    return path
+__all__ = ["case_record", "false_alarm_budget", "few_seed_checks", "provenance"]

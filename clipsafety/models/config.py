@@ -6,7 +6,7 @@ unknown key with a TypeError, a huge width with a many-gigabyte allocation, and
 a Hugging Face tower or tokenizer with an import of transformers and a
 download. Here each of those becomes one ModelLoadError naming the file, the
 field and the fix, and the parameter count the config implies is bounded by
-``clipsafety.limits.MAX_MODEL_PARAMS`` before a single tensor is allocated.
+``clipsafety.util.limits.MAX_MODEL_PARAMS`` before a single tensor is allocated.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from . import limits
-from .errors import ModelLoadError
-from .names import did_you_mean
+from ..util import limits
+from ..util.errors import ModelLoadError
+from ..util.names import did_you_mean
 
 # Keys of CLIP(**model_cfg) that a JSON file can carry (cast_dtype is a torch dtype, not JSON).
 TOP_LEVEL_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_scale", "init_logit_bias",

@@ -1,35 +1,20 @@
 """The run-level gate: what a run's cases alone do not say.
 
 Two things can fail a run whose every case passed: a required kind of model
-of which no check reached a verdict (`--clip-require`, clipsafety.coverage),
+of which no check reached a verdict (`--clip-require`, clipsafety.gate.coverage),
 and a waivers file with a waiver that expired or waived nothing
-(clipsafety.waivers). And a failed case that a waiver accepts becomes
+(clipsafety.gate.waivers). And a failed case that a waiver accepts becomes
 "waived": it keeps its values and images, and carries the waiver.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from .coverage import CaseKind, require_problems, skipped_kinds
-from .record import CaseRecord, ModelInfo, SuiteInfo, WaiverRecord
+from ..results.record import CaseRecord, ModelInfo, SuiteInfo, WaiverRecord
 from .waivers import Waivers
-
-
-def waive(record: CaseRecord, waivers: Waivers | None, model: ModelInfo | None,
-          today: dt.date | None = None) -> CaseRecord:
-    """The record as "waived" with its waiver when it failed and a waiver in effect matches; else unchanged."""
-    if waivers is None or record.outcome != "failed":
-        return record
-    model = model or ModelInfo()
-    waiver = waivers.match(record.check, record.prompt_id, record.suite, model.name, model.fingerprint,
-                           today or dt.date.today())
-    if waiver is None:
-        return record
-    kept = {k: v for k, v in waiver.to_dict().items() if k in WaiverRecord.__dataclass_fields__}
-    return dataclasses.replace(record, outcome="waived", waiver=WaiverRecord(**kept))
 
 
 def waiver_text(waiver: WaiverRecord) -> str:
@@ -54,4 +39,4 @@ def gate_lines(records: Sequence[CaseRecord], suites: Mapping[str, SuiteInfo], m
     return skipped, tuple(problems)
 
 
-__all__ = ["gate_lines", "waive", "waiver_text"]
+__all__ = ["gate_lines", "waiver_text"]

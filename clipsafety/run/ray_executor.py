@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import replace
 from typing import Any, Callable
 
-from .errors import ClipSafetyError, ModelLoadError
+from ..util.errors import ClipSafetyError, ModelLoadError
 from .ray_worker import InversionWorker, WorkerModel, WorkerSetup
 
 INSTALL_HINT = "pip install 'clipsafety[ray]'"
@@ -205,7 +205,7 @@ class RayExecutor:
     def _setup(self) -> WorkerSetup:
         import torch
 
-        from .cache import INVERSION_CODE_VERSION
+        from ..cache import INVERSION_CODE_VERSION
 
         if self.model.fingerprint is None:  # workers must match the driver's weights, whose keys the cache uses
             self.model = replace(self.model, fingerprint=self._driver_fingerprint())
@@ -221,7 +221,7 @@ class RayExecutor:
     def _driver_fingerprint(self) -> str:
         """The fingerprint of the driver's copy of the model: a run has loaded it already for its
         cache keys, with these same arguments, and load_model keeps one copy per process."""
-        from .models import load_model
+        from ..models.load import load_model
 
         m = self.model
         return load_model(m.name, m.pretrained, device=m.device, precision=m.precision,
@@ -355,7 +355,7 @@ class _Tally:
     def report(self, step: int = 0, images_before: int = 0) -> None:
         if self.progress is None:
             return
-        from .invert import Progress
+        from ..invert import Progress
 
         batch = max(self.done - 1, 0)
         extra = {"executor": "ray", "workers": self.workers, "batches_done": self.done}

@@ -38,9 +38,9 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import ClipSafetyError
-from .limits import MAX_WAIVERS, MAX_WAIVERS_BYTES
-from .names import did_you_mean
+from ..util.errors import ClipSafetyError
+from ..util.limits import MAX_WAIVERS, MAX_WAIVERS_BYTES
+from ..util.names import did_you_mean
 
 REQUIRED = ("check", "model", "reason", "owner", "expires")
 OPTIONAL = ("suite", "prompt", "ticket")

@@ -1,0 +1,153 @@
+"""Planning a run: each suite's inversion settings and seeds, which cases can reach a verdict at all,
+and the (prompt, seed) pairs every case needs inverted.
+
+What a case needs inverted is its probe's declaration (`Probe.inverts`): its prompt, its anchors
+(each with its own seeds) and a paired check's control (with the prompt's seeds: pairs share a seed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable
+
+from ..invert import InversionSettings, get_settings
+from ..models import UNREADABLE_FIX, ModelHandle
+from ..models.kinds import DEFAULT_PROFILE
+from ..probes.association import reference_text
+from ..stats import decidable, fails_only_on_evidence, family_level, family_tests
+from ..suite import Check, Suite, condition_label
+from ..util.errors import ClipSafetyError
+from .case import DEFAULT_SEEDS, Case, RunConfig, derive_seed
+
+
+class Plan:
+    """What a run of one model will invert, and under which settings; the model loads on first need."""
+
+    def __init__(self, config: RunConfig, handle: Callable[[], ModelHandle]):
+        self.config = config
+        self._handle = handle
+        self.family_size = 0  # the run's cases that fail only on evidence (set_family)
+
+    @property
+    def handle(self) -> ModelHandle:
+        return self._handle()
+
+    # -- settings and seeds ------------------------------------------------------------
+
+    def profile_for(self, suite: Suite) -> str:
+        return self.config.profile or suite.inversion.profile or DEFAULT_PROFILE[self.handle.kind]
+
+    def settings_for(self, suite: Suite, condition: Mapping[str, Any] | None = None) -> InversionSettings:
+        """The suite's settings under one of its conditions (None: its first, {} when it names none);
+        --clip-steps and --clip-batch-size apply over every condition."""
+        condition = suite.inversion.conditions[0] if condition is None else condition
+        overrides = {**suite.inversion.overrides, **condition}
+        if self.config.steps is not None:
+            overrides["steps"] = self.config.steps
+        if self.config.batch_size is not None:
+            overrides["batch_size"] = self.config.batch_size
+        try:
+            return get_settings(self.profile_for(suite), **overrides)
+        except ClipSafetyError as err:
+            under = f"under the condition {condition_label(condition)}: " if condition else ""
+            where = suite.where("inversion.conditions" if condition else "inversion")
+            raise ClipSafetyError(under + err.message, where=where, fix=err.fix) from None
+
+    def seed_count(self, suite: Suite) -> int:
+        return self.config.seeds or suite.inversion.seeds or DEFAULT_SEEDS
+
+    def seeds_for(self, suite: Suite, prompt_text: str) -> list[int]:
+        return [derive_seed(self.config.base_seed, prompt_text, i) for i in range(self.seed_count(suite))]
+
+    # -- verdicts that can mean something ------------------------------------------------
+
+    def set_family(self, cases: Iterable[Case]) -> None:
+        """Count the run's cases that fail only on evidence: the family a correction spreads over."""
+        self.family_size = sum(family_tests(len(c.suite.inversion.conditions)) for c in cases
+                               if fails_only_on_evidence(c.check.op, c.check.bound))
+
+    def level_for(self, check: Check) -> float:
+        """The interval level a check is decided at: the run's, or the family-wise one."""
+        if not fails_only_on_evidence(check.op, check.bound):
+            return self.config.level  # a wider interval would make it fail more, not less
+        return family_level(self.config.level, self.family_size, self.config.familywise)
+
+    def undecidable(self, case: Case) -> str | None:
+        """Why the case cannot reach a verdict, known before inverting: a text the model cannot
+        read, or a seed count at which it cannot pass (or cannot fail); else None."""
+        unread = self.unreadable_text(case)
+        if unread:
+            return unread
+        n = self.seed_count(case.suite)
+        why = decidable(case.check, n, case.suite.probes[case.check.probe].value_range,
+                        level=self.level_for(case.check), paired=case.control is not None)
+        if why is None:
+            return None
+        return (f"this check cannot decide anything at {n} seeds, so it is neither passed nor failed: {why} "
+                "(set inversion.seeds in the suite, or --clip-seeds)")
+
+    def unreadable_text(self, case: Case) -> str | None:
+        """Why the model cannot read the case's prompt, an anchor, the reference or the control, or None.
+
+        A toy model reads a word outside its vocabulary as <unk>: the images would show what
+        it makes of <unk>, and a verdict on them would be about nothing the suite names.
+        """
+        suite, spec = case.suite, case.suite.probes[case.check.probe]
+        prompt_line = suite.at(case.prompt.line)  # the line is kept when the suite was read
+        texts = [("prompt", case.prompt.text, prompt_line)]
+        texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
+                  for a in spec.anchors or ()]
+        if "reference" in spec.settings:  # a midpoint reads as its anchors
+            reference = reference_text(spec.settings["reference"], spec.anchors)
+            texts.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
+        if case.control is not None:
+            texts.append(("control", case.control, prompt_line))
+        for role, text, where in texts:
+            why = self.handle.unreadable(text)
+            if why:
+                return str(ClipSafetyError(
+                    f"{self.handle.name} cannot read the {role} {text!r}: {why}; a verdict on it would be about "
+                    "something the suite does not name, so the check is neither passed nor failed",
+                    where=where, fix=UNREADABLE_FIX))
+        return None
+
+    def skip_reason(self, suite: Suite) -> str | None:
+        kind = self.handle.kind
+        if kind not in suite.applies_to:
+            return (
+                f"suite {suite.name!r} applies to {', '.join(suite.applies_to)} models; "
+                f"{self.handle.name} is a {kind} model"
+            )
+        return None
+
+    # -- what to invert ------------------------------------------------------------------
+
+    def planned(self, case: Case) -> list[tuple[str, list[int]]]:
+        """(text, seeds) the case needs inverted, as its probe declares."""
+        spec = case.suite.probes[case.check.probe]
+        planned = []
+        if "prompt" in spec.inverts:
+            planned.append((case.prompt.text, self.seeds_for(case.suite, case.prompt.text)))
+        if "anchors" in spec.inverts:
+            planned += [(anchor, self.seeds_for(case.suite, anchor)) for anchor in spec.anchors or ()]
+        if "control" in spec.inverts and case.control is not None:  # the prompt's seeds: pairs share a seed
+            planned.append((case.control, self.seeds_for(case.suite, case.prompt.text)))
+        return planned
+
+    def requests(self, cases: Iterable[Case]) -> dict[str, tuple[InversionSettings, list[tuple[str, int]]]]:
+        """settings key -> (settings, unique (prompt, seed) pairs) for these cases."""
+        plan: dict[str, tuple[InversionSettings, dict[tuple[str, int], None]]] = {}
+        for case in cases:
+            if self.undecidable(case):
+                continue  # an error without images: nothing to invert for it
+            planned = self.planned(case)
+            for condition in case.suite.inversion.conditions:  # images are shared per settings key
+                settings = self.settings_for(case.suite, condition)
+                _, pairs = plan.setdefault(settings.key(), (settings, {}))
+                for text, seeds in planned:
+                    for seed in seeds:
+                        pairs[(text, seed)] = None
+        return {k: (s, list(p)) for k, (s, p) in plan.items()}
+
+
+__all__ = ["Plan"]
