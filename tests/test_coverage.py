@@ -49,3 +49,21 @@ def test_require_fails_when_every_check_of_the_kind_was_skipped_for_another_reas
     (problem,) = require_problems(["natural"], cases, "ViT-B-32", "natural")
     assert "every natural-image check was skipped or none was collected" in problem
     assert len(require_problems(["natural", "toy"], cases, "ViT-B-32", "natural")) == 2
+
+
+def test_a_synthetic_model_runs_the_natural_checks_but_never_counts_as_a_natural_verdict():
+    from clipsafety.gate.coverage import stand_in_lines
+    from clipsafety.models.kinds import runs_suites_of
+
+    assert runs_suites_of("synthetic", ("natural",)) and not runs_suites_of("synthetic", ("toy",))
+    assert runs_suites_of("natural", ("natural",)) and not runs_suites_of("toy", ("natural",))
+    cases = [CaseKind(("natural",), "failed", "gender-skew"), CaseKind(("natural",), "passed", "gender-skew"),
+             CaseKind(("toy",), "skipped", "toy-hazard")]
+    assert [s.kind for s in skipped_kinds(cases, "synthetic")] == ["toy"]
+    (line,) = stand_in_lines(cases, "synthclip-biased", "synthetic")
+    assert line.startswith("2 natural-image checks ran on synthclip-biased, a synthetic model")
+    assert "no release verdict was reached for a natural CLIP" in line
+    (problem,) = require_problems(["natural"], cases, "synthclip-biased", "synthetic")
+    assert "--clip-require=natural" in problem and "synthetic model" in problem
+    assert stand_in_lines(cases, "ViT-B-32", "natural") == []
+    assert require_problems(["natural"], cases, "ViT-B-32", "natural") == []

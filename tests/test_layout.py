@@ -16,7 +16,7 @@ PACKAGE = Path(clipsafety.__file__).parent
 LAYERS = ("util", "models", "stats", "invert", "cache", "probes", "suite", "results", "gate", "report", "run", "options",
           "plugin", "cli")
 # Plugged in through entry points, as a third party would: the core never imports them.
-WORLDS = ("toyworld", "synthworld")
+WORLDS = ("toyworld", "synthworld", "training")
 
 
 def module_name(path: Path) -> str:

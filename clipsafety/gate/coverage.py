@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..models.kinds import SUITES_FOR, runs_suites_of
+
 # kind -> (what its checks are called, what a verdict would have been about)
-KIND_WORDS = {"natural": ("natural-image", "a natural CLIP"), "toy": ("toy-world", "a toy model")}
+KIND_WORDS = {"natural": ("natural-image", "a natural CLIP"), "synthetic": ("synthetic-world", "a synthetic model"),
+              "toy": ("toy-world", "a toy model")}
 RAN = ("passed", "failed", "error", "waived")  # outcomes of a check that reached a verdict
 
 
@@ -49,13 +52,29 @@ def skipped_kinds(cases: Iterable[CaseKind], model_kind: str) -> list[KindSkip]:
     counts: dict[str, int] = {}
     suites: dict[str, list[str]] = {}
     for case in cases:
-        if model_kind in case.applies_to:
+        if runs_suites_of(model_kind, case.applies_to):
             continue
         for kind in case.applies_to:
             counts[kind] = counts.get(kind, 0) + 1
             if case.suite and case.suite not in suites.setdefault(kind, []):
                 suites[kind].append(case.suite)
     return [KindSkip(kind, counts[kind], tuple(suites.get(kind, ()))) for kind in sorted(counts)]
+
+
+def stand_in_lines(cases: Iterable[CaseKind], model_name: str, model_kind: str) -> list[str]:
+    """A line when the model ran another kind's checks as a stand-in (a synthetic model runs the natural
+    suites): those verdicts measure the harness against planted flaws, and are no release verdict."""
+    kind = SUITES_FOR.get(model_kind, model_kind)
+    if kind == model_kind:
+        return []
+    ran = sum(1 for case in cases if kind in case.applies_to and model_kind not in case.applies_to
+              and case.outcome in RAN)
+    if not ran:
+        return []
+    checks_word, verdict_for = KIND_WORDS.get(kind, (kind, f"a {kind} model"))
+    plural = "check" if ran == 1 else "checks"
+    return [f"{ran} {checks_word} {plural} ran on {model_name}, a {model_kind} model: they measure the harness "
+            f"against its planted flaws; no release verdict was reached for {verdict_for}"]
 
 
 def ran_of_kind(cases: Iterable[CaseKind], kind: str, model_kind: str) -> int:

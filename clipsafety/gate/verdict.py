@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
-from .coverage import CaseKind, require_problems, skipped_kinds
+from .coverage import CaseKind, require_problems, skipped_kinds, stand_in_lines
 from ..results.record import CaseRecord, ModelInfo, SuiteInfo, WaiverRecord
 from .waivers import Waivers
 
@@ -31,6 +31,7 @@ def gate_lines(records: Sequence[CaseRecord], suites: Mapping[str, SuiteInfo], m
              for r in records]
     name, kind = model.name or "the model", model.kind or "unknown"
     skipped = tuple(s.line(name, kind) for s in skipped_kinds(kinds, kind))
+    skipped += tuple(stand_in_lines(kinds, name, kind))
     problems = list(require_problems(required, kinds, name, kind))
     if waivers is not None:
         used_at = {r.waiver.where for r in records if r.waiver is not None}

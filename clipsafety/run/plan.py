@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 from ..invert import InversionSettings, get_settings
 from ..models import UNREADABLE_FIX, ModelHandle
-from ..models.kinds import DEFAULT_PROFILE
+from ..models.kinds import DEFAULT_PROFILE, runs_suites_of
 from ..probes.association import reference_text
 from ..stats import decidable, fails_only_on_evidence, family_level, family_tests
 from ..suite import Check, Suite, condition_label
@@ -113,7 +113,7 @@ class Plan:
 
     def skip_reason(self, suite: Suite) -> str | None:
         kind = self.handle.kind
-        if kind not in suite.applies_to:
+        if not runs_suites_of(kind, suite.applies_to):
             return (
                 f"suite {suite.name!r} applies to {', '.join(suite.applies_to)} models; "
                 f"{self.handle.name} is a {kind} model"

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from open_clip.model import CLIP
 from safetensors.torch import save_file
 
-from .augment import augment
+from ..training.augment import augment
 from .render import sample_batch, vocabulary_words
 from .spec import SpecError, WorldSpec
 from .tokenizer import ToyTokenizer

@@ -43,7 +43,7 @@ def core_modules() -> list[str]:
 
 
 def test_pyproject_registers_the_toy_world_as_a_third_party_would():
-    assert declared_entry_points("clipsafety.models") == {"toyworld": "clipsafety.toyworld.provider:PROVIDER"}
+    assert declared_entry_points("clipsafety.models")["toyworld"] == "clipsafety.toyworld.provider:PROVIDER"
     probes = declared_entry_points("clipsafety.probes")
     assert probes == {name: f"clipsafety.toyworld.probes:{cls}" for name, cls in TOY_PROBES.items()}
     provider = EntryPoint("toyworld", "clipsafety.toyworld.provider:PROVIDER", ENTRY_POINT_GROUP).load()

@@ -1,6 +1,6 @@
 """Training augmentations, batched and seeded by a ``torch.Generator``.
 
-Why they matter: a toy CLIP trained on clean renders responds to off-distribution
+Why they matter: a CLIP trained on clean renders responds to off-distribution
 "super-stimuli", so inverting it shows speckle and hides the planted bias.
 Trained on zoomed, shifted, flipped, re-lit and noisy copies, its inversions show
 recognisable shapes and the planted colour lean. Hue is kept: colour is a label.
