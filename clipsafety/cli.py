@@ -39,9 +39,11 @@ def _cmd_run(args) -> int:
     for text in (*results.skipped_kinds, *results.problems):
         print(f"clipsafety: {text}")
     waived = f", {s['waived']} waived" if s["waived"] else ""
+    inconclusive = f", {s['inconclusive']} inconclusive" if s["inconclusive"] else ""
     print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error{waived}"
-          f"{regressions}")
-    return 0 if results.passed and not written.failed else 1
+          f"{inconclusive}{regressions}")
+    allow = bool(options.get("clip_allow_inconclusive"))
+    return 0 if results.passed_if(allow_inconclusive=allow) and not written.failed else 1
 
 
 def _say_written(written) -> None:

@@ -183,6 +183,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("clip-ray-address", "the Ray cluster for --clip-executor=ray: host:port, ray://host:10001, or auto "
            "(a cluster started on this machine, else a new local one). Default: RAY_ADDRESS, else auto.",
            default=None),
+    Option("clip-allow-inconclusive", "let inconclusive checks (a positive control that did not show, so the "
+           "check could not have failed) leave the exit status alone; they are still reported as inconclusive",
+           default=False, type=bool),
     Option("clip-familywise", "family-wise correction for the checks that fail only on evidence: none (each "
            "check's 95% interval; a fair model's run of m such checks expects up to m x 2.5% false alarms) or "
            "bonferroni (each at 1 - 5%/m, holding the whole run to 2.5%). Default: none.",

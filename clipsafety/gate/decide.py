@@ -2,6 +2,9 @@
 baseline run, and a waiver.
 
     passed, failed, error, skipped   what the measurement gave (error: it could not be measured)
+    + positive controls              a positive control that shows what its check looks for passes, one that
+                                     does not is "inconclusive", and so is every case of its check that
+                                     passed: the check could not have failed on this model
     + baseline                       a passed case whose statistic regressed beyond max_rise / max_drop fails
     + waiver                         a failed case that a waiver in effect matches is "waived"
 
@@ -20,10 +23,18 @@ from .waivers import Waivers
 NO_BASELINE = object()  # decide without a baseline run (None: the baseline run lacks this case)
 
 
+# A positive control's required outcome, as the suite writes it -> the check outcome that shows it.
+SHOWN_BY = {"fails": "failed", "passes": "passed"}
+
+
 def decide(record: CaseRecord, *, baseline: CaseRecord | None | object = NO_BASELINE,
-           waivers: Waivers | None = None, model: ModelInfo | None = None,
-           today: dt.date | None = None) -> CaseRecord:
-    """The record with its final outcome, its baseline comparison and the waiver that waived it."""
+           waivers: Waivers | None = None, model: ModelInfo | None = None, today: dt.date | None = None,
+           positive_control: str | None = None, controls_missed: tuple[str, ...] = ()) -> CaseRecord:
+    """The record with its final outcome, its baseline comparison and the waiver that waived it.
+
+    `positive_control`: the outcome the case must reach when its prompt is a positive control ("fails" or
+    "passes"); `controls_missed`: the check's positive controls (prompt ids) that did not show on this model."""
+    record = _controlled(record, positive_control, controls_missed)
     comparison = record.baseline if baseline is NO_BASELINE else compare_case(record, baseline)
     outcome = final_outcome(record.outcome, comparison)
     waiver = None
@@ -35,6 +46,28 @@ def decide(record: CaseRecord, *, baseline: CaseRecord | None | object = NO_BASE
     if waiver is not None:
         changed["waiver"] = waiver
     return dataclasses.replace(record, **changed)
+
+
+def _controlled(record: CaseRecord, positive_control: str | None, controls_missed: tuple[str, ...]) -> CaseRecord:
+    """The outcome the positive controls allow: a control passes when it shows, else it is inconclusive, and a
+    check whose control did not show cannot pass."""
+    if record.outcome not in ("passed", "failed"):
+        return record
+    if positive_control is not None:
+        must = SHOWN_BY[positive_control]
+        if record.outcome == must:
+            return dataclasses.replace(record, outcome="passed", reason=f"positive control: it {positive_control} "
+                                       "this check, as it must, so the check can see what it looks for")
+        return dataclasses.replace(record, outcome="inconclusive", reason=(
+            f"positive control: it must {positive_control.removesuffix('s')} this check but "
+            f"{'passed' if must == 'failed' else 'failed'}, so on this model the check cannot see what it looks "
+            "for, and its other verdicts are inconclusive"))
+    if controls_missed and record.outcome == "passed":
+        named = ", ".join(repr(c) for c in controls_missed)
+        return dataclasses.replace(record, outcome="inconclusive", reason=(
+            f"the positive control {named} did not show what this check looks for on this model, so passing it "
+            "says nothing: inconclusive, not passed"))
+    return record
 
 
 def final_outcome(measured: str, comparison: Comparison | None) -> str:
@@ -53,4 +86,4 @@ def matching_waiver(record: CaseRecord, waivers: Waivers, model: ModelInfo, toda
     return WaiverRecord(**kept)
 
 
-__all__ = ["NO_BASELINE", "decide", "final_outcome", "matching_waiver"]
+__all__ = ["NO_BASELINE", "SHOWN_BY", "decide", "final_outcome", "matching_waiver"]

@@ -20,6 +20,8 @@ MODEL_KINDS: tuple[str, ...] = ("natural", "synthetic", "toy")
 
 # The kind of suites a model of each kind runs (a suite's applies_to names these).
 SUITES_FOR: dict[str, str] = {"natural": "natural", "synthetic": "natural", "toy": "toy"}
+# The kinds a suite may apply to: a synthetic model runs the natural suites.
+SUITE_KINDS: tuple[str, ...] = tuple(sorted(set(SUITES_FOR.values())))
 
 # The inversion profile a suite gets when neither it nor --clip-profile names one.
 DEFAULT_PROFILE: dict[str, str] = {"toy": "toy", "natural": "paper", "synthetic": "paper"}
@@ -30,4 +32,4 @@ def runs_suites_of(model_kind: str, applies_to) -> bool:
     return model_kind in applies_to or SUITES_FOR.get(model_kind, model_kind) in applies_to
 
 
-__all__ = ["DEFAULT_PROFILE", "MODEL_KINDS", "SUITES_FOR", "runs_suites_of"]
+__all__ = ["DEFAULT_PROFILE", "MODEL_KINDS", "SUITES_FOR", "SUITE_KINDS", "runs_suites_of"]

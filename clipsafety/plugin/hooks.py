@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..util.errors import ClipSafetyError
-from .outcomes import CaseError, CheckFailed
+from .outcomes import CaseError, CaseInconclusive, CheckFailed
 from ..options import add_to_pytest, resolve_pytest
 
 _PLUGIN_RUN = pytest.StashKey["PluginRun"]()
@@ -103,9 +103,13 @@ class CheckItem(pytest.Item):
             from ..gate.verdict import waiver_text
 
             pytest.xfail(waiver_text(self.record.waiver))
+        if self.record.outcome == "inconclusive":  # a failure unless the user lets inconclusive checks through
+            if _plugin_run(self.config).options.get("clip_allow_inconclusive"):
+                pytest.skip(f"inconclusive: {self.record.reason}")
+            raise CaseInconclusive(f"inconclusive: {self.record.reason}")
 
     def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, (CheckFailed, CaseError, ClipSafetyError)):
+        if isinstance(excinfo.value, (CheckFailed, CaseError, CaseInconclusive, ClipSafetyError)):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 

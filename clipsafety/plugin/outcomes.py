@@ -7,3 +7,7 @@ class CheckFailed(Exception):
 
 class CaseError(Exception):
     """A case could not be measured (bad probe settings, a NaN image, ...)."""
+
+
+class CaseInconclusive(Exception):
+    """A check could not have failed (or shown) on this model: never a pass."""

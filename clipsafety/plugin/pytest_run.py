@@ -18,7 +18,7 @@ import types
 import pytest
 
 from ..util.errors import ClipSafetyError
-from .outcomes import CaseError, CheckFailed
+from .outcomes import CaseError, CaseInconclusive, CheckFailed
 from ..options import ResolvedOptions
 from ..run.progress import ProgressLine
 from ..results.record import CaseRecord, ModelInfo, SuiteInfo
@@ -31,7 +31,7 @@ def _worker_count() -> int:
 def _reason(excinfo) -> str:
     """An exception as a case's reason: our own messages as they are, anything else with its type."""
     err = excinfo.value
-    if isinstance(err, (CaseError, CheckFailed, ClipSafetyError)):
+    if isinstance(err, (CaseError, CaseInconclusive, CheckFailed, ClipSafetyError)):
         return str(err)
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
@@ -149,6 +149,9 @@ class PluginRun:
         record = item.record
         if report.skipped and hasattr(report, "wasxfail") and record is not None and record.outcome == "waived":
             pass  # a waived failure: pytest shows it as xfailed, the record keeps its values and waiver
+        elif record is not None and record.outcome == "inconclusive" and report.when == "call" and (
+                report.skipped or isinstance(getattr(call.excinfo, "value", None), CaseInconclusive)):
+            pass  # decided inconclusive: pytest shows it as failed, or skipped when the user allows it
         elif report.skipped:
             reason = report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
             record = self.run.skipped(item.case, item.nodeid, reason)

@@ -50,6 +50,7 @@ from ..stats.operators import OPERATORS
 
 # The report's palette (report.css.j2), so a plot and its row agree.
 OUTCOME_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e24aa", "waived": "#b26a00",
+                   "inconclusive": "#5d4037",
                    "skipped": "#757575"}
 BASELINE_COLOUR = "#3949ab"
 INK, GUIDE = "#222222", "#999999"

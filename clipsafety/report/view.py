@@ -21,10 +21,11 @@ from ..gate.verdict import waiver_text
 from .humanize import duration, moment, without_machine_paths
 from .plots import PlotImage, plot_for_case, plot_image
 
-STATUSES = ("failed", "error", "waived", "passed", "skipped")
-# The verdict first: failed, error, then waived failures, passing, skipped (each in suite order).
-_STATUS_RANK = {"failed": 0, "error": 1, "waived": 2, "passed": 3, "skipped": 4}
-OUTCOME_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–", "error": "!", "waived": "✗ waived"}
+STATUSES = ("failed", "error", "inconclusive", "waived", "passed", "skipped")
+# The verdict first: failed, error, inconclusive, then waived failures, passing, skipped (each in suite order).
+_STATUS_RANK = {"failed": 0, "error": 1, "inconclusive": 2, "waived": 3, "passed": 4, "skipped": 5}
+OUTCOME_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–", "error": "!", "waived": "✗ waived",
+                 "inconclusive": "? inconclusive"}
 # Only inline raster images may reach an <img src>: anything else (a URL, a
 # javascript: URI) would be a network request or worse.
 SAFE_IMAGE_PREFIXES = ("data:image/png;base64,", "data:image/jpeg;base64,",
@@ -186,7 +187,7 @@ class SuiteView:
 
 def _worst(outcomes) -> str:
     outcomes = list(outcomes)
-    for status in ("failed", "error", "waived", "passed"):
+    for status in ("failed", "error", "inconclusive", "waived", "passed"):
         if status in outcomes:
             return status
     return "skipped" if outcomes else "passed"
@@ -341,10 +342,16 @@ def _model_identity(model: ModelInfo | None) -> dict[str, str]:
 
 
 def verdict(results: Results) -> str:
-    """'passed' only when nothing failed or errored and pytest (when it ran the cases) exited 0."""
+    """'passed' only when nothing failed, errored or was inconclusive and pytest (when it ran the cases) exited 0;
+    'inconclusive' when the only thing in the way is a check that could not have failed."""
     if results.passed:
         return "passed"
-    return "failed" if results.summary["failed"] else "error"
+    counts = results.summary
+    if counts["failed"]:
+        return "failed"
+    if counts["error"] or results.problems or results.exit_status not in (None, 0) and not counts["inconclusive"]:
+        return "error"
+    return "inconclusive"
 
 
 def build_summary(results: Results) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from ..stats.operators import OPERATORS
 from ..models.targets import axis_removed_parts, midpoint_parts
 
 SCHEMA = "clipsafety-results/2"
-OUTCOMES = ("passed", "failed", "skipped", "error", "waived")  # waived: failed, and a waiver accepts it
+# waived: failed, and a waiver accepts it; inconclusive: the check could not have failed (or shown) on this model
+OUTCOMES = ("passed", "failed", "skipped", "error", "waived", "inconclusive")
 BOUNDS = ("point", "lower", "upper")
 
 # -- the records ---------------------------------------------------------------------
@@ -381,10 +382,15 @@ class Results:
 
     @property
     def passed(self) -> bool:
-        """True only when nothing failed or errored, no run-level problem, and pytest (when it ran) exited 0."""
+        """True only when nothing failed, errored or was inconclusive, no run-level problem, and pytest (when it
+        ran) exited 0."""
+        return self.passed_if(allow_inconclusive=False)
+
+    def passed_if(self, *, allow_inconclusive: bool) -> bool:
+        """`passed`, with inconclusive cases let through when the user allows them (--clip-allow-inconclusive)."""
         counts = self.summary
         return (not counts["failed"] and not counts["error"] and not self.problems
-                and self.exit_status in (None, 0))
+                and (allow_inconclusive or not counts["inconclusive"]) and self.exit_status in (None, 0))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..gate.compare import attach_baseline, without_baseline
-from ..gate.decide import NO_BASELINE, decide
+from ..gate.decide import NO_BASELINE, SHOWN_BY, decide
 from ..cache import image_sha256
 from ..results.conditions import FLIP_TEXT, ConditionRecord, deciding_condition
 from ..util.errors import ClipSafetyError
@@ -64,6 +64,7 @@ class Run:
         self.require = tuple(require or ())
         self.waivers_path = waivers
         self.waivers: Waivers | None = None
+        self._controls: dict[tuple[str, str, str], bool] = {}  # (suite, check, prompt) -> the control showed
 
     @property
     def config(self) -> RunConfig:
@@ -117,8 +118,27 @@ class Run:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
         record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw)
         baseline = self._baseline_cases.get(nodeid) if self.baseline is not None else NO_BASELINE
-        record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model)
+        record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model,
+                        positive_control=case.prompt.positive_control, controls_missed=self._controls_missed(case))
         return Finished(record, thumbnails(measured, self.images))
+
+    def _controls_missed(self, case: Case) -> tuple[str, ...]:
+        """The ids of the case's check's positive controls that did not show what the check looks for."""
+        if case.prompt.positive_control:
+            return ()
+        return tuple(control.id for control in case.suite.positive_controls_for(case.check)
+                     if not self._control_shown(Case(case.suite, case.check, control)))
+
+    def _control_shown(self, control: Case) -> bool:
+        """True when a positive control reached the outcome it must (measured once per run)."""
+        key = (control.suite.path, control.check.id, control.prompt.id)
+        if key not in self._controls:
+            try:
+                outcome = self.session.evaluate(control).outcome
+            except ClipSafetyError:
+                outcome = "error"
+            self._controls[key] = outcome == SHOWN_BY[control.prompt.positive_control]
+        return self._controls[key]
 
     def skipped(self, case: Case, nodeid: str, reason: str) -> CaseRecord:
         return case_record(case, nodeid, outcome="skipped", reason=reason)

@@ -31,7 +31,7 @@ from yaml.nodes import MappingNode, Node
 
 from ..util import limits
 from ..util.errors import SuiteError
-from ..models.kinds import MODEL_KINDS
+from ..models.kinds import SUITE_KINDS
 from .bounded_yaml import compose, decode
 from .checks import read_checks
 from .inversion import read_inversion, setting_types
@@ -104,7 +104,7 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
     top = _read_top(r, root)
     name = r.string(top["name"][1], "name")
     description = r.string(top["description"][1], "description", empty_ok=True) if "description" in top else ""
-    applies_to = read_applies_to(r, top["applies_to"][1]) if "applies_to" in top else MODEL_KINDS
+    applies_to = read_applies_to(r, top["applies_to"][1]) if "applies_to" in top else SUITE_KINDS
     inversion = read_inversion(r, top["inversion"][1], applies_to) if "inversion" in top else InversionSpec()
     probes = read_probes(r, top["probes"][1], applies_to) if "probes" in top else {}
     prompts = read_prompts(r, top["prompts"][1])
@@ -149,7 +149,7 @@ def _read_top(r: Reader, root: Node) -> dict[str, tuple[Node, Node]]:
 __all__ = [
     "Check",
     "InversionSpec",
-    "MODEL_KINDS",
+    "SUITE_KINDS",
     "Prompt",
     "ProbeSpec",
     "Suite",

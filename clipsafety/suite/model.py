@@ -31,6 +31,9 @@ class Prompt:
     tags: tuple[str, ...] = ()
     line: int = 0
     control: str | None = None  # a neutral prompt inverted with this prompt's seeds, for paired checks
+    # A positive control: the outcome ("fails" or "passes") every check selecting it must reach, to show that
+    # the check can see what it looks for on this model; when it does not, the check's verdicts are inconclusive.
+    positive_control: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,10 @@ class Suite:
 
     def prompts_for(self, check: Check) -> list[Prompt]:
         return [p for p in self.prompts if check.applies_to(p)]
+
+    def positive_controls_for(self, check: Check) -> list[Prompt]:
+        """The check's positive controls: the prompts it selects that must show what it looks for."""
+        return [p for p in self.prompts_for(check) if p.positive_control]
 
     def where(self, field_path: str) -> str:
         """'path:line' of a field (e.g. 'inversion.overrides.steps'), for errors raised later."""

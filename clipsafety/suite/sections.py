@@ -8,7 +8,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..util import limits
 from ..util.errors import ProbeError
-from ..models.kinds import MODEL_KINDS
+from ..models.kinds import SUITE_KINDS
 from ..util.names import did_you_mean
 from ..probes import SettingError, get_probe_class, probe_names, validate_settings
 from ..stats import ANCHORED_RANGE
@@ -16,7 +16,9 @@ from ..models.targets import axis_removed_text, looks_like_target, midpoint_text
 from .model import ProbeSpec, Prompt, slug
 from .reader import ID_RULE, Reader, is_id
 
-PROMPT_KEYS = ("id", "text", "tags", "control")
+PROMPT_KEYS = ("id", "text", "tags", "control", "positive_control")
+# What a positive control must do on every check that selects it: show what the check looks for.
+POSITIVE_CONTROL_OUTCOMES = ("fails", "passes")
 PROBE_RESERVED = ("type", "anchors")
 _PROBE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # no dots: metrics are "<key>.<statistic>"
 
@@ -24,9 +26,9 @@ _PROBE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # no dots: metrics are "<ke
 def read_applies_to(r: Reader, node: Node) -> tuple[str, ...]:
     kinds = r.strings(node, "applies_to", single_ok=True)
     for i, kind in enumerate(kinds):
-        if kind not in MODEL_KINDS:
+        if kind not in SUITE_KINDS:
             item = node.value[i] if isinstance(node, SequenceNode) else node
-            raise r.fail(item, f"applies_to[{i}]", f"unknown model kind {kind!r}{did_you_mean(kind, MODEL_KINDS)}",
+            raise r.fail(item, f"applies_to[{i}]", f"unknown model kind {kind!r}{did_you_mean(kind, SUITE_KINDS)}",
                          fix="use toy (toy-world models) and/or natural (CLIPs trained on natural images)")
     if not kinds:
         raise r.fail(node, "applies_to", "must name at least one model kind", fix="e.g. applies_to: [natural, toy]")
@@ -149,7 +151,23 @@ def _read_prompt(r: Reader, item: Node, field_path: str) -> tuple[Prompt, Node, 
     else:
         id_node, pid = item, _derived_id(r, item, field_path, text)
     control = _read_control(r, items, field_path, text.strip())
-    return Prompt(id=pid, text=text.strip(), tags=tags, line=line, control=control), id_node, "id" in items
+    positive = _read_positive_control(r, items, field_path)
+    return (Prompt(id=pid, text=text.strip(), tags=tags, line=line, control=control, positive_control=positive),
+            id_node, "id" in items)
+
+
+def _read_positive_control(r: Reader, items, field_path: str) -> str | None:
+    """`positive_control: fails` (the checks must flag this prompt) or `passes` (they must find what they look for)."""
+    if "positive_control" not in items:
+        return None
+    node, where = items["positive_control"][1], f"{field_path}.positive_control"
+    value = r.string(node, where)
+    if value not in POSITIVE_CONTROL_OUTCOMES:
+        raise r.fail(node, where, f"positive_control must be one of {', '.join(POSITIVE_CONTROL_OUTCOMES)}, "
+                                  f"got {value!r}{did_you_mean(value, POSITIVE_CONTROL_OUTCOMES)}",
+                     fix="positive_control: fails (a prompt the checks must flag, e.g. an NSFW prompt for an NSFW "
+                         "check) or passes (a prompt that must show what the checks look for)")
+    return value
 
 
 def _read_control(r: Reader, items, field_path: str, text: str) -> str | None:

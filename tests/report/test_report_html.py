@@ -92,8 +92,8 @@ def test_check_line_shows_value_interval_threshold_and_mark(results, parse_html)
 def test_summary_counts_and_provenance(results, parse_html):
     doc = _doc(results, parse_html)
     counts = {li.attrs["data-count"]: int(li.attrs["data-value"]) for li in doc.find("ul", id="counts").find_all("li")}
-    assert counts == {"waived": 0, **results["summary"]}  # the fixture run has no waivers file
-    assert all(v for k, v in counts.items() if k != "waived")  # the real run has every other outcome
+    assert counts == {"waived": 0, "inconclusive": 0, **results["summary"]}  # no waivers file, no positive control
+    assert all(v for k, v in counts.items() if k not in ("waived", "inconclusive"))  # the real run has every other outcome
     assert doc.find(id="verdict").text() == "FAILED"
     prov = results["provenance"]
     fingerprint = prov["model"]["fingerprint"]
@@ -286,7 +286,7 @@ def test_filters_list_every_suite_status_and_probe(results, parse_html):
     def values(group):
         return {i.attrs["value"] for i in doc.find_all("input", cls="filter") if i.attrs["data-filter"] == group}
 
-    assert values("status") == {"passed", "failed", "skipped", "error", "waived"}
+    assert values("status") == {"passed", "failed", "skipped", "error", "waived", "inconclusive"}
     assert values("probe") == {c["probe"] for c in results["cases"]}
     assert values("suite") == {s.attrs["data-suite"] for s in doc.find_all("section", cls="suite")}
     for element in doc.find_all(None, None):

@@ -14,10 +14,13 @@ NATURAL_SUITES = ("gender-skew", "nsfw-leakage", "concept-blending")
 
 
 def suite_texts(name: str) -> set[str]:
-    """Prompt texts and controls, and every probe's anchors, labels and reference."""
+    """Prompt texts and controls, and every probe's anchors, labels and reference; not the positive controls
+    that must be flagged (the NSFW one): the world shows nothing NSFW, by design."""
     data = yaml.safe_load((SUITES / f"{name}.clipsafety.yaml").read_text(encoding="utf-8"))
     texts = set()
     for prompt in data["prompts"]:
+        if prompt.get("positive_control") == "fails" and name == "nsfw-leakage":
+            continue
         texts.add(prompt["text"])
         if prompt.get("control"):
             texts.add(prompt["control"])
