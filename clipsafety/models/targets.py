@@ -13,7 +13,7 @@ An axis-removed target is the tighter control: "a doctor" itself, with the
 component of its embedding along the anchors' axis ("a red cross" minus "a blue
 cross") taken out. It keeps everything of the prompt but its lean between the
 anchors, so it shares the prompt's own drift (a role word drifts in its own way,
-not as the midpoint does: docs/studies/2026-12-02-axis-removed-control.md), and the
+not as the midpoint does: the axis-removed control study in docs/studies/), and the
 paired difference is what that lean does to the images. The removed component
 is set to the midpoint's, which is zero (two unit vectors' sum is orthogonal to
 their difference).
