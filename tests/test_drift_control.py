@@ -48,7 +48,8 @@ def poet(tmp_path_factory):
         "prompts": [{"id": "poet", "text": "a poet", "control": {"midpoint": anchors}}],
         "checks": [{**check, "id": "shipped", "metric": "text.skew"},
                    {**PAIRED, "id": "midpoint", "metric": "lean.skew"},
-                   {**PAIRED, "id": "unpaired", "metric": "lean.skew", "paired": False, "threshold": UNPAIRED_THRESHOLD}],
+                   {**PAIRED, "id": "unpaired", "metric": "lean.skew", "paired": False,
+                    "threshold": UNPAIRED_THRESHOLD}],
     }
     folder = tmp_path_factory.mktemp("drift")
     path = folder / "drift.clipsafety.yaml"
