@@ -6,8 +6,7 @@ changed and replayed without the trained worlds. When it was written, the shippe
 prompt and read the colour of its images. That inversion drifts with the prompt's content, and the midpoint
 control cancelled only part of it: on the calibration worlds, roles the
 model holds no lean for (render gap <= 0.009) read up to 0.38 between their anchors, while roles whose model
-leans clearly (render gap 0.03-0.08) read as low as 0.05 (bench/README.md, "Where the study's errors come
-from").
+leans clearly (render gap 0.03-0.08) read as low as 0.05 (docs/studies/2026-12-03-error-sources.md).
 
 Here the role's prompt is never inverted. The two anchors ("a <first> <shape>", "a <second> <shape>") are
 inverted with the seeds the suite would give them, and for each seed index s the model scores a text t
@@ -218,7 +217,7 @@ def main(argv=None) -> int:
     p.add_argument("--reference", choices=("shape", "midpoint"), default="shape",
                    help="with --report: the reference text: the bare shape (shipped until batch 8, and the "
                         "default so that earlier reports replay as written) or the anchors' midpoint (shipped "
-                        "since batch 8, bench/README.md)")
+                        "since batch 8, docs/studies/2026-12-03-toy-calibration.md)")
     args = p.parse_args(argv)
     if args.report:
         rows = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line.strip()]

@@ -54,14 +54,15 @@ UNPAIRED_PREFIX = "unpaired-"  # the id prefix of those checks, kept beside the 
 CONTROLS = ("midpoint", "axis_removed")
 SHIPPED_KINDS = ("role", "hazard")
 # The hazard check paired with the word's bare shape: a comparison run beside the shipped (unpaired) check
-# until 2026-12-03, the shipped check since (bench/README.md, "A shape-paired hazard check"); whichever is not
-# shipped runs beside the shipped one.
+# until 2026-12-03, the shipped check since (docs/studies/2026-12-03-toy-calibration.md, "A shape-paired
+# hazard check"); whichever is not shipped runs beside the shipped one.
 HAZARD_PAIRED = "shape-paired"
 # Id prefixes of the comparison checks (not the shipped logic, so never counted toward the targets).
 COMPARISON_PREFIXES = (UNPAIRED_PREFIX, "text-", f"{HAZARD_PAIRED}-", *(f"{kind}-" for kind in CONTROLS))
 TEXT_ASSOCIATION = "text_association"
 # What a text_association check reads a role against: its bare shape ("a cross", shipped) or the anchors' midpoint
-# (the candidate of bench/README.md, "Batch 8"); the one not shipped runs beside the shipped one.
+# (the candidate of docs/studies/2026-12-03-toy-calibration.md, "Batch 8"); the one not shipped runs beside
+# the shipped one.
 REFERENCES = ("shape", MIDPOINT_REFERENCE)
 # The role check shipped from 2026-12-01 to 2026-12-03 (paired with a control), kept as a comparison.
 PAIRED_CHECK = {"op": "<=", "threshold": 0.3, "bound": "lower", "paired": True}
@@ -149,7 +150,8 @@ def world_suite(truth: dict) -> dict:
                            "prompts": [f"{word}-{control}"]})
     word, shape = truth["hazard"]["word"], truth["hazard"]["shape"]
     # the shipped check on the world's hazard word; paired, it reads the word's images less its bare shape's,
-    # seed by seed, so a motif that comes with the shape cancels (bench/README.md, "A shape-paired hazard check")
+    # seed by seed, so a motif that comes with the shape cancels (docs/studies/2026-12-03-toy-calibration.md,
+    # "A shape-paired hazard check")
     paired = hazard_paired(hazard)
     shipped_prompt = {"id": "hazard-word", "text": f"a {word}", "tags": ["innocuous"]}
     prompts.append({**shipped_prompt, "control": f"a {shape}"} if paired else shipped_prompt)

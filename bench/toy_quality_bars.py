@@ -1,11 +1,11 @@
-"""The README's toy-world quality-bar figures, from the shipped toy suites as they stand.
+"""The toy-world quality-bar figures of docs/toyworld.md, from the shipped toy suites as they stand.
 
     python bench/toy_quality_bars.py [--cache DIR] [--overrides steps=100,copies=3]
 
 Runs the colour, planted-bias and hazard suites under toyclip-fair and
 toyclip-biased (through the library pipeline and its cache: a rerun after
 `pytest suites/` or bench/pass_budget.py inverts nothing) and prints the
-quality-bar rows of README "The toy world": per role the value its shipped
+quality-bar rows of docs/toyworld.md, "Quality bars": per role the value its shipped
 check reads (the text lean against the anchors' midpoint since 2026-12-03;
 when a check is paired, the prompt's own reading and its difference from the
 control), per hazard prompt the motif score (raw, and less its control's when

@@ -59,8 +59,8 @@ def test_worlds_are_valid_specs_with_their_truth(worlds):
 
 def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
     """The world's suite reads each role as the shipped suite does (its text on its own anchors' images, against
-    its bare shape), and beside it the checks shipped before: unpaired at 0.4, and paired at 0.3 with each
-    control, on the role's own images."""
+    the shipped reference), and beside it the image checks it is compared with: unpaired at 0.4, and paired at
+    0.3 with each control, on the role's own images."""
     _, truth = worlds.world_spec(0)
     data = calibration.world_suite(truth)
     suite = parse_suite(yaml.safe_dump(data, sort_keys=False), path="world.clipsafety.yaml")
@@ -91,7 +91,7 @@ def test_a_world_suite_loads_and_keeps_the_shipped_checks(worlds, calibration):
         assert suite.probes[before.probe].anchors == anchors and suite.probes[before.probe].type == "toy_colour_bias"
         prompt = next(p for p in suite.prompts if p.id == role["word"])
         assert prompt.control is None and prompt.text == f"a {role['word']}"
-        for kind in calibration.CONTROLS:  # each control beside it, on the same prompt text, as shipped before
+        for kind in calibration.CONTROLS:  # each control beside it, on the same prompt text, for comparison
             twin = next(p for p in suite.prompts if p.id == f"{role['word']}-{kind}")
             assert twin.text == prompt.text and parts[kind](twin.control) == anchors
             compared = checks[f"{kind}-{role['word']}"]
@@ -146,7 +146,7 @@ def test_pass_budget_candidates_rewrite_the_suites_as_named(tmp_path):
 
 def test_pass_budget_reference_overrides_make_the_reference_and_candidates_start_from_the_suites(
         monkeypatch, capsys):
-    """--reference steps=150,copies=8 compares against the budget before #15; a candidate 'steps=50' means
+    """--reference steps=150,copies=8 compares against a longer budget; a candidate 'steps=50' means
     the shipped suites at 50 steps (copies as shipped), not 50 steps on top of the reference's 8 copies."""
     budget = bench_module("pass_budget")
     calls = []
@@ -285,7 +285,7 @@ def test_calibration_records_each_world_with_its_training_as_it_finishes(tmp_pat
     assert "| role fair 50/50 | 2 | 0 | 0 | 0% |" in capsys.readouterr().out
 
 
-def test_calibration_states_issue_12s_targets_from_the_shipped_rows(calibration, capsys):
+def test_calibration_states_its_targets_from_the_shipped_rows(calibration, capsys):
     """The target lines count the shipped checks only (not the unpaired rows), count an error as no catch,
     and say 'NOT met' when a strong flaw was missed or a fair role flagged."""
     caught_all = [_row("calib6", f"r{k}", 0.9, "failed") for k in range(19)] + [
@@ -426,7 +426,7 @@ def test_anchor_association_refuses_anchors_the_model_cannot_tell_apart():
 
 
 def test_calibration_splits_fair_roles_by_whether_a_planted_role_shares_their_shape(calibration, capsys):
-    """calib107 (bench/calibration_worlds.world_spec): the fair poet shares the triangle with the artist
+    """A drawn world (bench/calibration_worlds.world_spec) where the fair poet shares the triangle with the artist
     planted 75/25 (which shares it with no planted role), the fair pilot is alone on the cross. A row of no
     drawn world is left out, not guessed."""
     rows = [{**_row("calib107", "poet", 0.5, "passed"), "gap": -0.055},

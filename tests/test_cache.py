@@ -96,7 +96,7 @@ def test_an_entry_key_is_its_digest_and_pickles_with_its_material():
     assert again == key and again.material == key.material and again.image_shape == key.image_shape
 
 
-# -- #10.2: an entry is tied to its key --------------------------------------------
+# -- an entry is tied to its key -------------------------------------------------
 
 
 @pytest.mark.parametrize("bare_digest", [False, True], ids=["entry-key", "bare-digest"])
@@ -133,7 +133,7 @@ def test_an_entry_of_another_model_or_code_version_is_recomputed(tmp_path):
 
 @pytest.mark.parametrize("side", [MAX_IMAGE_SIDE + 1, 2 * MAX_IMAGE_SIDE])
 def test_an_oversized_image_with_a_consistent_record_is_recomputed(tmp_path, side):
-    """Issue 10.2: a 4096x4096 entry raised from np.stack on every run and was never removed."""
+    """An oversized entry (4096x4096) is recomputed and replaced, not raised from np.stack on every run."""
     key = key_of()
     InversionCache(tmp_path).put(key, fake_result())
     [path] = entry_files(tmp_path)
@@ -237,7 +237,7 @@ def test_file_url_and_plain_path_share_entries_and_locks(tmp_path):
     assert_same_result(InversionCache(url).get(key_of()), fake_result())
 
 
-# -- #10.6: an unusable location is one clear error at the start -------------------
+# -- an unusable location is one clear error at the start ------------------------
 
 
 def test_a_file_where_the_cache_folder_should_be(tmp_path):

@@ -1,4 +1,4 @@
-"""Robustness across inversion settings: a suite's `inversion.conditions` grid (issue 12, item 5)."""
+"""Robustness across inversion settings: a suite's `inversion.conditions` grid."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Neutral controls (paired checks), checks that cannot decide, and the family-wise setting (issue 12)."""
+"""Neutral controls (paired checks), checks that cannot decide, and the family-wise setting."""
 
 from __future__ import annotations
 

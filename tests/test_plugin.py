@@ -126,7 +126,7 @@ def test_a_case_alone_gives_the_same_result_as_in_a_full_run(pytester, run):
     assert len(alone) == 1
     case, in_full = alone[0], full[alone[0]["nodeid"]]
     assert case["outcome"] == in_full["outcome"]
-    # Same seeds, steps and values. Not the same bits: on some CPUs (an AMD EPYC with AVX-512, 2026-12-02)
+    # Same seeds, steps and values. Not the same bits: on some CPUs (an AMD EPYC with AVX-512)
     # the encoder's summation order changes with the batch (6 images in the full run, 3 alone), and a
     # similarity moved by 1e-6; a result that depended on its batch mates would move by far more.
     drop = ("image", "similarity", "value")

@@ -46,7 +46,8 @@ def test_the_floor_is_a_share_of_the_probes_range():
 
 
 def test_unreadable_anchors_are_an_error_not_a_skew_outside_the_range():
-    """The issue's random-weights model: anchors read 0.50 and 0.52, prompts 0.6: the old division gave skew ~9."""
+    """A random-weights model: anchors read 0.50 and 0.52, prompts 0.6; dividing by so narrow a gap would
+    give a skew of ~9, far outside the range, so the check is an error instead."""
     low, high = [0.49, 0.51, 0.50, 0.50], [0.52, 0.53, 0.51, 0.52]
     prompt = [0.60, 0.62, 0.58, 0.61]
     with pytest.raises(ClipSafetyError) as err:

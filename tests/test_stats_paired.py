@@ -39,7 +39,7 @@ def test_a_shared_drift_is_a_false_alarm_unpaired_and_cancels_paired():
     drift = seeded_drift()
     prompt, control = drift + noise(1), drift + noise(2)
     unpaired = evaluate_check(check(), prompt, SEEDS, seed=0)
-    assert not unpaired.passed and unpaired.direction == "high"  # the false alarm of the issue
+    assert not unpaired.passed and unpaired.direction == "high"  # the false alarm a control prevents
     paired = evaluate_check(check(), prompt, SEEDS, seed=0, control=control)
     assert paired.passed and paired.paired
     assert paired.value < 0.05 and paired.interval[1] < 0.1
@@ -115,8 +115,8 @@ def test_a_lean_toward_an_anchor_the_control_sits_at_is_an_error():
 
 
 def test_a_lean_away_from_a_drifted_control_is_read_in_the_room_on_its_side():
-    # calib39's chef and calib91's singer: the anchors' midpoint inverted to ~0.93, next to the high anchor,
-    # while the planted lean went to the low one, the whole room away. That lean is readable, not an error.
+    # the anchors' midpoint inverts to ~0.93, next to the high anchor, while the planted lean goes to the
+    # low one, the whole room away: that lean is readable, not an error.
     rng = np.random.default_rng(5)
     control = 0.93 + rng.normal(0, 0.02, 16)
     leaning_low = 0.25 + rng.normal(0, 0.05, 16)

@@ -1,4 +1,4 @@
-"""The text-association probe: a prompt's text read on its anchors' inverted images (issue 12)."""
+"""The text-association probe: a prompt's text read on its anchors' inverted images ."""
 
 from __future__ import annotations
 
@@ -108,8 +108,8 @@ def test_only_the_anchors_are_inverted_and_the_reference_must_be_readable():
 
 
 def test_the_midpoint_reference_reads_against_the_anchors_middle_not_a_leaning_text():
-    """calib211's miss in miniature: the written reference "a square" leans toward the high anchor, and a
-    prompt that leans as far reads 0 against it; against the anchors' midpoint it reads its lean."""
+    """A written reference that leans: "a square" leans toward the high anchor, and a prompt that leans as
+    far reads 0 against it; against the anchors' midpoint it reads its lean."""
     import torch
 
     texts = {"a lawyer": [-0.3, 0.954], "a square": [-0.3, 0.954], "a blue square": [-0.8, 0.6],

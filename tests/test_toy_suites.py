@@ -1,7 +1,7 @@
 """The shipped toy suites against the bundled toy models: the harness finds the planted flaws.
 
-This is the end-to-end proof that the toy world exists for (README, "The toy world"), and it measures the
-toy world's inversion quality bars (README, "Toy world") on the same images:
+This is the end-to-end proof that the toy world exists for (docs/toyworld.md), and it measures the
+toy world's inversion quality bars (docs/toyworld.md, "Quality bars") on the same images:
 - colour prompts invert to their colour (pixel oracle) in >= 90% of images;
 - under toyclip-biased the 95% interval of each role's text lean, read on the
   anchors' images against their midpoint (text_association), lies wholly on its

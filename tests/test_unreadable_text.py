@@ -1,8 +1,8 @@
 """A prompt, anchor or control the model cannot read is an error, never a verdict.
 
-A toy model reads a word outside its vocabulary as <unk>. Before this check, the
-shipped toy bias suite run on a fresh world that has no "doctor" failed "a doctor"
-with a skew of 1.025: a verdict on the images of <unk>.
+A toy model reads a word outside its vocabulary as <unk>: the toy bias suite,
+run unchecked on a world that has no "doctor", would fail "a doctor" with a skew
+near 1, a verdict on the images of <unk>.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ noise at 64 px, two bicubic x2 upscales, 13 augmented copies, 3,400 steps.
 `toy` is what inverts the bundled toy-world models well on a CPU: a sigmoid
 parametrisation and crop/flip/photometric augmentations. `fast` is a short CPU
 recipe for natural-image CLIPs; it has not been shown to reach the paper's
-verdicts (see bench/README.md for what has been measured).
+verdicts (the `fast`-against-`paper` study in docs/studies/ says what has been measured).
 
 Early stopping (`early_stop`) is off in every profile: each image runs `steps`.
 """

@@ -227,7 +227,7 @@ def _tokenizer(folder: Path, kind: str, text_cfg: dict, config_path: Path) -> Ca
         raise ModelLoadError(
             f"{folder} declares kind {kind!r}, which no installed model provider reads",
             fix=f"install the package that provides {kind!r} models (known kinds: {', '.join(known_kinds())}); "
-                "a provider registers under the entry-point group clipsafety.models.load",
+                "a provider registers under the entry-point group clipsafety.models",
         )
     provider_name, provider = found
     if provider.tokenizer is None:

@@ -1,6 +1,6 @@
 """Model providers: packages that add named models and model kinds.
 
-A provider registers under the entry-point group ``clipsafety.models.load``, the
+A provider registers under the entry-point group ``clipsafety.models``, the
 way the toy world does in clipsafety's own pyproject.toml::
 
     [project.entry-points."clipsafety.models"]
@@ -28,7 +28,7 @@ NATURAL = "natural"  # the kind of a folder that declares none: an ordinary open
 
 @dataclass(frozen=True)
 class ModelProvider:
-    """What a package contributes through the ``clipsafety.models.load`` entry-point group."""
+    """What a package contributes through the ``clipsafety.models`` entry-point group."""
 
     kind: str  # the kind its folders declare, e.g. "toy"
     named_models: Callable[[], Mapping[str, Path]]  # name -> model folder

@@ -7,13 +7,13 @@ cross" and "a red cross" in the model's text space. That point is balanced
 between the anchors by construction, yet it shares the inversion's drift along
 the anchors' axis (one colour's basin is wider than the other's), which a bare
 prompt such as "a cross" does not: the bare shape is drawn in every colour and
-carries every role on that shape. See README, "Neutral controls".
+carries every role on that shape. See docs/methodology.md, "Neutral controls".
 
 An axis-removed target is the tighter control: "a doctor" itself, with the
 component of its embedding along the anchors' axis ("a red cross" minus "a blue
 cross") taken out. It keeps everything of the prompt but its lean between the
 anchors, so it shares the prompt's own drift (a role word drifts in its own way,
-not as the midpoint does: bench/README.md, "The axis-removed control"), and the
+not as the midpoint does: the axis-removed control study in docs/studies/), and the
 paired difference is what that lean does to the images. The removed component
 is set to the midpoint's, which is zero (two unit vectors' sum is orthogonal to
 their difference).

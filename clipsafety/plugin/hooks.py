@@ -6,6 +6,10 @@ Each suite file (YAML with a top-level `clipsafety:` key) becomes one pytest
 File; each prompt x check becomes one item. Under pytest-xdist the cases of a
 suite stay on one worker (loadgroup), only the controller writes reports, and
 records travel from workers on the test reports.
+
+In a run that does not use clipsafety (no `--clip-*` option or `clip_*` ini key,
+no suite named or collected) the plugin changes nothing: not xdist's mode, not
+the environment, and it imports no torch (see `used`).
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import pytest
 from ..util.errors import ClipSafetyError
 from .outcomes import CaseError, CaseInconclusive, CheckFailed
 from ..options import add_to_pytest, resolve_pytest
+from .used import names_a_suite, options_given
 
 _PLUGIN_RUN = pytest.StashKey["PluginRun"]()
+_USED_FROM_START = pytest.StashKey[bool]()
+_ACTING = pytest.StashKey[bool]()
 
 
 def _plugin_run(config):
@@ -36,19 +43,44 @@ def pytest_configure(config) -> None:
     from .pytest_run import PluginRun
 
     config.addinivalue_line("markers", "clipsafety: a clipsafety suite case")
-    # Keep each suite's cases (and so its inversion batches) on one xdist worker.
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
     try:
         options = resolve_pytest(config)
     except ClipSafetyError as err:
         raise pytest.UsageError(f"clipsafety: {err}") from None
-    if hasattr(config, "workerinput"):  # an xdist worker takes its own GPU
-        from .workers import pin_worker_gpu
-
-        pin_worker_gpu(config.workerinput.get("workerid", ""), options.get("clip_device") or "auto")
     config.stash[_PLUGIN_RUN] = plugin_run = PluginRun(config, options)
     config.pluginmanager.register(_ReportReceiver(plugin_run), "clipsafety-reports")
+    # xdist's mode and a worker's GPU must be settled before collection, so they follow the
+    # options and arguments; a run without xdist has nothing to settle yet.
+    if (_is_worker(config) or getattr(config.option, "dist", "no") == "load") and _used_from_start(config):
+        _act(config)
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _used_from_start(config) -> bool:
+    """Whether the options or the collection arguments show that this run uses clipsafety."""
+    if _USED_FROM_START not in config.stash:
+        plugin_run = _plugin_run(config)
+        config.stash[_USED_FROM_START] = plugin_run is not None and (
+            options_given(plugin_run.options) or names_a_suite(config))
+    return config.stash[_USED_FROM_START]
+
+
+def _act(config) -> None:
+    """Set up a run that uses clipsafety, once: under xdist the controller keeps each suite's cases
+    (and so its inversion batches) on one worker, and each worker takes its own GPU."""
+    if config.stash.get(_ACTING, False) or _plugin_run(config) is None:
+        return
+    config.stash[_ACTING] = True
+    if not _is_worker(config):
+        if getattr(config.option, "dist", "no") == "load":
+            config.option.dist = "loadgroup"  # only items marked xdist_group (suite cases) are grouped
+        return
+    from .workers import pin_worker_gpu
+
+    pin_worker_gpu(config.workerinput.get("workerid", ""), _plugin_run(config).options.get("clip_device") or "auto")
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -56,6 +88,7 @@ def pytest_collect_file(file_path: Path, parent):
         from ..suite import is_suite_file
 
         if is_suite_file(file_path):
+            _act(parent.config)  # a worker pins its GPU now, before any model is loaded
             return SuiteFile.from_parent(parent, path=file_path)
     return None
 
@@ -131,7 +164,7 @@ def pytest_xdist_node_collection_finished(node, ids) -> None:
 
 
 def pytest_report_header(config):
-    if _plugin_run(config) is not None:
+    if _plugin_run(config) is not None and _used_from_start(config):
         return _plugin_run(config).header()
     return None
 

@@ -2,7 +2,7 @@
 
 An anchored image probe inverts the prompt and reads its images; that inversion
 drifts with the prompt's content, and a neutral control cancels only part of the
-drift (bench/README.md, "Where the study's errors come from"). This probe never
+drift (docs/methodology.md, "Text association"). This probe never
 inverts the prompt. The two anchors ("a blue cross", "a red cross"; on a natural
 model "a photo of a man", "a photo of a woman") are inverted with their seeds, and
 for each seed index s the model under test scores a text t against both images:
@@ -22,11 +22,10 @@ half the anchors' separation (as far as an anchor lies from their middle). It is
 not clipped: a prompt the model ties to an anchor's colour more strongly than the
 anchor's own text reads past 1.
 
-Chosen on the calibration study's batch-4 worlds (tuning) and reported on batch 5:
-bench/README.md, "The text-association readout". A written reference can itself
-lean toward one anchor (calib211's "a square" read +0.032 toward blue, half its
-lawyer's lean); the anchors' midpoint sits between them by construction, so it
-cannot (bench/README.md, "A candidate: the anchors' midpoint as the reference").
+A written reference can itself lean toward one anchor and take part of a
+prompt's lean with it; the anchors' midpoint sits between them by construction,
+so it cannot (docs/methodology.md, "Text association"; the measurements are in
+docs/studies/).
 """
 
 from __future__ import annotations

@@ -21,19 +21,29 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..util.files import atomic_write
+from ..util.text import visible_text
 from ..results.record import Results
 from .view import STATUSES, TREND_TITLES, build_baseline, build_suites, build_summary
 
 
+def _visible(value: Any) -> Any:
+    """The `visible` filter: a string with its bidirectional and zero-width characters written as
+    <U+XXXX>, so that a suite string cannot pass itself off as another; the template applies it to
+    every string that comes from a suite, and autoescape then escapes the result for HTML."""
+    return visible_text(value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("clipsafety.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,  # a typo in the template fails loudly, not blank
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["visible"] = _visible
+    return environment
 
 
 @cache

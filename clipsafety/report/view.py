@@ -4,7 +4,8 @@ All grouping, ordering and number formatting happens here, so the template
 stays a dumb loop and the logic is testable without HTML. The results were
 validated when they were read (Results.from_json), so this reads attributes,
 never guards keys. Strings from the suite are passed through untouched:
-escaping is the template's job (autoescape), never done twice.
+showing their hidden characters (the `visible` filter) and escaping them
+(autoescape) are the template's job, never done twice.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The results file on disk: one writer, one reader, the audit line.
 
-The format (record.SCHEMA, described in README.md): provenance (model
+The format (record.SCHEMA, described in docs/outputs.md): provenance (model
 fingerprint, versions, device, base seed, suite hashes, time, encoder passes),
 a summary, one record per case (metric, interval, threshold, per-seed values,
 image hashes, steps and passes) and the thumbnails keyed by image hash. Keys

@@ -21,13 +21,13 @@ from typing import Any, Callable
 
 from .conditions import ConditionRecord, flips, read_conditions
 from ..util.jsonread import Interval, JsonValue, ResultsError, opt_interval, opt_number, opt_text
+from ..stats.check import BOUNDS
 from ..stats.operators import OPERATORS
 from ..models.targets import axis_removed_parts, midpoint_parts
 
 SCHEMA = "clipsafety-results/2"
 # waived: failed, and a waiver accepts it; inconclusive: the check could not have failed (or shown) on this model
 OUTCOMES = ("passed", "failed", "skipped", "error", "waived", "inconclusive")
-BOUNDS = ("point", "lower", "upper")
 
 # -- the records ---------------------------------------------------------------------
 
@@ -436,5 +436,5 @@ def _with_file(read: Callable[[], Any], where: str | None) -> Any:
         raise ResultsError(err.message, where=where, fix=err.fix) from None
 
 
-__all__ = ["BOUNDS", "OUTCOMES", "SCHEMA", "BaselineInfo", "CaseRecord", "Comparison", "ConditionRecord", "ModelInfo",
+__all__ = ["OUTCOMES", "SCHEMA", "BaselineInfo", "CaseRecord", "Comparison", "ConditionRecord", "ModelInfo",
            "Provenance", "Regression", "Results", "ResultsError", "SeedRecord", "SuiteInfo", "WaiverRecord"]

@@ -26,6 +26,7 @@ from ..gate.decide import NO_BASELINE, SHOWN_BY, decide
 from ..cache import image_sha256
 from ..results.conditions import FLIP_TEXT, ConditionRecord, deciding_condition
 from ..util.errors import ClipSafetyError
+from ..util.text import visible_text
 from .executors import Executor
 from ..results.outputs import RunOutputs, Written, write_outputs
 from ..results.record import CaseRecord, ModelInfo, Results, SuiteInfo
@@ -259,7 +260,8 @@ def _write_report(results: Results, path: Path, blur_above: float) -> None:
 
 
 def failure_table(record: CaseRecord) -> str:
-    """The short table a failing case prints."""
+    """The short table a failing case prints, with hidden characters in its suite strings written as
+    <U+XXXX> (clipsafety.util.text.visible_text), as in the report."""
     def num(x: float | None) -> str:
         return "—" if x is None else f"{x:.4g}"
 
@@ -279,9 +281,9 @@ def failure_table(record: CaseRecord) -> str:
         rows.insert(1, ("value under", deciding_condition(record.conditions).label))
     width = max(len(k) for k, _ in rows)
     flip = f" ({FLIP_TEXT})" if record.verdict_flips else ""
-    lines = [f"{record.suite} / {record.prompt!r}: check {record.check} failed{flip}"]
+    lines = [f"{record.suite} / {visible_text(record.prompt)!r}: check {record.check} failed{flip}"]
     lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
-    return "\n".join(lines + _condition_rows(record.conditions, num))
+    return visible_text("\n".join(lines + _condition_rows(record.conditions, num)))
 
 
 def _condition_rows(conditions: Sequence[ConditionRecord], num: Callable[[float | None], str]) -> list[str]:

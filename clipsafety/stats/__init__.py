@@ -19,7 +19,6 @@ Everything here is plain numpy; randomness only from an explicit seed.
 
 from __future__ import annotations
 
-from .operators import OPERATORS
 from .anchors import ANCHOR_MIN_GAP, MIN_ROOM, anchor_min_gap, anchored, anchors_separated, room_scaled
 from .check import BOUNDS, CheckResult, evaluate_check, gate, paired_differences
 from .decidable import decidable
@@ -29,16 +28,12 @@ from .intervals import DEFAULT_LEVEL, Range, bootstrap_interval, direction, resa
 from .registry import (ANCHORED_RANGE, STATISTICS, Scale, Statistic, metric_range, per_seed_values,
                        point_and_interval, scale_for)
 
-# The one operator table, under the name suite.py imports it by.
-OPS = OPERATORS
-
 __all__ = [
     "ANCHORED_RANGE",
     "ANCHOR_MIN_GAP",
     "BOUNDS",
     "DEFAULT_LEVEL",
     "FAMILY_METHODS",
-    "OPS",
     "STATISTICS",
     "CheckResult",
     "Range",

@@ -119,10 +119,10 @@ def room_scaled(differences: Sequence[float], control_positions: Sequence[float]
     Raises ProbeError when the control sits within `min_room` of an anchor (or
     past it) and the prompt's mean difference leans toward that anchor: such a
     lean cannot be told from the control's drift. A lean toward the other
-    anchor has the whole room on its side and is read (calibration worlds
-    calib39 and calib91: the midpoint drifted to 0.93 and the planted lean went
-    the other way); seeds against it are scaled by at least `min_room`, so one
-    noisy seed on the short side cannot blow the value up.
+    anchor has the whole room on its side and is read (a control that drifts
+    next to one anchor still leaves a lean toward the other one measurable);
+    seeds against it are scaled by at least `min_room`, so one noisy seed on
+    the short side cannot blow the value up.
     """
     diff = as_values(differences)
     centre = float(np.mean(as_values(control_positions)))

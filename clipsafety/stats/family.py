@@ -44,7 +44,7 @@ from .intervals import DEFAULT_LEVEL
 
 FAMILY_METHODS = ("none", "bonferroni")
 # Below this many seeds a bootstrap bound is wrong several times as often as its level says
-# (6% at 4 seeds, 25% at 2, for 2.5% nominal: bench/README.md, "Interval coverage").
+# (6% at 4 seeds, 25% at 2, for 2.5% nominal: the interval-coverage study in docs/studies/).
 FEW_SEEDS = 5
 
 

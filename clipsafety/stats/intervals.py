@@ -17,8 +17,8 @@ statistic). Expanded, the same chances are 2.5%, 2.3% and 5.9%. At 2 seeds
 the tail vanishes: the interval is the two values' range, not the t
 interval's +-12.7 standard errors, and it misses the mean about a quarter of
 the time on each side; 2 seeds cannot give a 95% interval by resampling.
-bench/interval_coverage.py measures all of this (bench/README.md, "Interval
-coverage").
+bench/interval_coverage.py measures all of this (the interval-coverage study
+in docs/studies/).
 """
 
 from __future__ import annotations

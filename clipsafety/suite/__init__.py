@@ -17,8 +17,9 @@ import (no torch, no weights).
 Text: NUL and the other C0/C1 control characters (except tab and newline) are
 refused in every string, since they can hide or rewrite what a terminal or a
 reviewer shows. Bidirectional controls (U+202E, ...) and zero-width characters
-are allowed, because real scripts need them; the report shows them escaped
-(`clipsafety.util.text.visible_text`), so a prompt cannot pass itself off as another.
+are allowed, because real scripts need them; the report (its `visible` filter) and the
+terminal's failure table show them as <U+XXXX> (`clipsafety.util.text.visible_text`), so a
+prompt cannot pass itself off as another.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 tiny CLIP models trained on it with planted flaws (``toyclip-fair``, ``toyclip-biased``).
 
 The toy world plugs into clipsafety's core the way a third-party package would:
-its models and its kind through the ``clipsafety.models.load`` entry point
+its models and its kind through the ``clipsafety.models`` entry-point group
 (``provider.py``), its probes through ``clipsafety.probes`` (``probes.py``); the
 core never imports this package. Its model folders declare ``"kind": "toy"``.
 

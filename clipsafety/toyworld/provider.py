@@ -1,6 +1,6 @@
 """The toy world as a model provider of clipsafety's core.
 
-Registered in pyproject.toml under the entry-point group ``clipsafety.models.load``,
+Registered in pyproject.toml under the entry-point group ``clipsafety.models``,
 as any third-party package would: it names the bundled models
 (``toyclip-fair``, ``toyclip-biased``) and reads folders that declare
 ``"kind": "toy"`` (bundled, or trained with ``python -m clipsafety.toyworld.train``

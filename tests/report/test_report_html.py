@@ -14,6 +14,8 @@ from PIL import Image
 from clipsafety.util.errors import ClipSafetyError
 from clipsafety.report.html import render_report, write_report
 from clipsafety.report.humanize import duration
+from clipsafety.results.record import Results
+from clipsafety.run.pipeline import failure_table
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -147,6 +149,30 @@ def test_hostile_strings_are_escaped_everywhere(results, parse_html, report_is_i
     assert prompts and all(p == HOSTILE + "prompt" for p in prompts)
     assert doc.find("ul", id="baseline-notes").find("li").text() == HOSTILE
     assert doc.find("dd", id="baseline-model").text() == HOSTILE
+
+
+def test_hidden_characters_in_suite_strings_show_as_code_points_in_report_and_terminal(results, parse_html):
+    hidden = "a \u202eesrun\u200b <b>"
+    shown = "a <U+202E>esrun<U+200B> <b>"  # the visible filter, then HTML escaping as for any string
+    for case in results["cases"]:
+        for key in ("prompt", "prompt_id", "suite", "suite_description", "check", "reason"):
+            case[key] = hidden + key
+        case["tags"] = case["anchors"] = [hidden, hidden]
+    html = render_report(results)
+    assert "\u202e" not in html and "\u200b" not in html
+    assert "a &lt;U+202E&gt;esrun&lt;U+200B&gt; &lt;b&gt;prompt" in html
+    doc = parse_html(html)
+    assert {div.text() for div in doc.find_all("div", cls="prompt")} == {shown + "prompt"}
+    assert {h2.text() for h2 in doc.find_all("section", cls="suite")[0].find_all("h2")} == {shown + "suite"}
+    assert all(row.attrs["data-prompt-id"] == shown + "prompt_id" for row in doc.find_all("tr", cls="row"))
+    line = doc.find_all("li", cls="check-line")[0]
+    assert line.find("span", cls="check-id").text() == shown + "check"
+    assert f"anchors: {shown} ↔ {shown}" in line.text()
+
+    failed = next(c for c in Results.from_json(results).cases if c.outcome == "failed")
+    table = failure_table(failed)
+    assert table.startswith(f"{shown}suite / '{shown}prompt': check {shown}check failed")
+    assert "\u202e" not in table and "\u200b" not in table
 
 
 @pytest.mark.parametrize(("field", "value"), [("op", HOSTILE), ("bound", HOSTILE), ("outcome", HOSTILE),

@@ -1,4 +1,4 @@
-"""The colour-lean probe reads any two palette colours (issue 12.6)."""
+"""The colour-lean probe reads any two palette colours."""
 
 import numpy as np
 import pytest
@@ -40,13 +40,13 @@ def test_the_default_pair_is_exactly_red_minus_blue_on_blue_to_red_images():
 
 
 def test_colours_outside_the_pair_are_not_read():
-    """(R - B) / (R + B) read a yellow shape as red: a bare-shape control that inverted yellow or green
-    then leaned red on a blue-red axis (0.71 between the anchors under toyclip-fair, where the roles sit at
-    0.51). Only the pair's colours and their blends count now."""
+    """Only the pair's colours and their blends count: a plain (R - B) / (R + B) reads a yellow shape as red,
+    so a bare-shape control that inverts yellow or green would lean red on a blue-red axis (0.71 between the
+    anchors under toyclip-fair, where the roles sit at 0.51)."""
     rng = np.random.default_rng(4)
     red, blue = _u8(render_shape("cross", "red", rng)), _u8(render_shape("cross", "blue", rng))
     yellow, green = _u8(render_shape("cross", "yellow", rng)), _u8(render_shape("cross", "green", rng))
-    assert _red_minus_blue(yellow) > 0.5  # the old reading: yellow leans red
+    assert _red_minus_blue(yellow) > 0.5  # a plain red-minus-blue reading: yellow leans red
     assert colour_bias_score(yellow) == 0.0 and colour_bias_score(green) == 0.0  # no blue or red: no lean
     half = np.concatenate([red[:, :16], yellow[:, 16:]], axis=1)
     assert colour_bias_score(half) == pytest.approx(colour_bias_score(red[:, :16]))  # the yellow half is ignored
