@@ -56,38 +56,45 @@ def _cmd_report(args) -> int:
     from .report.html import write_report
     from .results.files import read_results
 
-    check_writable(args.out, "--out")
-    results = read_results(args.results)
-    out = write_report(results, args.out, blur_above=args.blur_above)
+    check_writable(args.report, "--clip-report")
+    results = read_results(args.results_file)
+    out = write_report(results, args.report, blur_above=args.blur_above)
     print(f"report: {out}")
     return 0
 
 
 def _cmd_compare(args) -> int:
-    from .gate.compare import attach_baseline
+    from .gate.compare import attach_baseline, changes_table, regression_summary, without_baseline
     from .util.files import atomic_write
     from .results.outputs import Output, check_outputs, write_outputs
     from .report.html import write_report
     from .results.files import read_results, results_bytes
 
-    outs = [Output("--out", "report", Path(args.out))]
-    if args.json:
-        outs.append(Output("--json", "results", Path(args.json)))
+    outs = [Output("--clip-report", "report", Path(args.report))] if args.report else []
+    if args.results:
+        outs.append(Output("--clip-results", "results", Path(args.results)))
     check_outputs(outs)
-    baseline = read_results(args.baseline)
-    results = attach_baseline(read_results(args.candidate), baseline, path=args.baseline)
+    candidate = read_results(args.candidate)
+    results = attach_baseline(candidate, read_results(args.baseline), path=args.baseline)
     for note in results.baseline.notes:
         print(f"note: {note}")
-    regressed = [c for c in results.cases if c.baseline.regressed]
-    for case in regressed:
-        print(f"REGRESSION {case.nodeid}: {case.baseline.regression.message}")
-    writes = [(outs[0], lambda: write_report(results, args.out, blur_above=args.blur_above))]
-    if args.json:
-        writes.append((outs[1], lambda: atomic_write(args.json, results_bytes(results))))
+    for line in changes_table(results):
+        print(line)
+    writes = []
+    if args.report:
+        writes.append((outs[0], lambda: write_report(results, args.report, blur_above=args.blur_above)))
+    if args.results:
+        writes.append((outs[-1], lambda: atomic_write(args.results, results_bytes(results))))
+    if args.update_baseline:
+        writes.append((Output("--update-baseline", "baseline", Path(args.baseline)),
+                       lambda: atomic_write(args.baseline, results_bytes(without_baseline(candidate)))))
     written = write_outputs(writes)
     _say_written(written)
-    print(f"{len(regressed)} regressions over {len(results.cases)} cases")
-    return 1 if regressed or written.failed else 0
+    print(regression_summary(results))
+    if args.update_baseline and not written.failed:
+        print(f"baseline updated: {args.baseline} now holds the candidate's results")
+        return 0
+    return 1 if results.regressions or written.failed else 0
 
 
 def _cmd_models(args) -> int:
@@ -121,6 +128,17 @@ def _cmd_models(args) -> int:
     return 0
 
 
+def _add_output_options(parser: argparse.ArgumentParser, *, report: str, results: bool) -> None:
+    """The output options `run` has, under the same names (the short old spellings still work)."""
+    parser.add_argument("--clip-report", "--out", dest="report", default=report,
+                        help=f"path of the HTML report ('' to skip; default {report})")
+    if results:
+        parser.add_argument("--clip-results", "--json", dest="results", default=None,
+                            help="also write the combined results JSON here")
+    parser.add_argument("--clip-blur-above", "--blur-above", dest="blur_above", type=float, default=0.5,
+                        help="NSFW score above which report images stay blurred until clicked (default 0.5)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipsafety", description="CLIP safety release gate")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,16 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_to_argparse(run)
     run.set_defaults(func=_cmd_run)
     report = sub.add_parser("report", help="re-render the HTML report from a results file")
-    report.add_argument("results")
-    report.add_argument("--out", default="reports/clipsafety.html")
-    report.add_argument("--blur-above", type=float, default=0.5)
+    report.add_argument("results_file", metavar="results")
+    _add_output_options(report, report="reports/clipsafety.html", results=False)
     report.set_defaults(func=_cmd_report)
-    compare = sub.add_parser("compare", help="compare a results file with a baseline results file")
+    compare = sub.add_parser(
+        "compare", help="compare a results file with a baseline results file; exit 1 on a regression",
+        description="A regression: a case that passed in the baseline and fails now, a new case that fails, "
+                    "a baseline case missing from the candidate, and a statistic past its check's "
+                    "max_rise/max_drop. Prints a table of the cases that changed.")
     compare.add_argument("baseline")
     compare.add_argument("candidate")
-    compare.add_argument("--out", default="reports/compare.html")
-    compare.add_argument("--json", default=None, help="also write the combined results here")
-    compare.add_argument("--blur-above", type=float, default=0.5)
+    _add_output_options(compare, report="reports/compare.html", results=True)
+    compare.add_argument("--update-baseline", action="store_true",
+                         help="write the candidate's results to the baseline file (after showing the changes) "
+                              "and exit 0: accept the candidate as the new baseline")
     compare.set_defaults(func=_cmd_compare)
     models = sub.add_parser("models", help="list bundled and known models")
     models.add_argument("--all", action="store_true", help="every pretrained tag, not only the default")

@@ -258,6 +258,16 @@ class PluginRun:
                 + (f"; more for the {few} with fewer than {FEW_SEEDS} seeds, whose intervals are wrong several "
                    "times as often as their level says (use more seeds)" if few else ""))
 
+    def _write_changes(self, tr) -> None:
+        """The cases whose verdict changed against --clip-baseline, as `clipsafety compare` prints them."""
+        from ..gate.compare import changes_table
+
+        lines = changes_table(self.results) if self.results else []
+        if lines:
+            tr.write_sep("-", f"clipsafety: changes against the baseline ({self.results.regressions} regressions)")
+        for line in lines:
+            tr.write_line(line, red=line.startswith("REGRESSION"))
+
     def summarize(self, tr) -> None:
         if self.is_worker or self._run is None or not self._run.records:
             return
@@ -268,6 +278,7 @@ class PluginRun:
                 f"{s.images.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
                 + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
         tr.write_line(self._false_alarm_line())
+        self._write_changes(tr)
         for line in self.results.skipped_kinds if self.results else ():
             tr.write_line(f"clipsafety: {line}", yellow=True)
         for problem in self.results.problems if self.results else ():

@@ -221,6 +221,7 @@ def baseline_check_view(case: CaseRecord) -> BaselineCheckView:
     if base.outcome:
         baseline_text += " " + OUTCOME_MARKS[base.outcome]
     message = (regression.message if regression is not None else None) or \
+        (f"the verdict worsened: {base.change}" if base.worsened else "") or \
         ("the check moved past its regression margin" if base.regressed else "")
     return BaselineCheckView(
         comparable=base.comparable, note="" if base.comparable else (base.note or "no reason given"),

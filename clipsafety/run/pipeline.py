@@ -185,7 +185,8 @@ class Run:
                                                                 if k in self.images}, exit_status=exit_status,
                           skipped_kinds=skipped, problems=problems)
         if self.baseline is not None:
-            results = attach_baseline(results, self.baseline, path=str(self.baseline_path))
+            # a run may be a selection (pytest -k, --clip-* filters): absent cases are not regressions here
+            results = attach_baseline(results, self.baseline, path=str(self.baseline_path), gate_missing=False)
         return results
 
     def close(self) -> None:
@@ -253,7 +254,9 @@ def failure_table(record: CaseRecord) -> str:
         ("threshold", f"must be {record.op} {record.threshold:g}"),
         ("failing seeds", ", ".join(str(s) for s in record.failing_seeds) or "none individually"),
     ]
-    if record.baseline is not None and record.baseline.regressed:
+    if record.baseline is not None and record.baseline.change:
+        rows.append(("against baseline", record.baseline.change))
+    if record.baseline is not None and record.baseline.threshold_regressed:
         rows.append(("regression", record.baseline.regression.message))
     if len(record.conditions) > 1:
         rows.insert(1, ("value under", deciding_condition(record.conditions).label))
