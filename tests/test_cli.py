@@ -279,3 +279,48 @@ def test_help_shows_every_option_including_those_that_write_a_percent_sign(pytes
     result = pytester.runpytest_subprocess("--help")
     assert result.ret == 0
     assert "each check's 95% interval" in " ".join(result.stdout.str().split())
+
+
+def test_version_and_exit_codes_in_help(capsys):
+    from clipsafety import __version__
+    from clipsafety.cli import EXIT_CODES
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"clipsafety {__version__}"
+    for argv in (["--help"], ["run", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = capsys.readouterr().out
+        assert "exit codes" in out and all(f"  {code:<5}" in out for code, _, _ in EXIT_CODES)
+
+
+def test_readme_carries_the_same_exit_code_table():
+    from pathlib import Path
+
+    from clipsafety.cli import exit_code_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    start = readme.index("| code | `pytest suites/` | `clipsafety run`, `compare`, `report`, `models` |")
+    assert readme[start + 2:start + 2 + len(exit_code_markdown())] == exit_code_markdown()
+
+
+def test_run_k_selects_cases_as_pytest_does(workdir, capsys):
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report=",
+                 "--clip-steps=2", "-k", "reached and not a-dog"]) == 0
+    assert [c["nodeid"] for c in json.loads((workdir / "r.json").read_text())["cases"]] == \
+        ["suite.yaml::reached[a-cat]"]
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "-k", "reached and ("]) == 2
+    assert "-k 'reached and ('" in capsys.readouterr().err
+
+
+def test_models_lists_what_is_usable_and_json_for_more(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "toyclip-fair" in out and " absent" not in out
+    assert main(["models", "--json"]) == 0
+    usable = json.loads(capsys.readouterr().out)
+    assert usable and all(e["usable"] for e in usable)
+    assert main(["models", "--json", "--all"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert len(every) > len(usable) and any(e["source"] == "open_clip" and not e["usable"] for e in every)

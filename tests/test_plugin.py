@@ -113,7 +113,7 @@ def test_second_run_hits_the_cache_and_corrupt_entries_are_recomputed(pytester, 
     assert len(entries) == 6
     entries[0].write_bytes(b"garbage")
     third = run()
-    third.stdout.fnmatch_lines(["*1 images inverted*5 read from the cache; 1 corrupt cache entries recomputed*"])
+    third.stdout.fnmatch_lines(["*1 image inverted*5 read from the cache; 1 corrupt cache entry recomputed*"])
     assert {c["nodeid"]: (c["outcome"], c["value"]) for c in results(pytester)["cases"]} == verdicts
 
 
