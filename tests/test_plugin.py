@@ -69,7 +69,7 @@ def test_header_names_model_fingerprint_device_profile_seed(pytester, run):
     pytester.makefile(".yaml", smoke=SUITE)
     out = run("--clip-seed=7")
     out.stdout.fnmatch_lines([
-        "clipsafety: model local-dir:tiny (pretrained: -), fingerprint *, device cpu fp32",
+        "clipsafety: model local-dir:tiny (pretrained: none), fingerprint *, device cpu fp32",
         "clipsafety: profile paper, base seed 7 (--clip-seed)*",
     ])
 

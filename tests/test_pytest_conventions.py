@@ -96,3 +96,31 @@ def test_counts_agree_with_their_nouns(pytester, run):
     out = run("-k", "reached")
     out.stdout.fnmatch_lines(["clipsafety: 1 case; 2 images inverted*"])
     assert "1 cases" not in out.stdout.str()
+
+
+def test_no_pretrained_tag_is_spelled_one_way(pytester, run):
+    import xml.etree.ElementTree as ET
+
+    from clipsafety.gate.baseline import baseline_notes
+    from clipsafety.results.record import ModelInfo, Results
+
+    out = run("--junitxml=out.xml")
+    out.stdout.fnmatch_lines(["clipsafety: model local-dir:tiny (pretrained: none), *"])
+    props = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "out.xml").getroot().iter("property")}
+    assert props["clipsafety.model.pretrained"] == "none"
+    note = baseline_notes(Results(provenance=_provenance(ModelInfo(name="toyclip-fair")), cases=()), ModelInfo(), {})[0]
+    assert "(pretrained none," in note
+
+
+def _provenance(model):
+    import dataclasses
+
+    from clipsafety.results.files import read_results
+
+    return dataclasses.replace(read_results(_fixture("compared.json")).provenance, model=model)
+
+
+def _fixture(name):
+    from pathlib import Path
+
+    return str(Path(__file__).parent / "report" / "fixtures" / name)

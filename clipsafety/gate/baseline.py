@@ -103,7 +103,7 @@ def baseline_notes(baseline: Results, model: ModelInfo, suites: Mapping[str, Sui
     if model.fingerprint and base_model.fingerprint == model.fingerprint:
         notes.append("the baseline was made by the same model (same fingerprint)")
     else:
-        notes.append(f"baseline model: {base_model.name} (pretrained {base_model.pretrained}, "
+        notes.append(f"baseline model: {base_model.name} (pretrained {base_model.pretrained_text}, "
                      f"fingerprint {str(base_model.fingerprint)[:12]})")
     for path, info in suites.items():
         old = baseline.provenance.suites.get(path)

@@ -113,7 +113,7 @@ class PluginRun:
         if tr is None or self.quiet:
             return
         model, c = self.run.model, self.run.config
-        tr.write_line(f"clipsafety: model {model.name} (pretrained: {model.pretrained or '-'}), "
+        tr.write_line(f"clipsafety: model {model.name} (pretrained: {model.pretrained_text}), "
                       f"fingerprint {(model.fingerprint or '')[:12]}, device {model.device} {model.precision}")
         tr.write_line(f"clipsafety: profile {', '.join(self.run.profiles(suites)) or '-'}, base seed {c.base_seed} "
                       f"(--clip-seed), cache {c.cache_dir or 'off'}")
@@ -258,7 +258,8 @@ class PluginRun:
         xml = self.config.stash.get(xml_key, None)
         if xml is None:
             return
-        info = self.run.model.to_json() if self.run.model else {}
+        model = self.run.model or ModelInfo()
+        info = {**model.to_json(), "pretrained": model.pretrained_text}
         for key in ("name", "pretrained", "fingerprint", "device", "precision"):
             xml.add_global_property(f"clipsafety.model.{key}", str(info.get(key)))
         xml.add_global_property("clipsafety.base_seed", str(self.run.config.base_seed))

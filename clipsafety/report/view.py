@@ -335,7 +335,7 @@ def _model_identity(model: ModelInfo | None) -> dict[str, str]:
     fingerprint = model.fingerprint or ""
     return {
         "model_name": model.name or "—",
-        "pretrained": "none" if model.pretrained is None else model.pretrained,
+        "pretrained": model.pretrained_text,
         "fingerprint": fingerprint,
         "fingerprint_short": fingerprint[:12],
     }

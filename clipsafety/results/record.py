@@ -27,6 +27,7 @@ from ..models.targets import axis_removed_parts, midpoint_parts
 SCHEMA = "clipsafety-results/2"
 OUTCOMES = ("passed", "failed", "skipped", "error", "waived")  # waived: failed, and a waiver accepts it
 BOUNDS = ("point", "lower", "upper")
+NO_PRETRAINED = "none"  # the one spelling of "no pretrained tag" people read
 
 # -- the records ---------------------------------------------------------------------
 
@@ -260,6 +261,12 @@ class ModelInfo:
     kind: str | None = None
     input_size: int | None = None
     source: str | None = None
+
+    @property
+    def pretrained_text(self) -> str:
+        """The pretrained tag as people see it everywhere (terminal, report, notes, JUnit): "none" when the
+        model has no tag (a model folder, a bundled model); the results JSON keeps null."""
+        return NO_PRETRAINED if self.pretrained is None else self.pretrained
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
