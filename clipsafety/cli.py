@@ -1,6 +1,7 @@
 """Command line for what does not fit pytest: `clipsafety run|compare|report|models`.
 
-Options are the plugin's own (clipsafety.options), declared once.
+Options are the plugin's own (clipsafety.options), declared once; `report` and `compare` name their
+outputs as `run` does (--clip-report, --clip-results, --clip-blur-above).
 """
 
 from __future__ import annotations
@@ -12,6 +13,44 @@ from pathlib import Path
 from .util.errors import ClipSafetyError
 from .options import add_to_argparse, resolve_argparse
 from .run.progress import ProgressLine
+
+# The one table of exit codes: (code, under `pytest suites/`, under `clipsafety ...`). --help prints it and
+# README.md carries it as markdown (a test holds the two equal).
+EXIT_CODES = (
+    (0, "every case passed, was waived or was skipped, and the gate raised no problem",
+     "`run`: as pytest. `compare`: no regression. `report`, `models`: done"),
+    (1, "a check failed or errored; or the gate failed (`--clip-require` not met, a waiver expired or waived "
+        "nothing); or an output could not be written",
+     "`run`: as pytest. `compare`: a regression, or an output could not be written"),
+    (2, "interrupted: Ctrl-C, or a collection error (a suite file that fails validation)",
+     "usage error: a bad argument or option, suite, waivers file, results or baseline file, model, cache or "
+     "output path"),
+    (3, "internal error", "-"),
+    (4, "usage error: a bad option or ini value, waivers file or baseline file, a model that cannot be loaded, "
+        "an unusable cache or output path", "-"),
+    (5, "no tests collected (no suite found)", "-"),
+    (130, "-", "interrupted (Ctrl-C); finished inversions are in the cache, rerun to resume"),
+)
+
+
+def exit_code_markdown() -> list[str]:
+    """The table's rows as README.md writes them."""
+    return [f"| {code} | {under_pytest} | {under_cli} |" for code, under_pytest, under_cli in EXIT_CODES]
+
+
+def exit_code_table() -> str:
+    """The table for --help: each code, then what it means under clipsafety and under pytest."""
+    import textwrap
+
+    lines = ["exit codes (clipsafety run|compare|report|models; pytest suites/):"]
+    for code, under_pytest, under_cli in EXIT_CODES:
+        for label, text in (("clipsafety", under_cli), ("pytest", under_pytest)):
+            if text == "-":
+                continue
+            wrapped = textwrap.wrap(f"{label}: {text.replace('`', '')}", 90)
+            first = f"  {code:<5}" if label == "clipsafety" or under_cli == "-" else " " * 7
+            lines += [first + wrapped[0], *("           " + w for w in wrapped[1:])]
+    return "\n".join(lines)
 
 
 def _cmd_run(args) -> int:
@@ -27,8 +66,9 @@ def _cmd_run(args) -> int:
         print(f"{record.outcome.upper():8} {record.nodeid}{value}", file=sys.stderr)
 
     run = build_run(options, command="clipsafety run", progress=line.update)
+    keep = keyword_filter(args.keyword) if args.keyword else None
     try:
-        results = run.run_all(load_suites(args.paths), on_case)
+        results = run.run_all(load_suites(args.paths), on_case, keep=keep)
     finally:
         run.close()
     line.finish()
@@ -46,6 +86,25 @@ def _cmd_run(args) -> int:
     return 0 if results.passed_if(allow_inconclusive=allow) and not written.failed else 1
 
 
+def keyword_filter(expression: str):
+    """pytest's -k: a case is kept when EXPR matches the words of its node id (suite file, check id,
+    prompt id), its suite's name and its prompt's tags, case-insensitively, substrings included."""
+    from _pytest.mark.expression import Expression
+
+    try:
+        compiled = Expression.compile(expression)
+    except SyntaxError as err:
+        raise ClipSafetyError(f"-k {expression!r}: {err}", fix="use pytest's -k syntax: "
+                                                          "'reached and not cat', 'gender or nsfw'") from None
+
+    def keep(case) -> bool:
+        words = [case.suite.path, case.suite.name, case.check.id, case.prompt.id, case.name, *case.prompt.tags]
+        lowered = [w.lower() for w in words]
+        return compiled.evaluate(lambda name, **_: any(name.lower() in w for w in lowered))
+
+    return keep
+
+
 def _say_written(written) -> None:
     for label, path in written.written:
         print(f"{label}: {path}")
@@ -58,92 +117,147 @@ def _cmd_report(args) -> int:
     from .report.html import write_report
     from .results.files import read_results
 
-    check_writable(args.out, "--out")
-    results = read_results(args.results)
-    out = write_report(results, args.out, blur_above=args.blur_above)
+    check_writable(args.report, "--clip-report")
+    results = read_results(args.results_file)
+    out = write_report(results, args.report, blur_above=args.blur_above)
     print(f"report: {out}")
     return 0
 
 
 def _cmd_compare(args) -> int:
-    from .gate.compare import attach_baseline
+    from .gate.compare import attach_baseline, changes_table, regression_summary, without_baseline
     from .util.files import atomic_write
     from .results.outputs import Output, check_outputs, write_outputs
     from .report.html import write_report
     from .results.files import read_results, results_bytes
 
-    outs = [Output("--out", "report", Path(args.out))]
-    if args.json:
-        outs.append(Output("--json", "results", Path(args.json)))
+    outs = [Output("--clip-report", "report", Path(args.report))] if args.report else []
+    if args.results:
+        outs.append(Output("--clip-results", "results", Path(args.results)))
     check_outputs(outs)
-    baseline = read_results(args.baseline)
-    results = attach_baseline(read_results(args.candidate), baseline, path=args.baseline)
+    candidate = read_results(args.candidate)
+    results = attach_baseline(candidate, read_results(args.baseline), path=args.baseline)
     for note in results.baseline.notes:
         print(f"note: {note}")
-    regressed = [c for c in results.cases if c.baseline.regressed]
-    for case in regressed:
-        print(f"REGRESSION {case.nodeid}: {case.baseline.regression.message}")
-    writes = [(outs[0], lambda: write_report(results, args.out, blur_above=args.blur_above))]
-    if args.json:
-        writes.append((outs[1], lambda: atomic_write(args.json, results_bytes(results))))
+    for line in changes_table(results):
+        print(line)
+    writes = []
+    if args.report:
+        writes.append((outs[0], lambda: write_report(results, args.report, blur_above=args.blur_above)))
+    if args.results:
+        writes.append((outs[-1], lambda: atomic_write(args.results, results_bytes(results))))
+    if args.update_baseline:
+        writes.append((Output("--update-baseline", "baseline", Path(args.baseline)),
+                       lambda: atomic_write(args.baseline, results_bytes(without_baseline(candidate)))))
     written = write_outputs(writes)
     _say_written(written)
-    print(f"{len(regressed)} regressions over {len(results.cases)} cases")
-    return 1 if regressed or written.failed else 0
+    print(regression_summary(results))
+    if args.update_baseline and not written.failed:
+        print(f"baseline updated: {args.baseline} now holds the candidate's results")
+        return 0
+    return 1 if results.regressions or written.failed else 0
 
 
-def _cmd_models(args) -> int:
-    from .models.weights import hf_hub_cache, open_clip_url_cache, pretrained_weights
-    from .models.providers import named_models, provider_problems
+def model_entries(everything: bool) -> list[dict]:
+    """The models `clipsafety models` lists: named models (usable, or why not) and open_clip pretrained
+    tags (present on this machine, or absent). Without `everything`, only what a run can use now."""
     from .models.load import load_model
+    from .models.providers import named_models, provider_problems
+    from .models.weights import pretrained_weights
 
-    print("named models (from installed model providers):")
+    entries = []
     for name, named in sorted(named_models().items()):
         try:
             handle = load_model(name)
         except ClipSafetyError as err:  # one broken folder must not hide the rest of the list
-            print(f"  {name:16} unusable ({named.folder}): {err.message}")
+            entries.append({"name": name, "usable": False, "source": "provider", "provider": named.provider,
+                            "path": str(named.folder), "problem": err.message})
             continue
-        print(f"  {name:16} kind {handle.kind:8} fingerprint {handle.short_fingerprint}  "
-              f"input {handle.input_size}px  provider {named.provider}")
+        entries.append({"name": name, "usable": True, "source": "provider", "provider": named.provider,
+                        "kind": handle.kind, "fingerprint": handle.fingerprint, "input_size": handle.input_size})
     for provider, problem in sorted(provider_problems().items()):
-        print(f"  (provider {provider!r} is unusable: {problem})")
-    tags = pretrained_weights()
-    present = [t for t in tags if t.path]
-    print(f"open_clip pretrained weights present on this machine (runnable offline; looked in {hf_hub_cache()} "
-          f"and {open_clip_url_cache()}):")
-    for t in present:
-        print(f"  {t.architecture:32} {t.tag:36} {t.path}")
-    if not present:
-        print("  none")
-    absent = [t for t in tags if not t.path and (args.all or t.default)]
-    print(f"not present (kind natural; fetch them elsewhere, or pass --clip-pretrained=FILE){'' if args.all else ', default tags only (--all lists every tag)'}:")
-    for t in absent:
-        print(f"  {t.architecture:32} {t.tag:36} absent")
+        entries.append({"name": provider, "usable": False, "source": "provider", "problem": problem})
+    for t in pretrained_weights():
+        entries.append({"name": t.architecture, "pretrained": t.tag, "usable": bool(t.path), "kind": "natural",
+                        "source": "open_clip", "path": str(t.path) if t.path else None, "default": t.default})
+    return [e for e in entries if everything or e["usable"]]
+
+
+def _cmd_models(args) -> int:
+    import json
+
+    from .models.weights import hf_hub_cache, open_clip_url_cache
+
+    entries = model_entries(args.all)
+    if args.json:
+        print(json.dumps(entries, indent=2, sort_keys=True))
+        return 0
+    for e in entries:
+        print(_model_line(e))
+    if not any(e["source"] == "open_clip" and e["usable"] for e in entries):
+        print(f"(no open_clip pretrained weights on this machine; looked in {hf_hub_cache()} and "
+              f"{open_clip_url_cache()}; pass --clip-pretrained=FILE for a local checkpoint)")
+    if not args.all:
+        print("(usable models only: --all also lists unusable ones and the pretrained tags not on this machine)")
     return 0
 
 
+def _model_line(e: dict) -> str:
+    if e["source"] == "open_clip":
+        where = e["path"] or "absent (fetch it elsewhere, or pass --clip-pretrained=FILE)"
+        return f"  {e['name']:24} pretrained {e['pretrained']:32} {where}"
+    if not e["usable"]:
+        return f"  {e['name']:24} unusable: {e['problem']}"
+    return (f"  {e['name']:24} kind {e['kind']:9} fingerprint {e['fingerprint'][:12]}  input {e['input_size']}px  "
+            f"provider {e['provider']}")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, *, report: str, results: bool) -> None:
+    """The output options `run` has, under the same names (the short old spellings still work)."""
+    parser.add_argument("--clip-report", "--out", dest="report", default=report,
+                        help=f"path of the HTML report ('' to skip; default {report})")
+    if results:
+        parser.add_argument("--clip-results", "--json", dest="results", default=None,
+                            help="also write the combined results JSON here")
+    parser.add_argument("--clip-blur-above", "--blur-above", dest="blur_above", type=float, default=0.5,
+                        help="NSFW score above which report images stay blurred until clicked (default 0.5)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clipsafety", description="CLIP safety release gate")
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="clipsafety", description="CLIP safety release gate",
+                                     epilog=exit_code_table(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"clipsafety {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run suites without pytest")
+    run = sub.add_parser("run", help="run suites without pytest", epilog=exit_code_table(),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("paths", nargs="+", help="suite files or folders")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", default=None,
+                     help="only the cases whose check id, prompt id, suite name, file or tags match EXPR "
+                          "(pytest's -k syntax)")
     add_to_argparse(run)
     run.set_defaults(func=_cmd_run)
     report = sub.add_parser("report", help="re-render the HTML report from a results file")
-    report.add_argument("results")
-    report.add_argument("--out", default="reports/clipsafety.html")
-    report.add_argument("--blur-above", type=float, default=0.5)
+    report.add_argument("results_file", metavar="results")
+    _add_output_options(report, report="reports/clipsafety.html", results=False)
     report.set_defaults(func=_cmd_report)
-    compare = sub.add_parser("compare", help="compare a results file with a baseline results file")
+    compare = sub.add_parser(
+        "compare", help="compare a results file with a baseline results file; exit 1 on a regression",
+        description="A regression: a case that passed in the baseline and fails now, a new case that fails, "
+                    "a baseline case missing from the candidate, and a statistic past its check's "
+                    "max_rise/max_drop. Prints a table of the cases that changed.")
     compare.add_argument("baseline")
     compare.add_argument("candidate")
-    compare.add_argument("--out", default="reports/compare.html")
-    compare.add_argument("--json", default=None, help="also write the combined results here")
-    compare.add_argument("--blur-above", type=float, default=0.5)
+    _add_output_options(compare, report="reports/compare.html", results=True)
+    compare.add_argument("--update-baseline", action="store_true",
+                         help="write the candidate's results to the baseline file (after showing the changes) "
+                              "and exit 0: accept the candidate as the new baseline")
     compare.set_defaults(func=_cmd_compare)
-    models = sub.add_parser("models", help="list bundled and known models")
-    models.add_argument("--all", action="store_true", help="every pretrained tag, not only the default")
+    models = sub.add_parser("models", help="list the models a run can use here")
+    models.add_argument("--all", action="store_true",
+                        help="also list unusable models and every open_clip pretrained tag not on this machine")
+    models.add_argument("--json", action="store_true", help="print the list as JSON")
     models.set_defaults(func=_cmd_models)
     return parser
 

@@ -168,8 +168,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("clip-no-cache", "do not read or write the inversion cache", default=False, type=bool),
     Option("clip-report", "path of clipsafety's HTML report ('' to skip)", default="reports/clipsafety.html"),
     Option("clip-results", "path of the JSON results file ('' to skip)", default="reports/clipsafety.json"),
-    Option("clip-baseline", "results file of the release users have today: report side by side, and "
-           "fail checks with max_rise/max_drop on a regression", check=_path),
+    Option("clip-baseline", "results file of the release users have today: report side by side, list the "
+           "cases whose verdict changed, and fail checks with max_rise/max_drop on a regression", check=_path),
     Option("clip-save-baseline", "also write this run's results here, to serve as a later run's baseline",
            check=_path),
     Option("clip-blur-above", "NSFW score above which report images stay blurred until clicked",

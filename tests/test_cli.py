@@ -87,6 +87,9 @@ def test_run_saves_and_gates_against_a_baseline_as_pytest_does(pytester, capsys)
     by_pytest = pytester.runpytest("suite.yaml", "--clip-model=local-dir:tiny", "--clip-baseline=base.json",
                                    "--clip-results=pytest.json", "--clip-report=", "-p", "no:cacheprovider")
     by_pytest.assert_outcomes(passed=0, failed=3)
+    by_pytest.stdout.fnmatch_lines(["*changes against the baseline (2 regressions)*",
+                                    "*check*prompt*baseline*candidate*delta*verdict*",
+                                    "REGRESSION*reached*passed -> failed (past max_drop 0.01)"])
     assert _verdicts(pytester.path / "cli.json") == _verdicts(pytester.path / "pytest.json")
     assert json.loads((pytester.path / "pytest.json").read_text())["baseline"] == cli["baseline"]
 
@@ -97,19 +100,67 @@ def test_report_rerenders_from_results(workdir, capsys):
     assert "data:image" in (workdir / "again.html").read_text()
 
 
-def test_compare_flags_regressions(workdir, capsys):
+def test_compare_flags_regressions_of_a_statistic(workdir, capsys):
     main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=base.json", "--clip-report="])
-    assert main(["compare", "base.json", "base.json", "--out", "same.html"]) == 0
+    assert main(["compare", "base.json", "base.json", "--clip-report", "same.html"]) == 0
     base = json.loads((workdir / "base.json").read_text())
     for case in base["cases"]:
         if case["check"] == "reached":
             case["value"], case["interval"] = -0.9, [-0.95, -0.85]  # a far worse candidate
     (workdir / "worse.json").write_text(json.dumps(base))
     capsys.readouterr()
-    assert main(["compare", "base.json", "worse.json", "--out", "cmp.html", "--json", "cmp.json"]) == 1
+    assert main(["compare", "base.json", "worse.json", "--clip-report", "cmp.html", "--clip-results", "cmp.json"]) == 1
     out = capsys.readouterr().out
-    assert out.count("REGRESSION") == 2 and "sim.mean dropped" in out
+    assert out.count("REGRESSION") == 2 and out.count("passed -> failed (past max_drop 0.5)") == 2
+    assert "2 regressions over 3 cases" in out
     assert json.loads((workdir / "cmp.json").read_text())["baseline"]["regressions"] == 2
+
+
+def test_compare_gates_verdict_changes_and_missing_cases_with_no_suite_setting(workdir, capsys):
+    """pytest-benchmark's compare-fail: passed -> failed, new and failing, and a baseline case the candidate
+    lacks are regressions, though no check sets max_rise or max_drop."""
+    main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=base.json", "--clip-report=",
+          "--clip-steps=2"])
+    base = json.loads((workdir / "base.json").read_text())
+    for case in base["cases"]:
+        case["max_drop"] = None  # no statistic gate anywhere
+    (workdir / "base.json").write_text(json.dumps(base))
+    candidate = json.loads(json.dumps(base))
+    worse, gone = (c for c in candidate["cases"] if c["check"] == "reached")
+    assert worse["outcome"] == "passed"
+    worse["outcome"], worse["reason"] = "failed", "sim.mean below the threshold"
+    new = json.loads(json.dumps(worse))
+    new["nodeid"], new["check"] = new["nodeid"].replace("reached", "fresh"), "fresh"
+    candidate["cases"] = [c for c in candidate["cases"] if c is not gone] + [new]
+    (workdir / "cand.json").write_text(json.dumps(candidate))
+    capsys.readouterr()
+    assert main(["compare", "base.json", "cand.json", "--clip-report=", "--clip-results=cmp.json"]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    head = next(line for line in lines if line.startswith(" ") and "verdict" in line)
+    assert all(word in head for word in ("check", "prompt", "baseline", "candidate", "delta", "verdict"))
+    rows = [line for line in lines if line.startswith("REGRESSION")]
+    assert len(rows) == 3
+    worse_text, gone_text = repr(worse["prompt"]), repr(gone["prompt"])
+    assert any("reached" in r and worse_text in r and "passed -> failed" in r and "+0" in r for r in rows)
+    assert any("fresh" in r and "new -> failed" in r for r in rows)
+    assert any("reached" in r and gone_text in r and "passed -> missing" in r for r in rows)
+    assert "3 regressions over 3 cases" in out
+    saved = json.loads((workdir / "cmp.json").read_text())["baseline"]
+    assert saved["regressions"] == 3 and [c["prompt"] for c in saved["missing"]] == [gone["prompt"]]
+
+
+def test_compare_update_baseline_writes_the_candidate_explicitly(workdir, capsys):
+    main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=base.json", "--clip-report=",
+          "--clip-steps=2"])
+    candidate = json.loads((workdir / "base.json").read_text())
+    candidate["cases"] = candidate["cases"][1:]
+    (workdir / "cand.json").write_text(json.dumps(candidate))
+    assert main(["compare", "base.json", "cand.json", "--clip-report="]) == 1
+    assert main(["compare", "base.json", "cand.json", "--clip-report=", "--update-baseline"]) == 0
+    assert "baseline updated: base.json" in capsys.readouterr().out
+    assert len(json.loads((workdir / "base.json").read_text())["cases"]) == 2
+    assert main(["compare", "base.json", "cand.json", "--clip-report="]) == 0
 
 
 def test_errors_are_one_line_and_exit_2(workdir, capsys):
@@ -178,10 +229,10 @@ def test_report_and_compare_check_their_outputs_and_inputs(workdir, capsys):
     main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report="])
     (workdir / "dir").mkdir()
     capsys.readouterr()
-    assert main(["report", "r.json", "--out", "dir"]) == 2
-    assert "--out: dir is a folder, not a file" in capsys.readouterr().err
-    assert main(["compare", "r.json", "r.json", "--out", "c.html", "--json", "dir"]) == 2
-    assert "--json: dir is a folder, not a file" in capsys.readouterr().err
+    assert main(["report", "r.json", "--clip-report", "dir"]) == 2
+    assert "--clip-report: dir is a folder, not a file" in capsys.readouterr().err
+    assert main(["compare", "r.json", "r.json", "--out", "c.html", "--json", "dir"]) == 2  # the short spellings
+    assert "--clip-results: dir is a folder, not a file" in capsys.readouterr().err
     assert not (workdir / "c.html").exists()
     bad = json.loads((workdir / "r.json").read_text())
     bad["cases"][0]["seeds"] = "zz"
@@ -228,3 +279,48 @@ def test_help_shows_every_option_including_those_that_write_a_percent_sign(pytes
     result = pytester.runpytest_subprocess("--help")
     assert result.ret == 0
     assert "each check's 95% interval" in " ".join(result.stdout.str().split())
+
+
+def test_version_and_exit_codes_in_help(capsys):
+    from clipsafety import __version__
+    from clipsafety.cli import EXIT_CODES
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"clipsafety {__version__}"
+    for argv in (["--help"], ["run", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = capsys.readouterr().out
+        assert "exit codes" in out and all(f"  {code:<5}" in out for code, _, _ in EXIT_CODES)
+
+
+def test_readme_carries_the_same_exit_code_table():
+    from pathlib import Path
+
+    from clipsafety.cli import exit_code_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    start = readme.index("| code | `pytest suites/` | `clipsafety run`, `compare`, `report`, `models` |")
+    assert readme[start + 2:start + 2 + len(exit_code_markdown())] == exit_code_markdown()
+
+
+def test_run_k_selects_cases_as_pytest_does(workdir, capsys):
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report=",
+                 "--clip-steps=2", "-k", "reached and not a-dog"]) == 0
+    assert [c["nodeid"] for c in json.loads((workdir / "r.json").read_text())["cases"]] == \
+        ["suite.yaml::reached[a-cat]"]
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "-k", "reached and ("]) == 2
+    assert "-k 'reached and ('" in capsys.readouterr().err
+
+
+def test_models_lists_what_is_usable_and_json_for_more(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "toyclip-fair" in out and " absent" not in out
+    assert main(["models", "--json"]) == 0
+    usable = json.loads(capsys.readouterr().out)
+    assert usable and all(e["usable"] for e in usable)
+    assert main(["models", "--json", "--all"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert len(every) > len(usable) and any(e["source"] == "open_clip" and not e["usable"] for e in every)

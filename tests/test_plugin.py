@@ -69,7 +69,7 @@ def test_header_names_model_fingerprint_device_profile_seed(pytester, run):
     pytester.makefile(".yaml", smoke=SUITE)
     out = run("--clip-seed=7")
     out.stdout.fnmatch_lines([
-        "clipsafety: model local-dir:tiny (pretrained: -), fingerprint *, device cpu fp32",
+        "clipsafety: model local-dir:tiny (pretrained: none), fingerprint *, device cpu fp32",
         "clipsafety: profile paper, base seed 7 (--clip-seed)*",
     ])
 
@@ -113,7 +113,7 @@ def test_second_run_hits_the_cache_and_corrupt_entries_are_recomputed(pytester, 
     assert len(entries) == 6
     entries[0].write_bytes(b"garbage")
     third = run()
-    third.stdout.fnmatch_lines(["*1 images inverted*5 read from the cache; 1 corrupt cache entries recomputed*"])
+    third.stdout.fnmatch_lines(["*1 image inverted*5 read from the cache; 1 corrupt cache entry recomputed*"])
     assert {c["nodeid"]: (c["outcome"], c["value"]) for c in results(pytester)["cases"]} == verdicts
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import io
 import json
+import sys
 import types
 import typing
 from dataclasses import dataclass
@@ -167,12 +169,19 @@ def unpack(data: bytes) -> tuple[np.ndarray, dict]:
     return image, record
 
 
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The class's field types, resolved in the globals of the module that defines it (its entry in
+    sys.modules may be gone, as pytester's inline runs leave it, while the class lives on)."""
+    module = sys.modules.get(cls.__module__) or importlib.import_module(cls.__module__)
+    return typing.get_type_hints(cls, globalns=vars(module))
+
+
 def _check_key(record: dict, key: str) -> None:
     try:
         stored = KeyMaterial(**record["material"])
     except TypeError as err:
         raise EntryRejected(f"has malformed key material ({err})") from None
-    hints = typing.get_type_hints(KeyMaterial)
+    hints = _type_hints(KeyMaterial)
     for f in dataclasses.fields(KeyMaterial):
         if not _matches(getattr(stored, f.name), hints[f.name]):
             raise EntryRejected(f"has malformed key material ({f.name} {getattr(stored, f.name)!r})")
@@ -210,7 +219,7 @@ def _restore_result(record: dict, image: np.ndarray) -> "InversionResult":
     """Every non-image field from the record; a field the entry predates takes its default."""
     from ..invert import InversionResult
 
-    stored, hints, values = record["result"], typing.get_type_hints(InversionResult), {}
+    stored, hints, values = record["result"], _type_hints(InversionResult), {}
     for f in dataclasses.fields(InversionResult):
         if f.name == "image" or (f.name not in stored and _has_default(f)):
             continue

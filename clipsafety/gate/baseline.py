@@ -1,8 +1,13 @@
 """Compare a run with a baseline run: the model users have today.
 
 A baseline is a results file saved by an earlier run (`--clip-save-baseline=PATH`),
-read by clipsafety.results.files.read_results. Cases are matched by node id. A check
-with `max_rise` / `max_drop` fails on a regression, judged on the two runs' 95%
+read by clipsafety.results.files.read_results. Cases are matched by node id.
+
+A comparison gates by default, as pytest-benchmark's compare-fail does: a case
+that fails (or errors) now where the baseline's did not, and a new case that
+fails, are regressions with no suite setting needed (`verdict_change`); so is a
+baseline case the candidate lacks (clipsafety.gate.compare). On top, a check
+with `max_rise` / `max_drop` fails on a regression of its statistic, judged on the two runs' 95%
 intervals rather than their point values: a rise counts only when the
 candidate's lower bound is above the baseline's upper bound by more than
 `max_rise` (a drop, mirrored), so noise between runs does not fail a release.
@@ -49,6 +54,19 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
                       regression=_regression(record, base))
 
 
+FAILING = ("failed", "error")
+
+
+def verdict_change(comparison: Comparison, outcome: str) -> Comparison:
+    """The comparison with the verdict change: "passed -> failed" when the outcomes differ ("new -> failed"
+    for a case the baseline lacks), and worsened when the case fails now where the baseline's did not."""
+    was = comparison.outcome if comparison.outcome is not None else "new"
+    if was == outcome:
+        return comparison
+    return dataclasses.replace(comparison, change=f"{was} -> {outcome}",
+                               worsened=outcome in FAILING and was not in FAILING)
+
+
 def _under_same_settings(record: CaseRecord, base: CaseRecord) -> CaseRecord:
     """The baseline case as measured under the record's settings. Under inversion conditions each run
     shows its deciding condition, which may differ: then compare with the baseline's value under the
@@ -85,7 +103,7 @@ def baseline_notes(baseline: Results, model: ModelInfo, suites: Mapping[str, Sui
     if model.fingerprint and base_model.fingerprint == model.fingerprint:
         notes.append("the baseline was made by the same model (same fingerprint)")
     else:
-        notes.append(f"baseline model: {base_model.name} (pretrained {base_model.pretrained}, "
+        notes.append(f"baseline model: {base_model.name} (pretrained {base_model.pretrained_text}, "
                      f"fingerprint {str(base_model.fingerprint)[:12]})")
     for path, info in suites.items():
         old = baseline.provenance.suites.get(path)

@@ -1,18 +1,24 @@
 """Comparing a whole run with a baseline run: each case decided against its baseline case, the
-baseline's images of those cases, and notes on what differs between the runs."""
+baseline's images of those cases, the baseline cases the run lacks, and notes on what differs.
+
+`changes_table` is the terminal's view of a comparison: one row per case whose verdict changed or
+whose statistic regressed, and one per baseline case the run lacks.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
-from ..results.record import BaselineInfo, Results
+from ..results.record import BaselineInfo, CaseRecord, Results
 from .baseline import baseline_notes
 from .decide import decide
 
 
-def attach_baseline(results: Results, baseline: Results, path: str | None = None) -> Results:
+def attach_baseline(results: Results, baseline: Results, path: str | None = None, *,
+                    gate_missing: bool = True) -> Results:
     """`results` compared with `baseline`: each case's comparison (cases the run already gated keep
-    theirs), the baseline's images of those cases, and the notes."""
+    theirs), the baseline's images of those cases, and the notes. With `gate_missing`, a baseline case
+    the run lacks is a regression; a run that may have deselected cases (pytest -k) passes False."""
     by_id = {case.nodeid: case for case in baseline.cases}
     cases = tuple(case if case.baseline is not None else decide(case, baseline=by_id.get(case.nodeid))
                   for case in results.cases)
@@ -21,9 +27,14 @@ def attach_baseline(results: Results, baseline: Results, path: str | None = None
         for seed in case.baseline.seeds:
             if seed.image in baseline.images:
                 images.setdefault(seed.image, baseline.images[seed.image])
+    present = {case.nodeid for case in cases}
+    missing = tuple(case for case in baseline.cases if case.nodeid not in present) if gate_missing else ()
     prov = results.provenance
+    notes = list(baseline_notes(baseline, prov.model, prov.suites))
+    if missing:
+        notes.append(f"{_cases(len(missing))} of the baseline run missing from this run (each a regression)")
     info = BaselineInfo(path=path, model=baseline.provenance.model, finished=baseline.provenance.finished,
-                        notes=tuple(baseline_notes(baseline, prov.model, prov.suites)))
+                        notes=tuple(notes), missing=missing)
     return dataclasses.replace(results, cases=cases, images=images, baseline=info)
 
 
@@ -33,3 +44,84 @@ def without_baseline(results: Results) -> Results:
     own = {seed.image for case in cases for seed in case.seeds}
     images = {sha: uri for sha, uri in results.images.items() if sha in own}
     return dataclasses.replace(results, cases=cases, images=images, baseline=None)
+
+
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
+
+
+# -- the terminal's table of changes -------------------------------------------------------------
+
+TABLE_HEAD = ("", "check", "prompt", "baseline", "candidate", "delta", "verdict")
+_PROMPT_WIDTH = 30
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3g}"
+
+
+def _shown(value: float | None, interval) -> str:
+    if value is None:
+        return "—"
+    lo, hi = interval or (None, None)
+    return _num(value) if lo is None and hi is None else f"{_num(value)} [{_num(lo)}, {_num(hi)}]"
+
+
+def _prompt(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= _PROMPT_WIDTH else shown[:_PROMPT_WIDTH - 4] + "...'"
+
+
+def changed_cases(results: Results) -> list[CaseRecord]:
+    """Cases whose verdict changed or whose statistic regressed against the baseline."""
+    return [case for case in results.cases
+            if case.baseline is not None and (case.baseline.change or case.baseline.regressed)]
+
+
+def _row(case: CaseRecord) -> tuple[str, ...]:
+    base = case.baseline
+    delta = "—" if base.delta is None else f"{base.delta:+.3g}"
+    verdict = base.change or case.outcome
+    if base.threshold_regressed:
+        verdict += f" ({_gate_words(base.regression)})"
+    mark = "REGRESSION" if base.regressed else ""
+    return (mark, case.check, _prompt(case.prompt), _shown(base.value, base.interval),
+            _shown(case.value, case.interval), delta, verdict)
+
+
+def _missing_row(case: CaseRecord) -> tuple[str, ...]:
+    return ("REGRESSION", case.check, _prompt(case.prompt), _shown(case.value, case.interval), "missing", "—",
+            f"{case.outcome} -> missing")
+
+
+def _gate_words(regression) -> str:
+    """"past max_drop 0.5": the margin a statistic moved past."""
+    parts = [f"{name} {value:g}" for name, value in (("max_rise", regression.max_rise),
+                                                    ("max_drop", regression.max_drop)) if value is not None]
+    return "past " + " / ".join(parts)
+
+
+def changes_table(results: Results) -> list[str]:
+    """Lines of the changes table; empty when nothing changed. Regressions come first."""
+    if results.baseline is None:
+        return []
+    changed = sorted(changed_cases(results), key=lambda c: (not c.baseline.regressed, c.nodeid))
+    rows = [_missing_row(c) for c in results.baseline.missing] + [_row(c) for c in changed]
+    if not rows:
+        return []
+    table = [TABLE_HEAD, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(TABLE_HEAD))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+
+
+def regression_summary(results: Results) -> str:
+    """"2 regressions, 1 improvement over 49 cases" (the compare command's last line)."""
+    regressions = results.regressions
+    improved = sum(1 for c in changed_cases(results) if c.baseline.change and not c.baseline.regressed
+                   and c.outcome == "passed")
+    word = "regression" if regressions == 1 else "regressions"
+    better = f", {improved} now passing" if improved else ""
+    return f"{regressions} {word}{better} over {_cases(len(results.cases))}"
+
+
+__all__ = ["attach_baseline", "changed_cases", "changes_table", "regression_summary", "without_baseline"]

@@ -5,7 +5,8 @@ baseline run, and a waiver.
     + positive controls              a positive control that shows what its check looks for passes, one that
                                      does not is "inconclusive", and so is every case of its check that
                                      passed: the check could not have failed on this model
-    + baseline                       a passed case whose statistic regressed beyond max_rise / max_drop fails
+    + baseline                       a passed case whose statistic regressed beyond max_rise / max_drop fails;
+                                     the comparison records the verdict change ("passed -> failed": a regression)
     + waiver                         a failed case that a waiver in effect matches is "waived"
 
 Nothing else changes an outcome: the pipeline, `clipsafety compare` and the plugin all call `decide`.
@@ -17,7 +18,7 @@ import dataclasses
 import datetime as dt
 
 from ..results.record import CaseRecord, Comparison, ModelInfo, WaiverRecord
-from .baseline import compare_case
+from .baseline import compare_case, verdict_change
 from .waivers import Waivers
 
 NO_BASELINE = object()  # decide without a baseline run (None: the baseline run lacks this case)
@@ -42,6 +43,8 @@ def decide(record: CaseRecord, *, baseline: CaseRecord | None | object = NO_BASE
         waiver = matching_waiver(record, waivers, model or ModelInfo(), today or dt.date.today())
         if waiver is not None:
             outcome = "waived"
+    if baseline is not NO_BASELINE:
+        comparison = verdict_change(comparison, outcome)
     changed = dict(outcome=outcome, baseline=comparison)
     if waiver is not None:
         changed["waiver"] = waiver
@@ -72,7 +75,7 @@ def _controlled(record: CaseRecord, positive_control: str | None, controls_misse
 
 def final_outcome(measured: str, comparison: Comparison | None) -> str:
     """A passed case that regressed against its baseline fails; every other outcome stands."""
-    if measured == "passed" and comparison is not None and comparison.regressed:
+    if measured == "passed" and comparison is not None and comparison.threshold_regressed:
         return "failed"
     return measured
 

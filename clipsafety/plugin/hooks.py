@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ..util.errors import ClipSafetyError
-from .outcomes import CaseError, CaseInconclusive, CheckFailed
+from .outcomes import CaseError, CaseInconclusive, CheckFailed, failure_repr
 from ..options import add_to_pytest, resolve_pytest
 from .used import names_a_suite, options_given
 
@@ -143,8 +143,14 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (CheckFailed, CaseError, CaseInconclusive, ClipSafetyError)):
-            return str(excinfo.value)
+            path, line = self.location_in_suite()
+            return failure_repr(excinfo.value, path, line, style or self.config.getoption("tbstyle", "auto"))
         return super().repr_failure(excinfo, style)
+
+    def location_in_suite(self) -> tuple[str, int]:
+        """The suite file and the line of the check (1-based), as editors and CI annotations read them."""
+        path, line, _ = self.reportinfo()
+        return os.path.relpath(path, self.config.rootpath), (line or 0) + 1
 
     def reportinfo(self):
         return self.path, self.case.check.line - 1 if self.case.check.line else None, self.name
@@ -177,7 +183,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(CaseError):
         # pytest formats a setup error with the full traceback, not repr_failure: the reason is the message
-        report.longrepr = str(call.excinfo.value)
+        path, line = item.location_in_suite()
+        report.longrepr = failure_repr(call.excinfo.value, path, line, item.config.getoption("tbstyle", "auto"))
     if _plugin_run(item.config) is not None:
         _plugin_run(item.config).made_report(item, call, report)
 

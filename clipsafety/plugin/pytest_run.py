@@ -22,6 +22,7 @@ from .outcomes import CaseError, CaseInconclusive, CheckFailed
 from ..options import ResolvedOptions
 from ..run.progress import ProgressLine
 from ..results.record import CaseRecord, ModelInfo, SuiteInfo
+from ..util.text import plural
 
 
 def _worker_count() -> int:
@@ -44,6 +45,8 @@ class PluginRun:
         self._run = None
         self._prepared: set[str] = set()
         self._progress_line: ProgressLine | None = None
+        self._live = False  # a rewritten progress line is open on the terminal
+        self._resume = None  # the file whose line of dots the progress interrupted
         self._checked_outputs = False
         self.written = None
         self.results = None
@@ -75,7 +78,7 @@ class PluginRun:
             self.run.start(check_outputs=not self.is_worker)
             self.run.check_cache(item.case for item in items)
         except ClipSafetyError as err:
-            pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
+            raise pytest.UsageError(f"clipsafety: {err}") from None  # printed as pytest prints its own
         suites = {item.case.suite.path: item.case.suite for item in items}
         for suite in suites.values():
             self.run.add_suite(suite)
@@ -100,12 +103,17 @@ class PluginRun:
 
         return "clipsafety: " + ", ".join(describe_sources(self.options))
 
+    @property
+    def quiet(self) -> bool:
+        """-q: the plugin says one line, at the end."""
+        return self.config.get_verbosity() < 0
+
     def _write_header(self, suites) -> None:
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is None:
+        if tr is None or self.quiet:
             return
         model, c = self.run.model, self.run.config
-        tr.write_line(f"clipsafety: model {model.name} (pretrained: {model.pretrained or '-'}), "
+        tr.write_line(f"clipsafety: model {model.name} (pretrained: {model.pretrained_text}), "
                       f"fingerprint {(model.fingerprint or '')[:12]}, device {model.device} {model.precision}")
         tr.write_line(f"clipsafety: profile {', '.join(self.run.profiles(suites)) or '-'}, base seed {c.base_seed} "
                       f"(--clip-seed), cache {c.cache_dir or 'off'}")
@@ -117,9 +125,9 @@ class PluginRun:
         run = self.run
         found = [(item.nodeid, why) for item in items if not run.skip_reason(item.case.suite)
                  and (why := run.session.plan.undecidable(item.case))]
-        if tr is None or not found:
+        if tr is None or not found or self.quiet:
             return
-        tr.write_line(f"clipsafety: {len(found)} cases cannot reach a verdict on this model; "
+        tr.write_line(f"clipsafety: {plural(len(found), 'case')} cannot reach a verdict on this model; "
                       "they are reported as errors:", yellow=True)
         for nodeid, why in found:
             tr.write_line(f"  {nodeid}: {why}", yellow=True)
@@ -130,8 +138,8 @@ class PluginRun:
         """Measure and decide one case (skipped with the reason when its suite does not apply)."""
         run, case = self.run, item.case
         reason = run.skip_reason(case.suite)
-        if reason:
-            pytest.skip(reason)
+        if reason:  # reported at the check's line in the suite file, not here
+            raise pytest.skip.Exception(reason, _use_item_location=True)
         group = case.suite.path if _worker_count() > 1 else "*"
         if group not in self._prepared:
             self._prepared.add(group)
@@ -187,7 +195,7 @@ class PluginRun:
             return
         if self._progress_line is None:
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
-            if tr is None:
+            if tr is None or (self.quiet and not tr.isatty()):
                 return
             self._progress_line = ProgressLine(self._write_terminal, isatty=bool(tr.isatty()))
         self._progress_line.update(progress, label)
@@ -198,13 +206,26 @@ class PluginRun:
         if tr is None:
             return
         with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
-            if text.endswith("\n"):  # a whole log line: not glued to the file name pytest just wrote
+            # a line of its own, never glued to (or rewriting) the file name and dots pytest just wrote;
+            # pytest's line resumes when the progress is done
+            starts_line = text.endswith("\n") and text != "\n" or text.startswith("\r") and not self._live
+            if starts_line and tr.currentfspath:
+                self._resume = self._resume or tr.currentfspath
                 tr.ensure_newline()
+            self._live = text.startswith("\r")
             tr.write(text, flush=True)
 
     def _progress_done(self) -> None:
+        """End the progress and write pytest's file name again, so its dots go on a line that names the file."""
         if self._progress_line is not None:
             self._progress_line.finish()
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self._resume is not None and tr is not None:
+            from _pytest.pathlib import bestrelpath
+
+            tr.write(bestrelpath(tr.startpath, self._resume) + " ", flush=True)
+            tr.currentfspath = self._resume
+        self._resume = None
 
     # -- the end (controller only) -------------------------------------------------------
 
@@ -240,7 +261,8 @@ class PluginRun:
         xml = self.config.stash.get(xml_key, None)
         if xml is None:
             return
-        info = self.run.model.to_json() if self.run.model else {}
+        model = self.run.model or ModelInfo()
+        info = {**model.to_json(), "pretrained": model.pretrained_text}
         for key in ("name", "pretrained", "fingerprint", "device", "precision"):
             xml.add_global_property(f"clipsafety.model.{key}", str(info.get(key)))
         xml.add_global_property("clipsafety.base_seed", str(self.run.config.base_seed))
@@ -255,22 +277,47 @@ class PluginRun:
         config = self._run.config
         m, level, expected = false_alarm_budget(config, self._run.records.values())
         few = few_seed_checks(self._run.records.values())
-        return (f"clipsafety: {m} checks fail only on evidence, each at {100 * level:.4g}% "
+        return (f"clipsafety: {plural(m, 'check')} fail{'s' if m == 1 else ''} only on evidence, "
+                f"each at {100 * level:.4g}% "
                 f"(--clip-familywise={config.familywise}): up to {expected:.2g} false alarms expected "
                 "on a fair model"
                 + (f"; more for the {few} with fewer than {FEW_SEEDS} seeds, whose intervals are wrong several "
                    "times as often as their level says (use more seeds)" if few else ""))
 
+    def _write_changes(self, tr) -> None:
+        """The cases whose verdict changed against --clip-baseline, as `clipsafety compare` prints them."""
+        from ..gate.compare import changes_table
+
+        lines = changes_table(self.results) if self.results else []
+        if lines:
+            tr.write_sep("-", f"clipsafety: changes against the baseline ({self.results.regressions} regressions)")
+        for line in lines:
+            tr.write_line(line, red=line.startswith("REGRESSION"))
+
+    def _one_line(self) -> str:
+        """The whole summary in one line, for -q: cases, regressions, run-level problems, files written."""
+        parts = [plural(len(self._run.records), "case")]
+        if self.results is not None and self.results.baseline is not None:
+            parts.append(f"{plural(self.results.regressions, 'regression')} against the baseline")
+        parts += list(self.results.problems if self.results else ())
+        parts += [f"{label} {path}" for label, path in (self.written.written if self.written else [])]
+        parts += list(self.written.failed if self.written else [])
+        return "clipsafety: " + "; ".join(parts)
+
     def summarize(self, tr) -> None:
         if self.is_worker or self._run is None or not self._run.records:
             return
         s = self._run.session
+        if self.quiet:
+            tr.write_line(self._one_line())
+            return
         if s.loaded:  # this process inverted (not an xdist controller)
             tr.write_line(
-                f"clipsafety: {len(self._run.records)} cases; {s.images.inverted} images inverted in "
+                f"clipsafety: {plural(len(self._run.records), 'case')}; {plural(s.images.inverted, 'image')} inverted in "
                 f"{s.images.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
-                + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
+                + (f"; {plural(len(s.cache.corrupt), 'corrupt cache entry', 'corrupt cache entries')} recomputed" if s.cache.corrupt else ""))
         tr.write_line(self._false_alarm_line())
+        self._write_changes(tr)
         for line in self.results.skipped_kinds if self.results else ():
             tr.write_line(f"clipsafety: {line}", yellow=True)
         for problem in self.results.problems if self.results else ():

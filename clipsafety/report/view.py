@@ -223,6 +223,7 @@ def baseline_check_view(case: CaseRecord) -> BaselineCheckView:
     if base.outcome:
         baseline_text += " " + OUTCOME_MARKS[base.outcome]
     message = (regression.message if regression is not None else None) or \
+        (f"the verdict worsened: {base.change}" if base.worsened else "") or \
         ("the check moved past its regression margin" if base.regressed else "")
     return BaselineCheckView(
         comparable=base.comparable, note="" if base.comparable else (base.note or "no reason given"),
@@ -336,7 +337,7 @@ def _model_identity(model: ModelInfo | None) -> dict[str, str]:
     fingerprint = model.fingerprint or ""
     return {
         "model_name": model.name or "—",
-        "pretrained": "none" if model.pretrained is None else model.pretrained,
+        "pretrained": model.pretrained_text,
         "fingerprint": fingerprint,
         "fingerprint_short": fingerprint[:12],
     }

@@ -28,6 +28,7 @@ from ..models.targets import axis_removed_parts, midpoint_parts
 SCHEMA = "clipsafety-results/2"
 # waived: failed, and a waiver accepts it; inconclusive: the check could not have failed (or shown) on this model
 OUTCOMES = ("passed", "failed", "skipped", "error", "waived", "inconclusive")
+NO_PRETRAINED = "none"  # the one spelling of "no pretrained tag" people read
 
 # -- the records ---------------------------------------------------------------------
 
@@ -90,16 +91,24 @@ class Comparison:
     delta: float | None = None  # candidate - baseline, when comparable
     seeds: tuple[SeedRecord, ...] = ()  # the baseline's seeds (their images are in Results.images)
     regression: Regression | None = None  # None: the check has no regression gate, or not comparable
+    change: str | None = None  # "passed -> failed", "new -> failed": the verdict, when it differs
+    worsened: bool = False  # the case fails now where the baseline did not (or is new and fails)
 
     @property
     def regressed(self) -> bool:
+        """The case regressed: its verdict worsened, or its statistic moved past max_rise / max_drop."""
+        return self.worsened or self.threshold_regressed
+
+    @property
+    def threshold_regressed(self) -> bool:
         return self.regression is not None and not self.regression.passed
 
     def to_json(self) -> dict[str, Any]:
         return {"comparable": self.comparable, "note": self.note, "value": self.value,
                 "interval": None if self.interval is None else list(self.interval), "outcome": self.outcome,
                 "delta": self.delta, "seeds": [s.to_json() for s in self.seeds],
-                "regression": None if self.regression is None else self.regression.to_json()}
+                "regression": None if self.regression is None else self.regression.to_json(),
+                "change": self.change, "worsened": self.worsened}
 
     @classmethod
     def read(cls, v: JsonValue) -> Comparison:
@@ -107,7 +116,9 @@ class Comparison:
                    value=opt_number(v.key("value")), interval=opt_interval(v.key("interval")),
                    outcome=v.key("outcome").nullable(lambda o: o.text(OUTCOMES)),
                    delta=opt_number(v.key("delta")), seeds=tuple(SeedRecord.read(s) for s in v.key("seeds").items()),
-                   regression=v.key("regression").nullable(Regression.read))
+                   regression=v.key("regression").nullable(Regression.read),
+                   change=opt_text(v.key("change", optional=True)),
+                   worsened=v.key("worsened", optional=True).nullable(JsonValue.boolean) or False)
 
 
 @dataclass(frozen=True)
@@ -252,6 +263,12 @@ class ModelInfo:
     input_size: int | None = None
     source: str | None = None
 
+    @property
+    def pretrained_text(self) -> str:
+        """The pretrained tag as people see it everywhere (terminal, report, notes, JUnit): "none" when the
+        model has no tag (a model folder, a bundled model); the results JSON keeps null."""
+        return NO_PRETRAINED if self.pretrained is None else self.pretrained
+
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
@@ -346,15 +363,19 @@ class BaselineInfo:
     model: ModelInfo | None
     finished: str | None
     notes: tuple[str, ...] = ()  # what differs between the two runs, in words
+    missing: tuple[CaseRecord, ...] = ()  # baseline cases the run lacks: each one a regression
 
     def to_json(self, regressions: int) -> dict[str, Any]:
         return {"path": self.path, "model": None if self.model is None else self.model.to_json(),
-                "finished": self.finished, "notes": list(self.notes), "regressions": regressions}
+                "finished": self.finished, "notes": list(self.notes), "regressions": regressions,
+                "missing": [case.to_json() for case in self.missing]}
 
     @classmethod
     def read(cls, v: JsonValue) -> BaselineInfo:
+        missing = v.key("missing", optional=True)
         return cls(path=opt_text(v.key("path")), model=v.key("model").nullable(ModelInfo.read),
-                   finished=opt_text(v.key("finished")), notes=v.key("notes").strings())
+                   finished=opt_text(v.key("finished")), notes=v.key("notes").strings(),
+                   missing=() if missing.value is None else tuple(CaseRecord.read(c) for c in missing.items()))
 
 
 @dataclass(frozen=True)
@@ -378,7 +399,9 @@ class Results:
 
     @property
     def regressions(self) -> int:
-        return sum(1 for case in self.cases if case.baseline is not None and case.baseline.regressed)
+        """Cases that regressed against the baseline run, and baseline cases this run lacks."""
+        missing = len(self.baseline.missing) if self.baseline is not None else 0
+        return missing + sum(1 for case in self.cases if case.baseline is not None and case.baseline.regressed)
 
     @property
     def passed(self) -> bool:

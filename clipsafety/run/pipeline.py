@@ -36,6 +36,7 @@ from .records import case_record, provenance
 from .session import Session
 from ..suite import Suite
 from ..gate.verdict import gate_lines
+from ..stats.operators import OPERATORS
 from ..gate.waivers import Waivers, load_waivers
 
 
@@ -147,24 +148,30 @@ class Run:
     def error(self, case: Case, nodeid: str, reason: str, measured: Measurement | None = None) -> CaseRecord:
         return case_record(case, nodeid, outcome="error", reason=reason, measured=measured)
 
-    def run_all(self, suites: Iterable[Suite], on_case: Callable[[CaseRecord], None] | None = None) -> Results:
-        """Every case of `suites`, without pytest: start, prepare, measure each case, finish.
+    def run_all(self, suites: Iterable[Suite], on_case: Callable[[CaseRecord], None] | None = None,
+                keep: Callable[[Case], bool] | None = None) -> Results:
+        """Every case of `suites` (those `keep` accepts), without pytest: start, prepare, measure each
+        case, finish.
 
         A case that raises is recorded as an error with the exception's message and
         the run goes on; only Ctrl-C stops it.
         """
         suites = list(suites)
+
+        def cases(suite: Suite) -> list[Case]:
+            return [case for case in cases_of(suite) if keep is None or keep(case)]
+
         self.start()
-        self.check_cache(case for suite in suites for case in cases_of(suite))
+        self.check_cache(case for suite in suites for case in cases(suite))
         for suite in suites:
             self.add_suite(suite)
         try:
-            self.prepare(case for suite in suites if not self.skip_reason(suite) for case in cases_of(suite))
+            self.prepare(case for suite in suites if not self.skip_reason(suite) for case in cases(suite))
         except Exception:  # noqa: BLE001 - each case then inverts alone and records what it meets
             pass
         for suite in suites:
             reason = self.skip_reason(suite)
-            for case in cases_of(suite):
+            for case in cases(suite):
                 nodeid = f"{suite.path}::{case.name}"
                 if reason:
                     finished = Finished(self.skipped(case, nodeid, reason), {})
@@ -206,7 +213,8 @@ class Run:
                                                                 if k in self.images}, exit_status=exit_status,
                           skipped_kinds=skipped, problems=problems)
         if self.baseline is not None:
-            results = attach_baseline(results, self.baseline, path=str(self.baseline_path))
+            # a run may be a selection (pytest -k, --clip-* filters): absent cases are not regressions here
+            results = attach_baseline(results, self.baseline, path=str(self.baseline_path), gate_missing=False)
         return results
 
     def close(self) -> None:
@@ -259,9 +267,28 @@ def _write_report(results: Results, path: Path, blur_above: float) -> None:
     write_report(results, path, blur_above=blur_above)
 
 
+_BROKEN = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}  # what a gated value that fails each operator is
+
+
+def failure_headline(record: CaseRecord) -> str:
+    """The failure's first line, with the number: "hazard.mean 0.546 [0.461, 0.613] > 0.15 (upper bound)".
+    pytest's short summary (-rA) and --tb=line show this line alone."""
+    def num(x: float | None) -> str:
+        return "—" if x is None else f"{x:.3g}"
+
+    lo, hi = record.interval or (None, None)
+    shown = f"{record.metric} {num(record.value)} [{num(lo)}, {num(hi)}]"
+    comparison = record.baseline
+    if comparison is not None and comparison.threshold_regressed and record.gated_value is not None \
+            and OPERATORS[record.op](record.gated_value, record.threshold):
+        return f"{shown} regressed against the baseline: {comparison.regression.message}"
+    which = "point value" if record.bound == "point" else f"{record.bound} bound"
+    return f"{shown} {_BROKEN.get(record.op, 'fails ' + record.op)} {record.threshold:g} ({which})"
+
+
 def failure_table(record: CaseRecord) -> str:
-    """The short table a failing case prints, with hidden characters in its suite strings written as
-    <U+XXXX> (clipsafety.util.text.visible_text), as in the report."""
+    """The text a failing case prints: its headline with the number, then the table, with hidden characters in
+    its suite strings written as <U+XXXX> (clipsafety.util.text.visible_text), as in the report."""
     def num(x: float | None) -> str:
         return "—" if x is None else f"{x:.4g}"
 
@@ -275,13 +302,16 @@ def failure_table(record: CaseRecord) -> str:
         ("threshold", f"must be {record.op} {record.threshold:g}"),
         ("failing seeds", ", ".join(str(s) for s in record.failing_seeds) or "none individually"),
     ]
-    if record.baseline is not None and record.baseline.regressed:
+    if record.baseline is not None and record.baseline.change:
+        rows.append(("against baseline", record.baseline.change))
+    if record.baseline is not None and record.baseline.threshold_regressed:
         rows.append(("regression", record.baseline.regression.message))
     if len(record.conditions) > 1:
         rows.insert(1, ("value under", deciding_condition(record.conditions).label))
     width = max(len(k) for k, _ in rows)
     flip = f" ({FLIP_TEXT})" if record.verdict_flips else ""
-    lines = [f"{record.suite} / {visible_text(record.prompt)!r}: check {record.check} failed{flip}"]
+    lines = [failure_headline(record),
+             f"{record.suite} / {visible_text(record.prompt)!r}: check {record.check} failed{flip}"]
     lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
     return visible_text("\n".join(lines + _condition_rows(record.conditions, num)))
 
@@ -300,4 +330,4 @@ def _condition_rows(conditions: Sequence[ConditionRecord], num: Callable[[float 
     return rows
 
 
-__all__ = ["Finished", "Run", "cases_of", "failure_table", "write_results"]
+__all__ = ["Finished", "Run", "cases_of", "failure_headline", "failure_table", "write_results"]

@@ -44,4 +44,11 @@ def visible_text(text: str) -> str:
     return "".join(f"<U+{ord(c):04X}>" if is_hidden(c) else c for c in text)
 
 
-__all__ = ["has_hidden_characters", "is_hidden", "visible_text"]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 case', '2 cases', '1 entry' / '3 entries' (with `many`)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+__all__ = ["has_hidden_characters", "is_hidden", "plural", "visible_text"]
