@@ -186,7 +186,7 @@ def test_a_case_that_raises_is_an_error_everywhere(workdir, capsys, monkeypatch)
     assert "0 passed, 0 failed, 0 skipped, 3 error" in out.out and "Traceback" not in out.err
     assert out.err.count("ERROR") == 3
     data = json.loads((workdir / "out" / "r.json").read_text())
-    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3, "waived": 0}
+    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3, "waived": 0, "inconclusive": 0}
     assert {c["reason"] for c in data["cases"]} == {"RuntimeError: probe exploded"}
     audit = json.loads((workdir / "out" / "audit.log").read_text())
     assert audit["summary"]["error"] == 3

@@ -170,7 +170,7 @@ def test_a_bad_waivers_file_is_a_usage_error_before_any_work(pytester, run):
     pytester.makefile(".yaml", waivers="waivers:\n  - {check: x, reason: r}\n")
     out = run("--clip-waivers=waivers.yaml")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
-    out.stdout.fnmatch_lines(["*waivers.yaml:2*missing 'model'*"])
+    out.stderr.fnmatch_lines(["ERROR: clipsafety: *waivers.yaml:2*missing 'model'*"])  # as pytest's own
     assert "Traceback" not in out.stdout.str() + out.stderr.str()
 
 
