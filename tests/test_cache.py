@@ -369,3 +369,15 @@ def test_a_damaged_entry_is_refused_or_reads_back_exactly(flips, keep):
         assert str(err) and "\n" not in str(err)
     else:
         assert_same_result(result, fake_result())
+
+
+def test_the_key_names_how_the_image_was_computed():
+    """A bf16 GPU image is never served to an fp32 CPU run: precision, device type and torch version are key
+    material, written into the entry and checked on read."""
+    from clipsafety.models.testing import tiny_handle
+
+    fp32 = key_of(compute="fp32 cpu torch 2.14.1")
+    assert key_of(compute="bf16 cuda torch 2.14.1") != fp32 != key_of(compute="fp32 cpu torch 2.15.0")
+    assert fp32 == key_of(compute="fp32 cpu torch 2.14.1") and fp32.material.compute == "fp32 cpu torch 2.14.1"
+    handle = tiny_handle()
+    assert handle.compute.startswith("fp32 cpu torch ")

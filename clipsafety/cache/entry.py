@@ -67,9 +67,13 @@ class KeyMaterial:
     seed: int
     settings_key: str
     code_version: str = INVERSION_CODE_VERSION
+    # How the images were computed: precision, device type and torch version ("fp32 cpu torch 2.14.1"). A
+    # bf16 GPU image is not the fp32 CPU image of the same settings, so a shared cache never serves one for the other.
+    compute: str = ""
 
     def digest(self) -> str:
-        text = json.dumps([self.code_version, self.fingerprint, self.prompt, int(self.seed), self.settings_key])
+        text = json.dumps([self.code_version, self.fingerprint, self.prompt, int(self.seed), self.settings_key,
+                           self.compute])
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -95,10 +99,12 @@ class EntryKey(str):
 
 
 def entry_key(
-    fingerprint: str, prompt: str, seed: int, settings: "InversionSettings", *, input_size: int | None = None
+    fingerprint: str, prompt: str, seed: int, settings: "InversionSettings", *, input_size: int | None = None,
+    compute: str = "",
 ) -> EntryKey:
-    """The key of one image; with the model's `input_size`, reads also check the image's shape."""
-    material = KeyMaterial(fingerprint, prompt, int(seed), settings.key())
+    """The key of one image; with the model's `input_size`, reads also check the image's shape. `compute` says
+    how the image is computed (clipsafety.models.ModelHandle.compute)."""
+    material = KeyMaterial(fingerprint, prompt, int(seed), settings.key(), compute=compute)
     return EntryKey(material, implied_image_shape(settings, input_size) if input_size else None)
 
 

@@ -105,13 +105,19 @@ class ModelHandle:
     fingerprint: str
     device: torch.device
     precision: str
-    kind: str  # what the model folder declares: "toy" (a toy-world model) or "natural"
+    kind: str  # what the model folder declares: "toy", "synthetic" or "natural"
     source: str = ""  # where the weights came from, for reports
     _text_cache: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def short_fingerprint(self) -> str:
         return self.fingerprint[:12]
+
+    @property
+    def compute(self) -> str:
+        """How this handle computes: precision, device type and torch version ("fp32 cpu torch 2.14.1"). Images
+        are reproducible bit for bit only under the same compute (and the same CPU kernels)."""
+        return f"{self.precision} {self.device.type} torch {torch.__version__}"
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "bf16":

@@ -33,7 +33,8 @@ class Images:
 
     def key(self, settings: InversionSettings, text: str, seed: int) -> str:
         handle = self.plan.handle
-        return entry_key(handle.fingerprint, text, seed, settings, input_size=handle.input_size)
+        return entry_key(handle.fingerprint, text, seed, settings, input_size=handle.input_size,
+                         compute=handle.compute)
 
     def _keyed(self, cases: Iterable[Case]) -> list[tuple[InversionSettings, dict[str, tuple[str, int]]]]:
         """(settings, {cache key: (prompt, seed)}) for every image the cases need."""
