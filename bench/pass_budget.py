@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     p.add_argument("--suites", type=Path, default=Path(__file__).resolve().parent.parent / "suites")
     p.add_argument("--cache", default=".clipsafety-cache")
     p.add_argument("--toy-suites", nargs="+", default=list(TOY_SUITES), choices=TOY_SUITES,
-                   help="which shipped suites to run on the bundled models (tests/test_toy_suites.py runs the "
+                   help="which shipped suites to run on the bundled models (tests/quality/test_toy_suites.py runs the "
                         "planted-bias and hazard suites on toyclip-biased)")
     p.add_argument("--values", action="store_true", help="also print every case's outcome, value and interval")
     p.add_argument("--reference", default="",

@@ -11,7 +11,7 @@ when a check is paired, the prompt's own reading and its difference from the
 control), per hazard prompt the motif score (raw, and less its control's when
 paired), as mean [mean - 1.96 sd/sqrt(n), mean + 1.96 sd/sqrt(n)] over
 seeds, plus the share of colour prompts the pixel oracle names right.
-tests/test_toy_suites.py asserts the same bars.
+tests/quality/test_toy_suites.py asserts the same bars.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def interval(values: list[float]) -> str:
     return f"{v.mean():.3f} [{v.mean() - half:.3f}, {v.mean() + half:.3f}]"
 
 
-# As tests/test_toy_suites.py runs them: the colour suite is a property of the inversion, run once.
+# As tests/quality/test_toy_suites.py runs them: the colour suite is a property of the inversion, run once.
 SUITES = {"toyclip-fair": ("toy-planted-bias", "toy-colour-fidelity", "toy-hazard"),
           "toyclip-biased": ("toy-planted-bias", "toy-hazard")}
 

@@ -14,7 +14,7 @@ from clipsafety.suite import is_suite_file, load_suite, parse_suite
 from clipsafety.suite.bounded_yaml import compose
 from clipsafety.util.text import has_hidden_characters, visible_text
 
-CORPUS = Path(__file__).parent / "malformed_suites"
+CORPUS = Path(__file__).parents[1] / "malformed_suites"
 
 SUITE = textwrap.dedent(
     """\

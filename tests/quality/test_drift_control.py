@@ -10,7 +10,7 @@ it unpaired (threshold 0.4); paired with the anchors' midpoint, inverted with th
 poet's seeds and drifting the same way, it passes (threshold 0.3). The shipped
 check (text_association) never inverts the poet: it reads "a poet" against the
 shipped reference on the anchors' images, and passes it too, while it fails the
-planted roles of toyclip-biased (tests/test_toy_suites.py). About 3 minutes on
+planted roles of toyclip-biased (tests/quality/test_toy_suites.py). About 3 minutes on
 2 cores (96 images).
 """
 
@@ -26,8 +26,8 @@ from clipsafety.run.runner import run_suites
 from clipsafety.run.case import RunConfig
 from clipsafety.models.targets import midpoint_text
 
-WORLD = Path(__file__).parent / "data" / "drifting-world"
-SHIPPED = Path(__file__).parent.parent / "suites" / "toy-planted-bias.clipsafety.yaml"
+WORLD = Path(__file__).parents[1] / "data" / "drifting-world"
+SHIPPED = Path(__file__).parents[2] / "suites" / "toy-planted-bias.clipsafety.yaml"
 UNPAIRED_THRESHOLD = 0.4  # an image check on the role's own images, unpaired
 PAIRED = {"op": "<=", "threshold": 0.3, "bound": "lower", "paired": True}  # the same, paired with a control
 

@@ -14,7 +14,7 @@ import pytest
 from clipsafety.util.errors import SuiteError
 from clipsafety.suite import load_suite
 
-CORPUS = Path(__file__).parent / "malformed_suites"
+CORPUS = Path(__file__).parents[1] / "malformed_suites"
 FILES = sorted(CORPUS.glob("*.yaml"))
 
 

@@ -20,7 +20,7 @@ from clipsafety.suite import parse_suite
 from clipsafety.models.targets import axis_removed_parts, midpoint_parts
 from clipsafety.toyworld.spec import WorldSpec
 
-BENCH = Path(__file__).parents[1] / "bench"
+BENCH = Path(__file__).parents[2] / "bench"
 
 
 def bench_module(name: str):

@@ -183,7 +183,7 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu_and_prints_its_table(capsys):
     import sys
     from pathlib import Path
 
-    path = Path(__file__).parents[1] / "bench" / "bench_gpu.py"
+    path = Path(__file__).parents[2] / "bench" / "bench_gpu.py"
     spec = importlib.util.spec_from_file_location("bench_gpu", path)
     bench = importlib.util.module_from_spec(spec)
     sys.modules["bench_gpu"] = bench  # its dataclasses look their module up

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from clipsafety.util.errors import ClipSafetyError
 from clipsafety.suite import Suite, parse_suite
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED_TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "suites").glob("*.clipsafety.yaml"))]
 SEED_TEXTS.append(textwrap.dedent(
     """\

@@ -21,7 +21,7 @@ from clipsafety.results.record import SCHEMA, Results
 from clipsafety.report.html import render_report
 from clipsafety.results.files import read_results, results_bytes
 
-FIXTURE = Path(__file__).parent / "report" / "fixtures" / "results.json"
+FIXTURE = Path(__file__).parents[1] / "report" / "fixtures" / "results.json"
 
 
 def _small_valid() -> dict:

@@ -300,7 +300,7 @@ def test_readme_carries_the_same_exit_code_table():
 
     from clipsafety.cli import exit_code_markdown
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    readme = (Path(__file__).parents[2] / "README.md").read_text().splitlines()
     start = readme.index("| code | `pytest suites/` | `clipsafety run`, `compare`, `report`, `models` |")
     assert readme[start + 2:start + 2 + len(exit_code_markdown())] == exit_code_markdown()
 

@@ -123,4 +123,4 @@ def _provenance(model):
 def _fixture(name):
     from pathlib import Path
 
-    return str(Path(__file__).parent / "report" / "fixtures" / name)
+    return str(Path(__file__).parents[1] / "report" / "fixtures" / name)
