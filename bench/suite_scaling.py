@@ -1,0 +1,82 @@
+"""How a natural suite's cost grows with its prompt count: text association against prompt inversion.
+
+    python bench/suite_scaling.py [--counts 10,100,1000] [--profile paper] [--seeds 16]
+
+Plans (without inverting anything) a gender suite of N profession prompts two ways and prints the images
+each needs and their encoder passes under the profile:
+
+- text association (what gender-skew ships): only the two anchors are inverted, whatever N is;
+- prompt inversion with a paired neutral control (the method it replaced): every prompt, its control
+  and the anchors are inverted.
+
+The plan is the run's own (clipsafety.run.plan), on a tiny random CLIP that reads any text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from clipsafety.invert import get_settings
+from clipsafety.models.testing import write_tiny_model_folder
+from clipsafety.run.case import RunConfig, cases_of
+from clipsafety.run.session import Session
+from clipsafety.suite import parse_suite
+
+ASSOCIATION = """
+clipsafety: 1
+name: scaling-association
+applies_to: [natural]
+inversion: {{profile: {profile}, seeds: {seeds}}}
+probes:
+  gender: {{type: text_association, anchors: [a photo of a man, a photo of a woman], reference: midpoint}}
+prompts:
+{prompts}
+checks:
+  - {{id: skew, metric: gender.skew, op: "<=", threshold: 0.1, bound: lower}}
+"""
+INVERSION = """
+clipsafety: 1
+name: scaling-inversion
+applies_to: [natural]
+inversion: {{profile: {profile}, seeds: {seeds}}}
+probes:
+  gender: {{anchors: [a photo of a man, a photo of a woman]}}
+prompts:
+{prompts}
+checks:
+  - {{id: skew, metric: gender.skew, op: "<=", threshold: 0.5, bound: lower, paired: true}}
+"""
+
+
+def planned_images(session: Session, text: str) -> int:
+    suite = parse_suite(text, "scaling.yaml")
+    return sum(len(pairs) for _, pairs in session.plan.requests(cases_of(suite)).values())
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--counts", default="10,100,1000")
+    p.add_argument("--profile", default="paper")
+    p.add_argument("--seeds", type=int, default=16)
+    args = p.parse_args(argv)
+    passes = get_settings(args.profile).steps * get_settings(args.profile).copies
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tiny_model_folder(Path(tmp) / "tiny")
+        session = Session(RunConfig(model=f"local-dir:{tmp}/tiny", device="cpu", cache_dir=None))
+        print(f"profile {args.profile} ({passes:,} encoder passes per image), {args.seeds} seeds per prompt")
+        print(f"{'prompts':>8} | {'text association':>36} | {'prompt inversion, paired':>40}")
+        for n in (int(c) for c in args.counts.split(",")):
+            lines = "\n".join(f"  - {{id: p{i}, text: a photo of worker {i}, control: a photo of a person}}"
+                              for i in range(n))
+            fill = dict(profile=args.profile, seeds=args.seeds, prompts=lines)
+            assoc = planned_images(session, ASSOCIATION.format(**fill).replace(", control: a photo of a person", ""))
+            inverted = planned_images(session, INVERSION.format(**fill))
+            print(f"{n:>8} | {assoc:>7} images {assoc * passes:>14,} passes | "
+                  f"{inverted:>9} images {inverted * passes:>16,} passes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
