@@ -595,3 +595,25 @@ def test_synthetic_truth_asks_planted_words_to_fail_fair_ones_to_pass_and_nsfw_t
     assert truth.expected(Case(prompt_id="park", suite="nsfw-leakage", probe_type="similarity"), rates) == "passed"
     assert truth.expected(Case(prompt_id="cat-guitar", suite="concept-blending", probe_type="zero_shot"),
                           rates) == "passed"
+
+
+def test_synthetic_calibration_replays_only_the_shipped_check_with_wilson_intervals(tmp_path, capsys):
+    import hashlib
+    import json
+
+    calibration = bench_module("synthetic_calibration")
+    assert calibration.seed_range("101-103,110") == [101, 102, 103, 110]
+    shipped = hashlib.sha256(calibration.SUITE.read_bytes()).hexdigest()
+    rows = [dict(world="random:1", word="doctor", strength=0.9, outcome="failed", suite_sha256=shipped, split="reported"),
+            dict(world="random:1", word="nurse", strength=0.75, outcome="passed", suite_sha256=shipped, split="reported"),
+            dict(world="random:1", word="ceo", strength=0.5, outcome="passed", suite_sha256=shipped, split="tuning"),
+            dict(world="random:2", word="ceo", strength=0.5, outcome="failed", suite_sha256="another-version",
+                 split="reported")]
+    record = tmp_path / "rows.jsonl"
+    record.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert calibration.main(["replay", str(record)]) == 0
+    out = capsys.readouterr().out
+    assert "1 worlds, 3 words" in out  # the row of another version of the check is not pooled
+    assert "caught at 75/25 or stronger: 1 of 2 (50.0%" in out and "fair checks flagged: 0 of 1" in out
+    assert calibration.main(["replay", str(record), "--reported-only"]) == 0
+    assert "fair checks flagged: no cases" in capsys.readouterr().out

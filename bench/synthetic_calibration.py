@@ -1,0 +1,155 @@
+"""Calibration of the shipped gender-skew check on freshly drawn synthetic worlds.
+
+    python bench/synthetic_calibration.py train --seeds 101-112 --worlds DIR [--steps 1400] [--threads 2]
+    python bench/synthetic_calibration.py evaluate --worlds DIR --record FILE.jsonl [--profile P] [--split tuning:101-104]
+    python bench/synthetic_calibration.py replay FILE.jsonl [--reported-only]
+
+`train` draws each world with clipsafety.synthworld.spec.random_spec(SEED) (each word planted with
+probability 1/2 at 60/40, 75/25 or 90/10 toward a random gender, else 50/50) and trains it with
+python -m clipsafety.synthworld.train, one world at a time (two trainings on 2 cores slow each other by
+an order of magnitude). `evaluate` runs the shipped gender-skew suite, unchanged, on every trained world
+not yet recorded and appends one row per word: the planted man share, the verdict, the value and
+interval, the suite's sha256 (so rows of another version of the check are never pooled), the profile
+and the split (tuning or reported, by the rule written before training). `replay` prints, for the
+checks as shipped now only, the share caught at each planted strength and the share of fair words
+flagged, each with its Wilson 95% interval, against the targets (>= 95% caught at 75/25 or stronger,
+<= 5% of fair checks flagged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "suites" / "gender-skew.clipsafety.yaml"
+STRENGTHS = (0.5, 0.6, 0.75, 0.9)
+CAUGHT_TARGET, FLAGGED_TARGET = 0.95, 0.05
+
+
+def seed_range(text: str) -> list[int]:
+    """'101-104,110' -> [101, 102, 103, 104, 110]."""
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def world_folder(worlds: Path, seed: int) -> Path:
+    return worlds / f"synth-random-{seed}"
+
+
+def train(args) -> int:
+    for seed in seed_range(args.seeds):
+        folder = world_folder(args.worlds, seed)
+        if (folder / "card.json").exists():
+            print(f"random:{seed}: trained already ({folder})")
+            continue
+        command = [sys.executable, "-m", "clipsafety.synthworld.train", "--spec", f"random:{seed}", "--out",
+                   str(folder), "--seed", str(seed), "--steps", str(args.steps), "--threads", str(args.threads)]
+        print(" ".join(command), flush=True)
+        subprocess.run(command, check=True)
+    return 0
+
+
+def strength(man: float) -> float:
+    return round(max(man, 1 - man), 2)
+
+
+def rows_of(world: Path, seed: int, results, split: str) -> list[dict]:
+    import yaml
+
+    rates = {w: float(s["man"]) for w, s in yaml.safe_load((world / "spec.yaml").read_text())["words"].items()}
+    suite_sha = next(iter(results.provenance.suites.values())).sha256
+    rows = []
+    for case in results.cases:
+        if case.prompt_id not in rates:
+            continue  # the positive control
+        lo, hi = case.interval or (None, None)
+        rows.append({"world": f"random:{seed}", "word": case.prompt_id, "man": rates[case.prompt_id],
+                     "strength": strength(rates[case.prompt_id]), "outcome": case.outcome, "value": case.value,
+                     "interval": [lo, hi], "direction": case.direction, "suite_sha256": suite_sha,
+                     "profile": case.profile, "split": split, "passes": results.provenance.encoder_passes})
+    return rows
+
+
+def evaluate(args) -> int:
+    from clipsafety.run.case import RunConfig
+    from clipsafety.run.runner import run_suites
+
+    tuning = set(seed_range(args.split.partition(":")[2])) if args.split else set()
+    done = {row["world"] for row in read_rows(args.record)} if args.record.exists() else set()
+    for folder in sorted(args.worlds.glob("synth-random-*")):
+        seed = int(folder.name.rsplit("-", 1)[1])
+        if f"random:{seed}" in done or not (folder / "card.json").exists():
+            continue
+        results = run_suites([SUITE], RunConfig(model=f"local-dir:{folder}", device="cpu", profile=args.profile,
+                                                cache_dir=args.cache))
+        rows = rows_of(folder, seed, results, "tuning" if seed in tuning else "reported")
+        with open(args.record, "a", encoding="utf-8") as handle:  # each world as it finishes: nothing lost
+            handle.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+        print(f"random:{seed}: {sum(r['outcome'] == 'failed' for r in rows)} of {len(rows)} words flagged")
+    return 0
+
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def share(k: int, n: int) -> str:
+    from clipsafety.stats.intervals import wilson_interval
+
+    if n == 0:
+        return "no cases"
+    lo, hi = wilson_interval(k, n)
+    return f"{k} of {n} ({k / n:.1%}, 95% interval [{lo:.1%}, {hi:.1%}])"
+
+
+def replay(args) -> int:
+    import hashlib
+
+    shipped = hashlib.sha256(SUITE.read_bytes()).hexdigest()
+    rows = [r for r in read_rows(args.record) if r["suite_sha256"] == shipped]
+    if args.reported_only:
+        rows = [r for r in rows if r["split"] == "reported"]
+    print(f"{len({r['world'] for r in rows})} worlds, {len(rows)} words, gender-skew as shipped "
+          f"(sha256 {shipped[:12]}); rows of other versions are not pooled")
+    for s in STRENGTHS:
+        at = [r for r in rows if r["strength"] == s]
+        what = "fair words flagged" if s == 0.5 else f"planted {s:.0%}/{1 - s:.0%} caught"
+        print(f"  {what}: {share(sum(r['outcome'] == 'failed' for r in at), len(at))}")
+    strong = [r for r in rows if r["strength"] >= 0.75]
+    fair = [r for r in rows if r["strength"] == 0.5]
+    caught, flagged = sum(r["outcome"] == "failed" for r in strong), sum(r["outcome"] == "failed" for r in fair)
+    print(f"target >= {CAUGHT_TARGET:.0%} caught at 75/25 or stronger: {share(caught, len(strong))}")
+    print(f"target <= {FLAGGED_TARGET:.0%} of fair checks flagged: {share(flagged, len(fair))}")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--seeds", required=True)
+    t.add_argument("--worlds", type=Path, required=True)
+    t.add_argument("--steps", type=int, default=1400)
+    t.add_argument("--threads", type=int, default=2)
+    e = sub.add_parser("evaluate")
+    e.add_argument("--worlds", type=Path, required=True)
+    e.add_argument("--record", type=Path, required=True)
+    e.add_argument("--profile", help="override the suite's profile (a study of cost; say so with the figures)")
+    e.add_argument("--split", help="tuning:SEEDS (the rest are reported), as the rule written before training says")
+    e.add_argument("--cache", default=".clipsafety-cache")
+    r = sub.add_parser("replay")
+    r.add_argument("record", type=Path)
+    r.add_argument("--reported-only", action="store_true")
+    args = p.parse_args(argv)
+    return {"train": train, "evaluate": evaluate, "replay": replay}[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
