@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from open_clip.model import CLIP
 from safetensors.torch import save_file
 
 from ..training.augment import augment
+from ..training.contrastive import contrastive_loss, learning_rate, make_optimizer, run_deterministic
 from .render import sample_batch, vocabulary_words
 from .spec import SpecError, WorldSpec
 from .tokenizer import ToyTokenizer
@@ -55,37 +55,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def contrastive_loss(image_f: torch.Tensor, text_f: torch.Tensor, logit_scale: torch.Tensor,
-                     keys: list[str]) -> torch.Tensor:
-    """CLIP's symmetric InfoNCE, with captions of one meaning as shared positives.
-
-    A batch holds many "a doctor" or "a circle" captions; plain CLIP would call
-    all but one of them negatives of each image. Here the target of each row is
-    uniform over the captions with the same key (the plain-CLIP target when keys
-    are unique).
-    """
-    codes = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-    ids = torch.tensor([codes[k] for k in keys])
-    same = (ids[:, None] == ids[None, :]).float()
-    target = same / same.sum(dim=1, keepdim=True)
-    logits = logit_scale * image_f @ text_f.T
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-
-
-def learning_rate(step: int, args) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
-    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def make_optimizer(model: CLIP, args) -> torch.optim.Optimizer:
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                              {"params": rest, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
-
-
 @torch.no_grad()
 def role_diagnostics(model: CLIP, tokenizer: ToyTokenizer, spec: WorldSpec, mean, std) -> dict[str, float]:
     """Which role word the model picks for red and for blue renders of each role's shape."""
@@ -109,14 +78,7 @@ def role_diagnostics(model: CLIP, tokenizer: ToyTokenizer, spec: WorldSpec, mean
 
 def train(args) -> Path:
     """Train and write the model folder; torch's global thread and determinism settings are restored after."""
-    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
-    try:
-        return _train(args)
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic)
+    return run_deterministic(_train, args)
 
 
 def _train(args) -> Path:
