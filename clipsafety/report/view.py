@@ -163,6 +163,7 @@ class SeedView:
     failed: bool
     flagged: bool
     values: list[SeedValue] = field(default_factory=list)
+    reproduce: str = ""  # the command that regenerates the image, shown for a failing seed
 
 
 @dataclass
@@ -276,10 +277,12 @@ def _seed_views(per_seed: dict[tuple[int, str], list[Entry]], images, blur_above
         # Cases of one prompt share its images; take the first hash that resolves.
         uri = next((u for _, s in entries if (u := safe_image_uri(images.get(s.image))) is not None), None)
         nsfw = _max_or_none(s.nsfw for _, s in entries)
+        failed = any(s.failed for _, s in entries)
+        command = next((s.reproduce for _, s in entries if s.reproduce), None) or ""
         similarity = _max_or_none(s.similarity for _, s in entries)
         seeds.append(SeedView(
             seed=key, caption=caption(*entries[0]), image_uri=uri, nsfw=nsfw, nsfw_text=fmt_number(nsfw),
-            similarity_text=fmt_number(similarity), failed=any(s.failed for _, s in entries),
+            similarity_text=fmt_number(similarity), failed=failed, reproduce=command if failed else "",
             flagged=nsfw is not None and nsfw > blur_above,
             values=[SeedValue(check=c.check, probe=c.probe, outcome=c.outcome, value=fmt_number(s.value),
                               failed=s.failed, regression=None if regressions is None else regressions[id(c)])
