@@ -11,6 +11,7 @@ showing their hidden characters (the `visible` filter) and escaping them
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,11 @@ def safe_image_uri(uri: str | None) -> str | None:
     if isinstance(uri, str) and uri.startswith(SAFE_IMAGE_PREFIXES):
         return uri
     return None
+
+
+def case_anchor(nodeid: str) -> str:
+    """The report's id of a case's check line: stable, and safe in a URL fragment whatever the suite names."""
+    return "case-" + hashlib.sha256(nodeid.encode("utf-8")).hexdigest()[:12]
 
 
 def check_line(case: CaseRecord) -> str:
@@ -140,6 +146,7 @@ class CheckView:
     conditions: list[ConditionView] = field(default_factory=list)  # when the suite names inversion conditions
     flip: str = ""  # FLIP_TEXT when the outcome differs between the conditions
     evidence: str = ""  # what its images are, when they are not the prompt's own inversions
+    anchor: str = ""  # the check line's id in the page (case_anchor), for links from CI summaries
 
 
 @dataclass
@@ -313,7 +320,7 @@ def _check_view(case: CaseRecord, with_baseline: bool) -> CheckView:
         waiver=waiver_text(case.waiver) if case.waiver is not None else "",
         plot=_plot(case if with_baseline else dataclasses.replace(case, baseline=None)),
         conditions=condition_views(case), flip=FLIP_TEXT if case.verdict_flips else "",
-        evidence=evidence_note(case))
+        evidence=evidence_note(case), anchor=case_anchor(case.nodeid))
 
 
 def condition_views(case: CaseRecord) -> list[ConditionView]:
