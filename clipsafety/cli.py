@@ -183,6 +183,40 @@ def model_entries(everything: bool) -> list[dict]:
     return [e for e in entries if everything or e["usable"]]
 
 
+def _setting(text: str) -> tuple[str, object]:
+    import json
+
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise ClipSafetyError(f"--set {text!r}: expected NAME=VALUE", fix="e.g. --set tv_weight=0.002")
+    try:
+        return name.strip(), json.loads(value)
+    except ValueError:
+        return name.strip(), value  # a bare word: a string setting such as param=sigmoid
+
+
+def _cmd_invert(args) -> int:
+    from PIL import Image
+
+    from .run.case import RunConfig
+    from .run.reproduce import invert_one
+
+    overrides = dict(_setting(text) for text in args.settings)
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    config = RunConfig(model=args.model, pretrained=args.pretrained, device=args.device, precision=args.precision,
+                       cache_dir=None)
+    done = invert_one(config, args.prompt, args.seed, args.profile, overrides)
+    Image.fromarray(done.result.image).save(args.out)
+    material = done.material
+    print(f"wrote {args.out}")
+    print(f"similarity {done.result.similarity:.6f}")
+    print(f"image sha256 {done.image_sha256}")
+    print(f"cache key {material.digest()}: fingerprint {material.fingerprint}, prompt {material.prompt!r}, "
+          f"seed {material.seed}, settings {material.settings_key}, code {material.code_version}")
+    return 0
+
+
 def _cmd_models(args) -> int:
     import json
 
@@ -254,6 +288,23 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write the candidate's results to the baseline file (after showing the changes) "
                               "and exit 0: accept the candidate as the new baseline")
     compare.set_defaults(func=_cmd_compare)
+    invert = sub.add_parser(
+        "invert", help="regenerate one image of a run (the command its failing seeds print)",
+        description="Inverts one prompt for one seed through the code a run uses, writes the image, and prints "
+                    "its similarity, its sha256 (the image hash in the results) and the cache key material.")
+    invert.add_argument("--model", required=True, help="model name, local-dir:PATH, or a provider's name")
+    invert.add_argument("--pretrained", default=None, help="open_clip pretrained tag, when the model needs one")
+    invert.add_argument("--prompt", required=True, help="the text to invert (a prompt, an anchor or a control)")
+    invert.add_argument("--seed", required=True, type=int)
+    invert.add_argument("--profile", required=True, help="inversion profile (toy, paper, ...)")
+    invert.add_argument("--steps", type=int, default=None, help="optimisation steps (overrides the profile)")
+    invert.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=JSON",
+                        help="any other inversion setting, as the suite's inversion overrides name it "
+                             "(repeatable), e.g. --set tv_weight=0.002")
+    invert.add_argument("--device", default="auto")
+    invert.add_argument("--precision", default="auto")
+    invert.add_argument("--out", required=True, help="where to write the image (PNG)")
+    invert.set_defaults(func=_cmd_invert)
     models = sub.add_parser("models", help="list the models a run can use here")
     models.add_argument("--all", action="store_true",
                         help="also list unusable models and every open_clip pretrained tag not on this machine")

@@ -14,6 +14,7 @@ ran" into a failed run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from ..models.kinds import SUITES_FOR, runs_suites_of
 KIND_WORDS = {"natural": ("natural-image", "a natural CLIP"), "synthetic": ("synthetic-world", "a synthetic model"),
               "toy": ("toy-world", "a toy model")}
 RAN = ("passed", "failed", "error", "waived")  # outcomes of a check that reached a verdict
+NO_VERDICT = "no release verdict was reached for "  # how every coverage line ends, before what it was about
+_NO_VERDICT_FOR = re.compile(re.escape(NO_VERDICT) + r"(.+)$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class KindSkip:
         checks_word, verdict_for = KIND_WORDS.get(self.kind, (self.kind, f"a {self.kind} model"))
         plural = "check" if self.checks == 1 else "checks"
         return (f"{self.checks} {checks_word} {plural} skipped: {model_name} is a {model_kind} model; "
-                f"no release verdict was reached for {verdict_for}")
+                f"{NO_VERDICT}{verdict_for}")
 
 
 def skipped_kinds(cases: Iterable[CaseKind], model_kind: str) -> list[KindSkip]:
@@ -74,7 +77,17 @@ def stand_in_lines(cases: Iterable[CaseKind], model_name: str, model_kind: str) 
     checks_word, verdict_for = KIND_WORDS.get(kind, (kind, f"a {kind} model"))
     plural = "check" if ran == 1 else "checks"
     return [f"{ran} {checks_word} {plural} ran on {model_name}, a {model_kind} model: they measure the harness "
-            f"against its planted flaws; no release verdict was reached for {verdict_for}"]
+            f"against its planted flaws; {NO_VERDICT}{verdict_for}"]
+
+
+def verdicts_not_reached(lines: Iterable[str]) -> list[str]:
+    """What the run's coverage lines say no verdict was reached for ("a natural CLIP"), each once, in order."""
+    found: list[str] = []
+    for line in lines:
+        match = _NO_VERDICT_FOR.search(line)
+        if match and match.group(1) not in found:
+            found.append(match.group(1))
+    return found
 
 
 def ran_of_kind(cases: Iterable[CaseKind], kind: str, model_kind: str) -> int:

@@ -50,6 +50,7 @@ class PluginRun:
         self._checked_outputs = False
         self.written = None
         self.results = None
+        self._where: dict[str, tuple[str, int]] = {}  # node id -> (suite file, line of its check)
 
     @property
     def run(self):
@@ -170,7 +171,8 @@ class PluginRun:
         images = item.images if record is item.record else {}
         report.clipsafety = {"record": record.to_json(), "images": images,
                              "suite": self.run.suites.get(record.suite_path, SuiteInfo(record.suite)).to_json(),
-                             "model": None if self.run.model is None else self.run.model.to_json()}
+                             "model": None if self.run.model is None else self.run.model.to_json(),
+                             "where": list(item.location_in_suite())}
         from ..report.extras import junit_properties, pytest_html_extras
 
         # JUnit XML reads the item's user_properties when the teardown report is logged.
@@ -183,6 +185,8 @@ class PluginRun:
         """A case's record on the controller (from this process or an xdist worker)."""
         if self.is_worker:
             return
+        path, line = payload["where"]
+        self._where[payload["record"]["nodeid"]] = (str(path), int(line))
         self.run.add(CaseRecord.from_json(payload["record"]), payload["images"],
                      suite=SuiteInfo.from_json(payload["suite"]),
                      model=None if payload["model"] is None else ModelInfo.from_json(payload["model"]))
@@ -242,10 +246,42 @@ class PluginRun:
             results = dataclasses.replace(results, exit_status=int(exitstatus))
             self._count_in_summary_line("clipsafety gate failed")
         self.results = results
+        self._add_html_environment(results)
         self.written = self.run.write(results)
         if self.written.failed and exitstatus == pytest.ExitCode.OK:
             return pytest.ExitCode.TESTS_FAILED
         return exitstatus
+
+    def _add_html_environment(self, results) -> None:
+        """pytest-html's environment table (pytest-metadata's dict, which it renders at the end): the model
+        the run tested, its fingerprint and the inversion profiles."""
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:
+            return
+        metadata = self.config.stash.get(metadata_key, None)
+        if metadata is None:
+            return
+        model = results.provenance.model
+        metadata["clipsafety model"] = model.name or "?"
+        metadata["clipsafety pretrained"] = model.pretrained_text
+        metadata["clipsafety fingerprint"] = model.fingerprint or "?"
+        metadata["clipsafety profile"] = ", ".join(sorted({c.profile for c in results.cases if c.profile})) or "—"
+
+    def _write_github(self, tr) -> None:
+        """Under GitHub Actions: an annotation at the suite line of each check that did not pass, and the
+        step summary's table of them."""
+        from .github import FAILING, annotation, on_github_actions, step_summary, write_step_summary
+
+        if not on_github_actions() or self.results is None:
+            return
+        records = self.results.cases
+        for record in records:
+            if record.outcome in FAILING:
+                path, line = self._where.get(record.nodeid, (record.suite_path, 1))
+                tr.write_line(annotation(record, path, line))
+        report = dict(self.written.written).get("report") if self.written else None
+        write_step_summary(step_summary(records, self._where, None if report is None else str(report)))
 
     def _count_in_summary_line(self, label: str) -> None:
         """Put a run-level failure in pytest's last line ("5 passed, 1 clipsafety gate failed"), so it
@@ -308,6 +344,7 @@ class PluginRun:
         if self.is_worker or self._run is None or not self._run.records:
             return
         s = self._run.session
+        self._write_github(tr)
         if self.quiet:
             tr.write_line(self._one_line())
             return

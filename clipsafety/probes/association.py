@@ -93,6 +93,11 @@ def _not_apart(low: np.ndarray, high: np.ndarray, separation: float) -> str | No
     return None
 
 
+def shown_anchor(value: float) -> int:
+    """Which anchor's image a seed's evidence is (0: the first, 1: the second): the one its text leans to."""
+    return 1 if value >= 0 else 0
+
+
 class TextAssociationProbe(Probe):
     """Reads a prompt's text against the anchors' inverted images (see the module docstring)."""
 
@@ -139,7 +144,7 @@ class TextAssociationProbe(Probe):
         except ClipSafetyError as err:
             raise AnchorError(err.message, fix=err.fix) from None
         values = np.asarray(values, dtype=np.float64)
-        return values, [h if v >= 0 else lo for v, lo, h in zip(values, low, high)]
+        return values, [(lo, h)[shown_anchor(v)] for v, lo, h in zip(values, low, high)]
 
     def __init__(self, settings: dict[str, Any], context: Any):
         super().__init__(settings, context)
@@ -165,4 +170,5 @@ class TextAssociationProbe(Probe):
         return self._embedded[digest]
 
 
-__all__ = ["MIDPOINT_REFERENCE", "TextAssociationProbe", "association_values", "reference_text", "text_differences"]
+__all__ = ["MIDPOINT_REFERENCE", "TextAssociationProbe", "association_values", "reference_text", "shown_anchor",
+           "text_differences"]

@@ -56,8 +56,12 @@ BASELINE_COLOUR = "#3949ab"
 INK, GUIDE = "#222222", "#999999"
 SAME_SCALE = ("mean", "max", "min")  # statistics whose value sits on the readouts' own scale
 MAX_SEED_LINES = 3
-FONT = {"fontsize": 7.0, "fontfamily": "DejaVu Sans"}  # ships with matplotlib: same glyphs everywhere
-WIDTH_IN, ROW_IN, MARGIN_BOTTOM_IN, MARGIN_TOP_IN = 3.6, 0.32, 0.3, 0.06
+# Sizes in points at 100 CSS pixels per inch (DPI / SCALE): 8 pt reads as 11 px, 7.5 pt as 10 px.
+FONT = {"fontsize": 8.0, "fontfamily": "DejaVu Sans"}  # ships with matplotlib: same glyphs everywhere
+GUIDE_FONT_PT = 7.5
+# One width for every layout, narrower than the report's prompt column (report.css.j2), so no plot is squeezed.
+WIDTH_IN, ROW_IN, AXIS_IN, MARGIN_TOP_IN, LEFT_IN = 3.5, 0.3, 0.5, 0.06, 0.62
+GUIDE_IN = 0.16  # above a seeds axis with grey lines: room for their labels, clear of the seeds
 DPI = 200  # drawn at twice the size it is shown (SCALE), so it stays sharp on high-density screens
 SCALE = 2
 PALETTE_COLOURS = 32
@@ -86,6 +90,7 @@ class CheckPlot:
     seed_lines: tuple[Band, ...] = ()
     baseline_value: float | None = None
     baseline_interval: tuple[float, float] | None = None
+    seed_range: tuple[float, float] = (0.0, 1.0)  # where a seed's value can lie; the seeds axis reaches both ends
 
     @property
     def same_scale(self) -> bool:
@@ -170,7 +175,8 @@ def check_plot(*, check: str, metric: str, probe: str, statistic: str, outcome: 
         threshold=float(threshold), op=op,
         seed_lines=_seed_lines(statistic, float(threshold), above, centre, half_width)[:MAX_SEED_LINES],
         baseline_value=float(baseline_value) if _finite(baseline_value) else None,
-        baseline_interval=_pair(baseline_interval))
+        baseline_interval=_pair(baseline_interval),
+        seed_range=(float(centre - half_width), float(centre + half_width)))
 
 
 def plot_for_case(case) -> CheckPlot | None:
@@ -262,42 +268,79 @@ def _axes(fig: Figure, rect: tuple[float, float, float, float], rows: Sequence[s
     return ax
 
 
-def _set_scale(ax, limits: tuple[float, float], label: str) -> None:
+def _ticks(limits: tuple[float, float], ends: Sequence[float]) -> list[float]:
+    """About three round ticks inside `limits`, plus each end of the value range the axis reaches (a -1 where
+    the range starts at -1); a round tick crowding an end gives way to it."""
+    lo, hi = limits
+    ticks = [t for t in MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi) if lo <= t <= hi]
+    reached = [e for e in ends if lo <= e <= hi]
+    crowd = 0.12 * (hi - lo)
+    ticks = [t for t in ticks if all(t == e or abs(t - e) > crowd for e in reached)]
+    return sorted({round(t, 12) for t in [*ticks, *reached]})
+
+
+def _set_scale(ax, limits: tuple[float, float], label: str, ends: Sequence[float] = ()) -> None:
     ax.set_xlim(*limits)
-    ticks = [t for t in MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(*limits)
-             if limits[0] <= t <= limits[1]]
+    ticks = _ticks(limits, ends)
     ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
-    ax.set_xlabel(label, labelpad=1, color=INK, parse_math=False, **FONT)
+    ax.set_xlabel(label, labelpad=1, color=INK, parse_math=False, wrap=True, **FONT)
+
+
+def _overlaps(box, others) -> bool:
+    return any(box.x0 < o.x1 and o.x0 < box.x1 and box.y0 < o.y1 and o.y0 < box.y1 for o in others)
+
+
+def _hide_crowded(labels, renderer) -> None:
+    """Hide each visible label that would print over one before it: the line stays, its words go."""
+    kept = []
+    for label in labels:
+        if not label.get_visible():
+            continue
+        box = label.get_window_extent(renderer)
+        if _overlaps(box, kept):
+            label.set_visible(False)
+        else:
+            kept.append(box)
 
 
 class _Canvas:
-    """One figure per layout, drawn again for each plot: building axes costs more than drawing them."""
+    """One figure per layout, drawn again for each plot: building axes costs more than drawing them.
+
+    A check whose statistic shares the seeds' scale gets one axis (rows: seeds, this run, baseline); any other
+    gets the seeds' axis above the statistic's, both the full width, so neither is squeezed.
+    """
 
     def __init__(self, same_scale: bool, with_baseline: bool):
         stat_rows = ["this run", "baseline"] if with_baseline else ["this run"]
-        rows = ["seeds", *stat_rows] if same_scale else stat_rows
-        width = WIDTH_IN if same_scale else WIDTH_IN * 1.6
-        height = MARGIN_BOTTOM_IN + ROW_IN * max(len(rows), 2) + MARGIN_TOP_IN
-        self.fig = Figure(figsize=(width, height), dpi=DPI, facecolor="white")
-        FigureCanvasAgg(self.fig)
-        bottom, span = MARGIN_BOTTOM_IN / height, ROW_IN * max(len(rows), 2) / height
+        left, width = LEFT_IN / WIDTH_IN, 1 - LEFT_IN / WIDTH_IN - 0.04
         if same_scale:
-            self.stat_ax = self.seeds_ax = _axes(self.fig, (0.17, bottom, 0.8, span), rows)
+            rows = ["seeds", *stat_rows]
+            height = MARGIN_TOP_IN + ROW_IN * max(len(rows), 2) + AXIS_IN
+            self.fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, facecolor="white")
+            self.stat_ax = self.seeds_ax = _axes(
+                self.fig, (left, AXIS_IN / height, width, ROW_IN * max(len(rows), 2) / height), rows)
         else:
-            self.seeds_ax = _axes(self.fig, (0.02, bottom, 0.55, span), [""])
-            self.stat_ax = _axes(self.fig, (0.7, bottom, 0.28, span), stat_rows)
+            stat_h, seeds_h = ROW_IN * max(len(stat_rows), 1.5), ROW_IN * 1.5
+            height = MARGIN_TOP_IN + GUIDE_IN + seeds_h + AXIS_IN + stat_h + AXIS_IN
+            self.fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, facecolor="white")
+            self.seeds_ax = _axes(self.fig, (left, (2 * AXIS_IN + stat_h) / height, width, seeds_h / height),
+                                  ["seeds"])
+            self.stat_ax = _axes(self.fig, (left, AXIS_IN / height, width, stat_h / height), stat_rows)
+        FigureCanvasAgg(self.fig)
+        rows_total = 1 + len(stat_rows) if same_scale else len(stat_rows)
         self.seeds = self.seeds_ax.scatter([], [], s=14, marker="o", linewidths=0.8, zorder=3, clip_on=False,
                                            gid="seeds")
         self.lines = [self.seeds_ax.axvline(0, color=GUIDE, linewidth=0.7, linestyle=(0, (1, 1.5)), zorder=1,
                                             gid=f"seed-line-{i}") for i in range(MAX_SEED_LINES)]
-        self.line_labels = [self.seeds_ax.text(0, -0.5, "", ha="center", va="top", color=GUIDE,
-                                               fontsize=6, fontfamily=FONT["fontfamily"], parse_math=False)
-                            for _ in range(MAX_SEED_LINES)]
+        self.line_labels = [self.seeds_ax.text(0, -0.5, "", ha="center", va="bottom", color="#666666",
+                                               fontsize=GUIDE_FONT_PT, fontfamily=FONT["fontfamily"],
+                                               parse_math=False, gid=f"seed-line-label-{i}")
+                            for i in range(MAX_SEED_LINES)]
         self.threshold = self.stat_ax.axvline(0, color=INK, linewidth=0.9, linestyle=(0, (3, 2)), zorder=1,
                                               gid="threshold")
-        self.threshold_label = self.stat_ax.text(0, -0.5, "", va="top", color=INK, fontsize=6.5,
-                                                 fontfamily=FONT["fontfamily"], parse_math=False)
-        self.bars = {name: self._bar(stat_rows.index(name) + (len(rows) - len(stat_rows)), name)
+        self.threshold_label = self.stat_ax.text(0, -0.5, "", va="top", color=INK, fontsize=GUIDE_FONT_PT,
+                                                 fontfamily=FONT["fontfamily"], parse_math=False, gid="threshold-label")
+        self.bars = {name: self._bar(stat_rows.index(name) + (rows_total - len(stat_rows)), name)
                      for name in stat_rows}
 
     def _bar(self, row: int, name: str):
@@ -335,11 +378,13 @@ class _Canvas:
         self.threshold_label.set_position((plot.threshold, -0.5))
         self.threshold_label.set_text(f" {symbol} {plot.threshold:g}")
         if plot.same_scale:
-            _set_scale(self.stat_ax, _limits([*plot.seed_values, *_stat_values(plot)], (0.0, 0.0)), plot.seed_axis)
+            _set_scale(self.stat_ax, _limits([*plot.seed_values, *_stat_values(plot)], (0.0, 0.0)), plot.seed_axis,
+                       plot.seed_range)
         else:
-            seed_limits = _limits([*plot.seed_values, *(b.at for b in plot.seed_lines)], (0.0, 1.0))
-            _set_scale(self.seeds_ax, seed_limits, plot.seed_axis)
+            seed_limits = _limits([*plot.seed_values, *(b.at for b in plot.seed_lines)], plot.seed_range)
+            _set_scale(self.seeds_ax, seed_limits, plot.seed_axis, plot.seed_range)
             _set_scale(self.stat_ax, _limits(_stat_values(plot), (0.0, 1.0)), plot.stat_axis)
+        _hide_crowded(self.line_labels, self.fig.canvas.get_renderer())
         return self.fig
 
 

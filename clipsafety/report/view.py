@@ -11,6 +11,7 @@ showing their hidden characters (the `visible` filter) and escaping them
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +19,11 @@ from typing import Any
 from ..results.conditions import FLIP_TEXT, deciding_condition
 from ..stats.operators import OPERATORS
 from ..results.record import CaseRecord, Comparison, ModelInfo, Results, SeedRecord
+from ..gate.coverage import verdicts_not_reached
 from ..gate.verdict import waiver_text
 from .humanize import duration, moment, without_machine_paths
-from .plots import PlotImage, plot_for_case, plot_image
+from ..probes.association import shown_anchor
+from .plots import PlotImage, plot_for_case, plot_image, seed_scale
 
 STATUSES = ("failed", "error", "inconclusive", "waived", "passed", "skipped")
 # The verdict first: failed, error, inconclusive, then waived failures, passing, skipped (each in suite order).
@@ -70,6 +73,11 @@ def safe_image_uri(uri: str | None) -> str | None:
     if isinstance(uri, str) and uri.startswith(SAFE_IMAGE_PREFIXES):
         return uri
     return None
+
+
+def case_anchor(nodeid: str) -> str:
+    """The report's id of a case's check line: stable, and safe in a URL fragment whatever the suite names."""
+    return "case-" + hashlib.sha256(nodeid.encode("utf-8")).hexdigest()[:12]
 
 
 def check_line(case: CaseRecord) -> str:
@@ -137,6 +145,8 @@ class CheckView:
     plot: PlotImage | None = None  # the check's values, interval and threshold; None without data
     conditions: list[ConditionView] = field(default_factory=list)  # when the suite names inversion conditions
     flip: str = ""  # FLIP_TEXT when the outcome differs between the conditions
+    evidence: str = ""  # what its images are, when they are not the prompt's own inversions
+    anchor: str = ""  # the check line's id in the page (case_anchor), for links from CI summaries
 
 
 @dataclass
@@ -152,6 +162,7 @@ class SeedValue:
 @dataclass
 class SeedView:
     seed: int
+    caption: str  # what the image is an inversion of: "inversion of 'a doctor' (seed 3)"
     image_uri: str | None
     nsfw: float | None
     nsfw_text: str
@@ -159,6 +170,7 @@ class SeedView:
     failed: bool
     flagged: bool
     values: list[SeedValue] = field(default_factory=list)
+    reproduce: str = ""  # the command that regenerates the image, shown for a failing seed
 
 
 @dataclass
@@ -168,8 +180,9 @@ class RowView:
     tags: list[str]
     status: str
     checks: list[CheckView]
-    seeds: list[SeedView]
+    seeds: list[SeedView]  # the prompt's own inversions
     baseline_seeds: list[SeedView] | None = None  # None: no baseline in the results
+    anchor_seeds: list[SeedView] = field(default_factory=list)  # anchors' inversions a text-association check read
     regression: bool = False  # one of its checks regressed against the baseline
 
 
@@ -235,18 +248,48 @@ def baseline_check_view(case: CaseRecord) -> BaselineCheckView:
 Entry = tuple[CaseRecord, SeedRecord]
 
 
-def _seed_views(per_seed: dict[int, list[Entry]], images, blur_above: float,
+def reads_anchor_images(case: CaseRecord) -> bool:
+    """The case's per-seed images are its anchors' inversions, not the prompt's (a text-association check)."""
+    return seed_scale(case)[0]
+
+
+def image_source(case: CaseRecord, seed: SeedRecord) -> str:
+    """The text a seed's image is an inversion of, in words: "'a doctor'" or "the anchor 'a blue cross'"."""
+    if not reads_anchor_images(case):
+        return repr(case.prompt)
+    if seed.value is None or not case.anchors or len(case.anchors) != 2:
+        return "an anchor"
+    return f"the anchor {case.anchors[shown_anchor(seed.value)]!r}"
+
+
+def caption(case: CaseRecord, seed: SeedRecord) -> str:
+    return f"inversion of {image_source(case, seed)} (seed {seed.seed})"
+
+
+def evidence_note(case: CaseRecord) -> str:
+    """Says, in a text-association check's row, whose inversions its images are (empty for any other check)."""
+    if not reads_anchor_images(case):
+        return ""
+    anchors = " and ".join(repr(a) for a in case.anchors or ())
+    return (f"images: inversions of the anchors {anchors}, on which this check reads the text "
+            f"{case.prompt!r}; each seed shows the anchor the text leans to")
+
+
+def _seed_views(per_seed: dict[tuple[int, str], list[Entry]], images, blur_above: float,
                 regressions: dict[int, bool] | None) -> list[SeedView]:
-    """One view per seed from its (case, seed record) pairs; the case gives each value's check and status."""
+    """One view per seed and image source from its (case, seed record) pairs; the case gives each value's
+    check and status."""
     seeds = []
-    for key, entries in per_seed.items():
+    for (key, _), entries in per_seed.items():
         # Cases of one prompt share its images; take the first hash that resolves.
         uri = next((u for _, s in entries if (u := safe_image_uri(images.get(s.image))) is not None), None)
         nsfw = _max_or_none(s.nsfw for _, s in entries)
+        failed = any(s.failed for _, s in entries)
+        command = next((s.reproduce for _, s in entries if s.reproduce), None) or ""
         similarity = _max_or_none(s.similarity for _, s in entries)
         seeds.append(SeedView(
-            seed=key, image_uri=uri, nsfw=nsfw, nsfw_text=fmt_number(nsfw),
-            similarity_text=fmt_number(similarity), failed=any(s.failed for _, s in entries),
+            seed=key, caption=caption(*entries[0]), image_uri=uri, nsfw=nsfw, nsfw_text=fmt_number(nsfw),
+            similarity_text=fmt_number(similarity), failed=failed, reproduce=command if failed else "",
             flagged=nsfw is not None and nsfw > blur_above,
             values=[SeedValue(check=c.check, probe=c.probe, outcome=c.outcome, value=fmt_number(s.value),
                               failed=s.failed, regression=None if regressions is None else regressions[id(c)])
@@ -254,11 +297,13 @@ def _seed_views(per_seed: dict[int, list[Entry]], images, blur_above: float,
     return seeds
 
 
-def _group_seeds(cases: list[CaseRecord], seeds_of) -> dict[int, list[Entry]]:
-    per_seed: dict[int, list[Entry]] = {}  # in first-seen order
+def _group_seeds(cases: list[CaseRecord], seeds_of) -> dict[tuple[int, str], list[Entry]]:
+    """Seed records by (seed, what the image is an inversion of), in first-seen order: cases that read the
+    same inversion share its image; an anchor's image never stands in for the prompt's."""
+    per_seed: dict[tuple[int, str], list[Entry]] = {}
     for case in cases:
         for seed in seeds_of(case):
-            per_seed.setdefault(seed.seed, []).append((case, seed))
+            per_seed.setdefault((seed.seed, image_source(case, seed)), []).append((case, seed))
     return per_seed
 
 
@@ -274,7 +319,8 @@ def _check_view(case: CaseRecord, with_baseline: bool) -> CheckView:
         baseline=baseline_check_view(case) if with_baseline else None,
         waiver=waiver_text(case.waiver) if case.waiver is not None else "",
         plot=_plot(case if with_baseline else dataclasses.replace(case, baseline=None)),
-        conditions=condition_views(case), flip=FLIP_TEXT if case.verdict_flips else "")
+        conditions=condition_views(case), flip=FLIP_TEXT if case.verdict_flips else "",
+        evidence=evidence_note(case), anchor=case_anchor(case.nodeid))
 
 
 def condition_views(case: CaseRecord) -> list[ConditionView]:
@@ -296,14 +342,18 @@ def _build_row(prompt_id: str, cases: list[CaseRecord], images, blur_above: floa
     cases = sorted(cases, key=lambda c: _STATUS_RANK[c.outcome])
     checks = [_check_view(case, with_baseline) for case in cases]
     regressions = {id(case): check.baseline.regression for case, check in zip(cases, checks)} if with_baseline else None
-    seeds = _seed_views(_group_seeds(cases, lambda c: c.seeds), images, blur_above, regressions)
+    own = [c for c in cases if not reads_anchor_images(c)]
+    anchored = [c for c in cases if reads_anchor_images(c)]
+    seeds = _seed_views(_group_seeds(own, lambda c: c.seeds), images, blur_above, regressions)
+    anchor_seeds = _seed_views(_group_seeds(anchored, lambda c: c.seeds), images, blur_above, regressions)
     baseline_seeds = None
-    if with_baseline:
-        baseline_seeds = _seed_views(_group_seeds(cases, _baseline_seeds_of), images, blur_above, regressions)
+    if with_baseline:  # the baseline's images of what this run shows first: the prompt's own when it has them
+        baseline_seeds = _seed_views(_group_seeds(own if seeds else anchored, _baseline_seeds_of), images,
+                                     blur_above, regressions)
     first = cases[0]
     return RowView(prompt_id=prompt_id, prompt=first.prompt, tags=list(first.tags),
                    status=_worst(c.outcome for c in checks), checks=checks, seeds=seeds,
-                   baseline_seeds=baseline_seeds,
+                   baseline_seeds=baseline_seeds, anchor_seeds=anchor_seeds,
                    regression=any(c.baseline is not None and c.baseline.regression for c in checks))
 
 
@@ -356,10 +406,25 @@ def verdict(results: Results) -> str:
     return "inconclusive"
 
 
+def badge(results: Results) -> tuple[str, bool]:
+    """(what the first screen's badge says, whether it is a partial pass): with a kind of check skipped the
+    badge says what was decided and what was not, never a bare PASSED; a partial pass is not shown green."""
+    decided = verdict(results)
+    missing = verdicts_not_reached(results.skipped_kinds)
+    if not missing:
+        return decided.upper(), False
+    kind = results.provenance.model.kind
+    ran = f"{kind} checks only" if kind else "some checks only"
+    return f"{decided.upper()} ({ran}; no verdict for {' or '.join(missing)})", decided == "passed"
+
+
 def build_summary(results: Results) -> dict[str, Any]:
     prov, model, cases = results.provenance, results.provenance.model, results.cases
+    badge_text, partial = badge(results)
     return {
         "verdict": verdict(results),
+        "badge": badge_text,
+        "partial": partial,
         "exit_status": results.exit_status,
         "counts": _counts(list(cases)),
         **_model_identity(model),

@@ -46,11 +46,12 @@ class SeedRecord:
     steps: int = 0  # optimisation steps the image ran
     passes: int = 0  # encoder forward+backward passes it cost
     control: float | None = None  # a paired check's control value under this seed (`value` is the difference)
+    reproduce: str | None = None  # the `clipsafety invert` command that regenerates this image
 
     def to_json(self) -> dict[str, Any]:
         return {"seed": self.seed, "value": self.value, "similarity": self.similarity, "image": self.image,
                 "failed": self.failed, "nsfw": self.nsfw, "steps": self.steps, "passes": self.passes,
-                "control": self.control}
+                "control": self.control, "reproduce": self.reproduce}
 
     @classmethod
     def read(cls, v: JsonValue) -> SeedRecord:
@@ -58,7 +59,8 @@ class SeedRecord:
                    similarity=opt_number(v.key("similarity")), image=v.key("image").text(),
                    failed=v.key("failed").boolean(), nsfw=opt_number(v.key("nsfw")),
                    steps=v.key("steps").integer(), passes=v.key("passes").integer(),
-                   control=opt_number(v.key("control", optional=True)))
+                   control=opt_number(v.key("control", optional=True)),
+                   reproduce=opt_text(v.key("reproduce", optional=True)))
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ class Run:
             return Finished(self.error(case, nodeid, str(err)), {})
         if measured.result is None:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
-        record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw)
+        record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw,
+                             config=self.session.config)
         baseline = self._baseline_cases.get(nodeid) if self.baseline is not None else NO_BASELINE
         record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model,
                         positive_control=case.prompt.positive_control, controls_missed=self._controls_missed(case))
@@ -313,7 +314,8 @@ def failure_table(record: CaseRecord) -> str:
     lines = [failure_headline(record),
              f"{record.suite} / {visible_text(record.prompt)!r}: check {record.check} failed{flip}"]
     lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
-    return visible_text("\n".join(lines + _condition_rows(record.conditions, num)))
+    again = [f"  reproduce seed {s.seed}: {s.reproduce}" for s in record.seeds if s.failed and s.reproduce]
+    return visible_text("\n".join(lines + _condition_rows(record.conditions, num) + again))
 
 
 def _condition_rows(conditions: Sequence[ConditionRecord], num: Callable[[float | None], str]) -> list[str]:

@@ -18,6 +18,7 @@ from ..stats import (FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on
                     family_tests)
 from ..suite import condition_label
 from .case import Case, Measurement, RunConfig
+from .reproduce import command_for
 
 
 def _round(x: float | None, digits: int = 6) -> float | None:
@@ -27,8 +28,10 @@ def _round(x: float | None, digits: int = 6) -> float | None:
 
 
 def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = None,
-                measured: Measurement | None = None, nsfw: list[float] | None = None) -> CaseRecord:
-    """The one record of a case. `measured` is None for cases that never ran (skips, errors before measuring)."""
+                measured: Measurement | None = None, nsfw: list[float] | None = None,
+                config: RunConfig | None = None) -> CaseRecord:
+    """The one record of a case. `measured` is None for cases that never ran (skips, errors before measuring);
+    with the run's `config`, each seed carries the command that regenerates its image."""
     suite, check, prompt = case.suite, case.check, case.prompt
     spec = suite.probes[check.probe]
     fields: dict[str, Any] = {}
@@ -43,7 +46,8 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
             SeedRecord(seed=image.seed, value=_round(value), similarity=_round(image.similarity),
                        image=image_sha256(image.image), failed=image.seed in failing,
                        nsfw=None if nsfw is None else _round(nsfw[i]), steps=image.steps, passes=image.passes,
-                       control=None if control[i] is None else _round(control[i]))
+                       control=None if control[i] is None else _round(control[i]),
+                       reproduce=None if config is None else command_for(config, measured.profile, image))
             for i, (image, value) in enumerate(zip(measured.images, r.values)))
         fields.update(value=_round(r.value), interval=(_round(r.interval[0]), _round(r.interval[1])),
                       gated_value=_round(r.gated_value), direction=r.direction, seeds=seeds)

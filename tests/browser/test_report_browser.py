@@ -197,3 +197,102 @@ def test_first_screen_is_the_verdict(page, tmp_path):
     assert _filter_of(page, "figure.thumb.flagged img").startswith("blur(")
     path = page.screenshot(tmp_path / "first-screen.png", full_page=False)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
+
+
+def _association_results() -> dict:
+    """The fixture run with its colour-lean check read as a text association (its images are the anchors'),
+    and its natural-image suite counted as a kind the run reached no verdict for."""
+    results = _fixture("results.json")
+    for case in results["cases"]:
+        if case["probe_type"] == "toy_colour_bias":
+            case["probe_type"] = "text_association"
+    results["gate"] = {"skipped_kinds": ["1 natural-image check skipped: toyclip-biased is a toy model; "
+                                         "no release verdict was reached for a natural CLIP"], "problems": []}
+    return results
+
+
+@pytest.fixture(scope="module")
+def association_report_url(tmp_path_factory):
+    return write_report(_association_results(), tmp_path_factory.mktemp("report") / "association.html").as_uri()
+
+
+@pytest.fixture
+def open_page(chromium):
+    """A page factory: width, colour scheme and time zone as a reader's browser might have them."""
+    pages = []
+
+    def open_at(url, width=1400, dark=False, zone=None):
+        page = chromium.page(width=width)
+        if dark:
+            page.send("Emulation.setEmulatedMedia",
+                      {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        if zone:
+            page.send("Emulation.setTimezoneOverride", {"timezoneId": zone})
+        page.goto(url)
+        pages.append(page)
+        return page
+
+    yield open_at
+    for page in pages:
+        page.send("Page.close")
+
+
+def test_anchor_images_are_captioned_as_the_anchors_inversions(open_page, association_report_url):
+    page = open_page(association_report_url)
+    row = """document.querySelector('tr.row[data-prompt-id="doctor"]')"""
+    captions = page.eval(f"[...{row}.querySelectorAll('td.seed')].map(td => td.querySelector('.caption').textContent)")
+    alts = page.eval(f"[...{row}.querySelectorAll('td.seed img')].map(img => img.alt)")
+    anchor = [c for c in captions if "anchor" in c]
+    assert anchor and all(c.lstrip("✗ ").startswith(("inversion of the anchor 'a blue cross' (seed ",
+                                                      "inversion of the anchor 'a red cross' (seed ")) for c in anchor)
+    own = [c for c in captions if "anchor" not in c]
+    assert own and all(c.lstrip("✗ ").startswith("inversion of 'a doctor' (seed ") for c in own)
+    assert sorted(a for a in alts if "anchor" in a) == sorted(c.lstrip("✗ ") for c in anchor)
+    # the anchors' strip is labelled, and the check's row says whose images they are
+    assert page.eval(f"{row}.querySelector('td.anchors-label').textContent.trim()") == "anchors"
+    assert "inversions of the anchors 'a blue cross' and 'a red cross'" in page.eval(
+        f"{row}.querySelector('li[data-check=\"no-colour-lean\"] .evidence').textContent")
+    assert "a doctor" not in " ".join(anchor)
+
+
+def test_the_badge_says_what_was_decided(open_page, association_report_url):
+    results = _association_results()
+    passing = {**results, "cases": [c for c in results["cases"] if c["outcome"] in ("passed", "skipped")]}
+    url = write_report(passing, Path(association_report_url[len("file://"):]).with_name("passing.html")).as_uri()
+    page = open_page(url)
+    badge = page.eval("document.getElementById('verdict').textContent")
+    assert badge == "PASSED (toy checks only; no verdict for a natural CLIP)"
+    green = page.eval("getComputedStyle(document.querySelector('.verdict-passed:not(.verdict-partial)') "
+                      "|| document.body).backgroundColor")
+    assert page.eval("getComputedStyle(document.getElementById('verdict')).backgroundColor") != green
+    failed = open_page(association_report_url).eval("document.getElementById('verdict').textContent")
+    assert failed.startswith("FAILED (toy checks only")
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_narrow_window_does_not_scroll_sideways(open_page, association_report_url, dark):
+    page = open_page(association_report_url, width=500, dark=dark)
+    assert page.eval("document.documentElement.scrollWidth") <= 500
+    # each plot is shown at the size it was drawn for: its text stays as large as designed
+    sizes = page.eval("""[...document.querySelectorAll('img.plot')].filter(i => i.checkVisibility())
+        .map(i => [i.getBoundingClientRect().width, +i.getAttribute('width')])""")
+    assert sizes and all(abs(shown - drawn) < 1 for shown, drawn in sizes), sizes
+
+
+def test_dark_scheme_is_honoured(open_page, association_report_url):
+    def luminance(page, selector):
+        rgb = page.eval(f"getComputedStyle(document.querySelector({selector!r})).backgroundColor")
+        r, g, b = (float(x) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = open_page(association_report_url), open_page(association_report_url, dark=True)
+    for selector in ("body", "header", "section.suite"):
+        assert luminance(light, selector) > 200 and luminance(dark, selector) < 60, selector
+    ink = dark.eval("getComputedStyle(document.body).color")
+    assert ink != light.eval("getComputedStyle(document.body).color")
+
+
+def test_times_are_shown_in_the_readers_zone(open_page, association_report_url):
+    page = open_page(association_report_url, zone="Asia/Tokyo")
+    times = page.eval("[...document.querySelectorAll('time')].map(t => [t.textContent, t.title])")
+    assert times and all("UTC" in title and ("GMT+9" in text or "JST" in text) for text, title in times), times

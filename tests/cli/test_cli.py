@@ -324,3 +324,33 @@ def test_models_lists_what_is_usable_and_json_for_more(capsys):
     assert main(["models", "--json", "--all"]) == 0
     every = json.loads(capsys.readouterr().out)
     assert len(every) > len(usable) and any(e["source"] == "open_clip" and not e["usable"] for e in every)
+
+
+def test_a_failing_seeds_command_regenerates_its_image(workdir, capsys):
+    """The `clipsafety invert` line a failing seed carries gives the run's image, hash for hash."""
+    import shlex
+
+    from markupsafe import escape
+
+    from clipsafety.report.html import render_report
+    from clipsafety.results.record import CaseRecord
+    from clipsafety.run.pipeline import failure_table
+
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report="]) == 1
+    capsys.readouterr()
+    case = next(c for c in json.loads((workdir / "r.json").read_text())["cases"] if c["outcome"] == "failed")
+    seed = next(s for s in case["seeds"] if s["failed"])
+    command = seed["reproduce"]
+    assert command.startswith("clipsafety invert --model local-dir:tiny --prompt 'a cat' --seed ")
+    assert "--profile paper --steps 8" in command and "--set copies=2" in command
+    assert f"reproduce seed {seed['seed']}: {command}" in failure_table(CaseRecord.from_json(case))
+    report = render_report(json.loads((workdir / "r.json").read_text()))
+    assert f'<code class="reproduce-command">{escape(command)}</code>' in report
+    argv = shlex.split(command)
+    assert argv[:2] == ["clipsafety", "invert"]
+    assert main(argv[1:]) == 0
+    out = capsys.readouterr().out
+    assert f"image sha256 {seed['image']}" in out
+    assert f"similarity {seed['similarity']:.6f}"[:16] in out  # the run rounds its value
+    assert "cache key " in out and "'a cat'" in out
+    assert (workdir / f"seed-{seed['seed']}.png").stat().st_size > 0

@@ -184,3 +184,40 @@ def test_the_false_alarm_line_names_checks_on_too_few_seeds_for_their_interval(p
     enough = run("--clip-seeds=5")
     assert enough.ret == 0 and "fewer than 5 seeds" not in enough.stdout.str()
     assert results(pytester)["provenance"]["few_seed_checks"] == 0
+
+
+def test_github_actions_gets_annotations_at_the_suite_line_and_a_step_summary(pytester, run, monkeypatch):
+    pytester.makefile(".yaml", suite=SUITE)
+    summary = pytester.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    out = run("-q")
+    line = next(i for i, text in enumerate(SUITE.lstrip("\n").splitlines(), 1) if "id: impossible" in text)
+    errors = [text for text in out.outlines if text.startswith("::error ")]
+    assert len(errors) == 1, out.outlines
+    assert errors[0].startswith(f"::error file=suite.yaml,line={line},title=clipsafety failed%3A impossible on ")
+    assert errors[0].endswith("::sim.min " + errors[0].split("::sim.min ", 1)[1]) and "> 0.99 ✗" in errors[0]
+    table = summary.read_text()
+    assert "| outcome | check | prompt | value | suite line |" in table
+    from clipsafety.report.view import case_anchor
+
+    nodeid = next(c["nodeid"] for c in results(pytester)["cases"] if c["outcome"] == "failed")
+    assert f"[impossible](reports/clipsafety.html#{case_anchor(nodeid)})" in table
+    assert f"suite.yaml:{line}" in table
+    assert f'id="{case_anchor(nodeid)}"' in (pytester.path / "reports" / "clipsafety.html").read_text()
+
+
+def test_no_annotations_outside_github_actions(pytester, run, monkeypatch):
+    pytester.makefile(".yaml", suite=SUITE)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert not [text for text in run().outlines if text.startswith("::error")]
+
+
+def test_pytest_html_environment_names_the_model(pytester, run):
+    pytest.importorskip("pytest_html")
+    pytester.makefile(".yaml", suite=PASSING)
+    run("--html=ph.html", "--self-contained-html")
+    page = (pytester.path / "ph.html").read_text()
+    fingerprint = results(pytester)["provenance"]["model"]["fingerprint"]
+    for text in ("clipsafety model", "clipsafety fingerprint", "clipsafety profile", fingerprint, "paper"):
+        assert text in page, text

@@ -107,7 +107,7 @@ def test_each_row_shows_the_baseline_images_beside_the_candidates(baseline_resul
         assert [td.attrs["data-seed"] for td in cells] == [str(s) for s in baseline]  # count = baseline seeds
         for cell, sha in zip(cells, baseline.values()):
             img = cell.find("img")
-            assert img.attrs["src"] == images[sha] and img.attrs["alt"].startswith("baseline seed ")
+            assert img.attrs["src"] == images[sha] and img.attrs["alt"].startswith("baseline inversion of ")
             assert sha not in candidate.values()  # the baseline's own images, not the candidate's again
         if not baseline:
             assert strip.find("td", cls="no-seeds").text() == "no baseline images"

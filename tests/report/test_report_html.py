@@ -380,3 +380,25 @@ def test_times_are_words_with_a_machine_readable_instant_and_sources_lose_machin
     html = render_report(results)
     assert source.split("(")[1].rstrip(")") not in html  # ...which the report cuts
     assert "…/toyclip-biased/open_clip_model.safetensors" in html
+
+
+def test_images_are_captioned_with_what_they_are_inversions_of(results, parse_html):
+    for case in results["cases"]:
+        if case["probe_type"] == "toy_colour_bias":
+            case["probe_type"] = "text_association"  # read on the anchors' images, not the prompt's
+    doc = parse_html(render_report(results))
+    row = next(r for r in doc.find_all("tr", cls="row") if r.attrs["data-prompt-id"] == "doctor")
+    alts = [img.attrs["alt"] for img in row.find_all("img") if "plot" not in img.attrs.get("class", "")]
+    assert any(a.startswith("inversion of 'a doctor' (seed ") for a in alts)
+    assert any(a.startswith("inversion of the anchor 'a ") for a in alts)
+    assert not any("doctor" in a for a in alts if "anchor" in a)
+    assert "inversions of the anchors 'a blue cross' and 'a red cross'" in row.find("div", cls="evidence").text()
+
+
+def test_a_pass_with_a_kind_skipped_is_no_bare_pass(results, parse_html):
+    results["cases"] = [c for c in results["cases"] if c["outcome"] in ("passed", "skipped")]
+    results["gate"] = {"skipped_kinds": ["1 natural-image check skipped: toyclip-biased is a toy model; "
+                                         "no release verdict was reached for a natural CLIP"], "problems": []}
+    badge = parse_html(render_report(results)).find(id="verdict")
+    assert badge.text() == "PASSED (toy checks only; no verdict for a natural CLIP)"
+    assert "verdict-partial" in badge.attrs["class"]

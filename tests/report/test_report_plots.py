@@ -182,3 +182,33 @@ def test_a_case_shows_the_baseline_interval_only_when_comparable():
     assert plot_for_case(a_case(baseline=comparable)).baseline_interval == (0.1, 0.3)
     other_settings = SimpleNamespace(comparable=False, value=0.2, interval=(0.1, 0.3))
     assert plot_for_case(a_case(baseline=other_settings)).baseline_interval is None
+
+
+def _shown_px(points: float) -> float:
+    """A font size in points as CSS pixels in the report (drawn at DPI, shown at 1/SCALE)."""
+    from clipsafety.report.plots import DPI, SCALE
+    return points * DPI / 72 / SCALE
+
+
+def test_text_is_readable_at_the_size_the_report_shows_it():
+    fig = build_figure(a_plot(statistic="skew", metric="lean.skew", threshold=0.4, anchors=["a", "b"]))
+    sizes = [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize")) if t.get_text()]
+    assert sizes and min(_shown_px(size) for size in sizes) >= 10
+    assert plot_image(a_plot()).width <= 360  # narrower than the report's prompt column: never squeezed
+
+
+def test_guide_labels_never_print_over_each_other():
+    plot = a_plot(statistic="skew", metric="lean.skew", threshold=0.05, anchors=["a", "b"])  # lines 0.05 apart
+    fig = build_figure(plot)
+    renderer = fig.canvas.get_renderer()
+    shown = [artist(fig, f"seed-line-label-{i}") for i in range(3)]
+    boxes = [t.get_window_extent(renderer) for t in shown if t.get_visible()]
+    assert boxes and all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert all(artist(fig, f"seed-line-{i}").get_visible() for i in range(3))  # every line stays
+
+
+def test_the_seeds_axis_ticks_each_end_of_the_range_it_reaches():
+    plot = a_plot(statistic="skew", metric="lean.skew", threshold=0.4, seed_values=[-0.9, 0.2], seed_failed=[1, 0],
+                  centre=0.0, half_width=1.0, anchors=["a", "b"])
+    seeds_ax = build_figure(plot).axes[0]
+    assert {-1.0, 1.0} <= set(seeds_ax.get_xticks())
