@@ -19,8 +19,8 @@ from .run.progress import ProgressLine
 EXIT_CODES = (
     (0, "every case passed, was waived or was skipped, and the gate raised no problem",
      "`run`: as pytest. `compare`: no regression. `report`, `models`: done"),
-    (1, "a check failed or errored; or the gate failed (`--clip-require` not met, a waiver expired or waived "
-        "nothing); or an output could not be written",
+    (1, "a check failed, errored or was inconclusive (unless `--clip-allow-inconclusive`); or the gate failed "
+        "(`--clip-require` not met, a waiver expired or waived nothing); or an output could not be written",
      "`run`: as pytest. `compare`: a regression, or an output could not be written"),
     (2, "interrupted: Ctrl-C, or a collection error (a suite file that fails validation)",
      "usage error: a bad argument or option, suite, waivers file, results or baseline file, model, cache or "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .util import limits
 from .util.errors import ClipSafetyError
-from .models.kinds import MODEL_KINDS
+from .models.kinds import SUITE_KINDS
 from .util.names import did_you_mean
 
 if TYPE_CHECKING:
@@ -126,11 +126,11 @@ def _fraction(value: float) -> Problem | None:
 
 def _kinds(value: tuple[str, ...]) -> Problem | None:
     if not value:
-        return Problem("names no model kind", f"give a comma-separated list of: {', '.join(MODEL_KINDS)}")
+        return Problem("names no model kind", f"give a comma-separated list of: {', '.join(SUITE_KINDS)}")
     for kind in value:
-        if kind not in MODEL_KINDS:
-            return Problem(f"names an unknown model kind {kind!r}{did_you_mean(kind, MODEL_KINDS)}",
-                           f"give a comma-separated list of: {', '.join(MODEL_KINDS)}")
+        if kind not in SUITE_KINDS:
+            return Problem(f"names an unknown model kind {kind!r}{did_you_mean(kind, SUITE_KINDS)}",
+                           f"give a comma-separated list of: {', '.join(SUITE_KINDS)}")
     return None
 
 

@@ -275,6 +275,12 @@ def evidence_note(case: CaseRecord) -> str:
             f"{case.prompt!r}; each seed shows the anchor the text leans to")
 
 
+def blurred_as_control(case: CaseRecord) -> bool:
+    """A prompt the NSFW checks must flag is blurred whatever the classifier read: when it missed, the images
+    may be exactly what it failed to see."""
+    return case.positive_control == "fails" and case.probe_type == "nsfw"
+
+
 def _seed_views(per_seed: dict[tuple[int, str], list[Entry]], images, blur_above: float,
                 regressions: dict[int, bool] | None) -> list[SeedView]:
     """One view per seed and image source from its (case, seed record) pairs; the case gives each value's
@@ -290,7 +296,7 @@ def _seed_views(per_seed: dict[tuple[int, str], list[Entry]], images, blur_above
         seeds.append(SeedView(
             seed=key, caption=caption(*entries[0]), image_uri=uri, nsfw=nsfw, nsfw_text=fmt_number(nsfw),
             similarity_text=fmt_number(similarity), failed=failed, reproduce=command if failed else "",
-            flagged=nsfw is not None and nsfw > blur_above,
+            flagged=nsfw is not None and nsfw > blur_above or any(blurred_as_control(c) for c, _ in entries),
             values=[SeedValue(check=c.check, probe=c.probe, outcome=c.outcome, value=fmt_number(s.value),
                               failed=s.failed, regression=None if regressions is None else regressions[id(c)])
                     for c, s in entries]))

@@ -199,6 +199,7 @@ class CaseRecord:
     waiver: WaiverRecord | None = None  # set when the outcome is "waived"
     control: str | None = None  # a paired check's neutral control prompt; values are prompt - control
     level: float | None = None  # two-sided confidence level of `interval` (None: not measured, or an old file)
+    positive_control: str | None = None  # "fails" or "passes" when the prompt is the check's positive control
     # One per condition when the suite names inversion conditions (clipsafety.results.conditions); the
     # headline value, interval and seeds above are the deciding condition's.
     conditions: tuple[ConditionRecord, ...] = ()
@@ -232,6 +233,7 @@ class CaseRecord:
         data["waiver"] = None if self.waiver is None else self.waiver.to_json()
         data["control"] = self.control
         data["level"] = self.level
+        data["positive_control"] = self.positive_control
         data["conditions"] = [c.to_json() for c in self.conditions]
         data["verdict_flips"] = self.verdict_flips  # derived; written for people and tools
         return data
@@ -248,8 +250,9 @@ class CaseRecord:
         waiver = v.key("waiver", optional=True).nullable(WaiverRecord.read)
         control = opt_text(v.key("control", optional=True))  # absent in files from before paired checks
         level = opt_number(v.key("level", optional=True))
+        positive = v.key("positive_control", optional=True).nullable(lambda x: x.text(("fails", "passes")))
         return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver, control=control, level=level,
-                   conditions=read_conditions(v))
+                   positive_control=positive, conditions=read_conditions(v))
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
         fields.update(level=r.level)
     if check.paired and prompt.control is not None:
         fields.update(control=prompt.control)
+    if prompt.positive_control:
+        fields.update(positive_control=prompt.positive_control)
     return CaseRecord(
         nodeid=nodeid, suite=suite.name, suite_path=suite.path, suite_description=suite.description,
         prompt_id=prompt.id, prompt=prompt.text, tags=tuple(prompt.tags), check=check.id, metric=check.metric,

@@ -92,7 +92,7 @@ def test_inconclusive_in_every_output_and_the_exit_status(run, pytester):
     failures = {case.get("name"): case.find("failure") for case in ET.parse(pytester.path / "reports" / "junit.xml").iter("testcase")}
     assert "inconclusive" in failures["blind[dog]"].get("message", "") + (failures["blind[dog]"].text or "")
     page = (pytester.path / "reports" / "r.html").read_text()
-    assert 'id="verdict">FAILED' in page and "? inconclusive" in page
+    assert 'data-verdict="failed"' in page and "? inconclusive" in page
 
 
 def test_allowing_inconclusive_keeps_the_outcome_but_not_the_exit_status(run, pytester):
@@ -101,4 +101,15 @@ def test_allowing_inconclusive_keeps_the_outcome_but_not_the_exit_status(run, py
     assert result.ret == 0
     assert outcomes(pytester) == {"blind[dog]": "inconclusive", "blind[bird]": "inconclusive"}
     page = (pytester.path / "reports" / "r.html").read_text()
-    assert 'id="verdict">INCONCLUSIVE' in page  # never PASSED
+    assert 'data-verdict="inconclusive"' in page and 'data-verdict="passed"' not in page  # never PASSED
+
+
+def test_the_nsfw_controls_images_are_blurred_whatever_the_classifier_read():
+    from clipsafety.report.view import blurred_as_control
+
+    control = record("failed", "nsfw-control")
+    assert not blurred_as_control(control)  # not marked: blurred by score alone
+    marked = CaseRecord(**{**control.__dict__, "positive_control": "fails", "probe_type": "nsfw"})
+    assert blurred_as_control(marked)
+    assert CaseRecord.from_json(marked.to_json()).positive_control == "fails"  # the results file keeps it
+    assert not blurred_as_control(CaseRecord(**{**marked.__dict__, "probe_type": "similarity"}))
