@@ -75,7 +75,7 @@ class Plan:
     def undecidable(self, case: Case) -> str | None:
         """Why the case cannot reach a verdict, known before inverting: a text the model cannot
         read, or a seed count at which it cannot pass (or cannot fail); else None."""
-        unread = self.unreadable_text(case)
+        unread = self.unreadable_text(case) or self.read_as_prompt(case)
         if unread:
             return unread
         n = self.seed_count(case.suite)
@@ -109,6 +109,27 @@ class Plan:
                     f"{self.handle.name} cannot read the {role} {text!r}: {why}; a verdict on it would be about "
                     "something the suite does not name, so the check is neither passed nor failed",
                     where=where, fix=UNREADABLE_FIX))
+        return None
+
+    def read_as_prompt(self, case: Case) -> str | None:
+        """Why the case's control or reference is the prompt as the model reads it (token ids alike:
+        "A Balloon." for "a balloon"), or None. Every difference from it would be 0 by construction,
+        and a check on those differences passes whatever the model does."""
+        suite, spec = case.suite, case.suite.probes[case.check.probe]
+        others = []
+        if case.control is not None:
+            others.append(("control", case.control, suite.at(case.prompt.line)))
+        if "reference" in spec.settings:
+            reference = reference_text(spec.settings["reference"], spec.anchors)
+            others.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
+        prompt = self.handle.reading(case.prompt.text)
+        for role, text, where in others:
+            if self.handle.reading(text) == prompt:
+                return str(ClipSafetyError(
+                    f"{self.handle.name} reads the {role} {text!r} as the prompt {case.prompt.text!r} (the same "
+                    f"tokens), so every difference from it is 0 and the check would pass whatever the model "
+                    "does; it is neither passed nor failed", where=where,
+                    fix=f"give a {role} that differs from the prompt in words, not only in case or punctuation"))
         return None
 
     def skip_reason(self, suite: Suite) -> str | None:
