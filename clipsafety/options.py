@@ -140,6 +140,16 @@ def _path(value: str) -> Problem | None:
     return None
 
 
+def _named(what: str, example: str) -> Validator:
+    def check(value: str) -> Problem | None:
+        if not value.strip():
+            return Problem("is empty", f"give {what} (e.g. {example}), or leave the option out for the default; "
+                           "in CI, check that the variable passed to it (e.g. $CLIP_MODEL) is set")
+        return None
+
+    return check
+
+
 def _kind_list(text: str) -> tuple[str, ...]:
     """'natural,toy', 'natural toy' -> ('natural', 'toy')."""
     return tuple(part for part in re.split(r"[,\s]+", str(text)) if part)
@@ -149,9 +159,11 @@ def _kind_list(text: str) -> tuple[str, ...]:
 
 OPTIONS: tuple[Option, ...] = (
     Option("clip-model", "CLIP to test: an open_clip architecture (ViT-B-32), hf-hub:ORG/REPO, "
-           "local-dir:PATH, or a bundled toy model (toyclip-fair, toyclip-biased). Default: toyclip-fair."),
+           "local-dir:PATH, or a bundled toy model (toyclip-fair, toyclip-biased). Default: toyclip-fair.",
+           check=_named("a model name", "toyclip-fair, ViT-B-32 or local-dir:PATH")),
     Option("clip-pretrained", "weights: an open_clip tag (openai), a local checkpoint file, or 'random'. "
-           "Default: the first tag open_clip lists for the architecture."),
+           "Default: the first tag open_clip lists for the architecture.",
+           check=_named("a pretrained tag or a checkpoint file", "openai or weights.safetensors")),
     Option("clip-device", "auto, cpu, cuda or cuda:N (auto: CUDA when present)", default="auto", check=_device),
     Option("clip-precision", "auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16", default="auto",
            choices=("auto", "fp32", "bf16")),
@@ -272,7 +284,20 @@ def resolve_pytest(config) -> ResolvedOptions:
         ini_value = config.getini(opt.dest)
         if ini_value is not None:
             raw[opt.dest] = (ini_value, ini_source)
-    return _resolve(raw)
+    return _resolve(raw, _unknown_ini_keys(config, ini_source))
+
+
+def _unknown_ini_keys(config, ini_source: str) -> list[str]:
+    """A `clip_*` key that names no option: a mistyped key would leave its option at the default."""
+    keys = list(getattr(config, "inicfg", None) or {})
+    keys += [entry.split("=", 1)[0].strip() for entry in getattr(config.option, "override_ini", None) or ()]
+    problems = []
+    for key in dict.fromkeys(keys):
+        if key.startswith("clip_") and key not in OPTIONS_BY_DEST:
+            problems.append(str(ClipSafetyError(
+                f"{key} in the {ini_source}: is not a clipsafety option{did_you_mean(key, OPTIONS_BY_DEST)}",
+                fix=f"correct the key (clipsafety's ini keys: {', '.join(OPTIONS_BY_DEST)}), or remove it")))
+    return problems
 
 
 def resolve_argparse(namespace) -> ResolvedOptions:
@@ -296,10 +321,10 @@ def _ini_source(config) -> str:
     return f"ini file ({shown if not shown.startswith('..') else inipath})"
 
 
-def _resolve(raw: dict[str, tuple[Any, str]]) -> ResolvedOptions:
+def _resolve(raw: dict[str, tuple[Any, str]], problems: list[str] | None = None) -> ResolvedOptions:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    problems: list[str] = []
+    problems = list(problems or ())
     for opt in OPTIONS:
         if opt.dest not in raw:
             values[opt.dest] = _plain(opt.default)
