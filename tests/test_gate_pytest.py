@@ -170,7 +170,7 @@ def test_a_bad_waivers_file_is_a_usage_error_before_any_work(pytester, run):
     pytester.makefile(".yaml", waivers="waivers:\n  - {check: x, reason: r}\n")
     out = run("--clip-waivers=waivers.yaml")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
-    out.stdout.fnmatch_lines(["*waivers.yaml:2*missing 'model'*"])
+    out.stderr.fnmatch_lines(["*waivers.yaml:2*missing 'model'*"])  # at configure: before collection
     assert "Traceback" not in out.stdout.str() + out.stderr.str()
 
 
@@ -184,3 +184,61 @@ def test_the_false_alarm_line_names_checks_on_too_few_seeds_for_their_interval(p
     enough = run("--clip-seeds=5")
     assert enough.ret == 0 and "fewer than 5 seeds" not in enough.stdout.str()
     assert results(pytester)["provenance"]["few_seed_checks"] == 0
+
+
+# -- option files and required kinds are judged whether or not a clipsafety case ran ---------------------
+
+
+def test_require_fails_a_run_that_collected_no_clipsafety_case(pytester, run):
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    out = run("--clip-require=natural")
+    out.assert_outcomes(passed=1)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*--clip-require=natural: no natural-image check ran (no clipsafety case was "
+                              "collected or selected)*"])
+
+
+def test_require_fails_a_run_whose_selection_drops_every_suite(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run("--clip-require=natural", "-k", "nothing_matches_this")
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*--clip-require=natural: no natural-image check ran*"])
+
+
+def test_a_missing_waivers_file_is_a_usage_error_even_when_no_suite_runs(pytester, run):
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    out = run("--clip-waivers=nowhere.yaml")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*nowhere.yaml: no such waivers file*", "*fix:*--clip-waivers*"])
+
+
+# -- another plugin's xfail does not decide a clipsafety case -------------------------------------------
+
+XFAIL_CONFTEST = """
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.xfail(reason="flaky, says a neighbour", **{kwargs}))
+"""
+
+
+@pytest.mark.parametrize("kwargs", ["{}", "{'strict': True}"])
+def test_a_failing_case_marked_xfail_by_a_conftest_still_fails(pytester, run, kwargs):
+    pytester.makefile(".yaml", smoke=SUITE)
+    pytester.makeconftest(XFAIL_CONFTEST.format(kwargs=kwargs))
+    out = run()
+    out.assert_outcomes(passed=2, failed=1)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    data = results(pytester)
+    case = next(c for c in data["cases"] if c["check"] == "impossible")
+    assert case["outcome"] == "failed" and case["value"] is not None
+    assert 'id="verdict">PASSED<' not in (pytester.path / "reports" / "clipsafety.html").read_text()
+
+
+def test_a_case_marked_xfail_run_false_is_an_error_not_a_skip(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    pytester.makeconftest(XFAIL_CONFTEST.format(kwargs="{'run': False}"))
+    out = run()
+    out.assert_outcomes(errors=2)
+    assert "another plugin" in results(pytester)["cases"][0]["reason"]

@@ -110,7 +110,8 @@ class Waivers:
         """Why the waivers file fails this run: waivers that expired, or that waived no failure.
 
         `used`: the waivers that waived a failure in this run. `suites`: the names of the suites
-        the run loaded; a waiver that names a suite the run did not load is not judged on use.
+        the run loaded; a waiver that names a suite the run did not load is not judged on use, and
+        in a run that loaded no suite only expiry is judged.
         """
         ran = None if suites is None else list(suites)
         problems = []
@@ -119,8 +120,8 @@ class Waivers:
                 problems.append(f"{waiver.where}: the waiver for {waiver.describe()} expired on "
                                 f"{waiver.expires.isoformat()} (owner: {waiver.owner})\n"
                                 "  fix: fix the failure, or renew the waiver with a later `expires` after review")
-            elif waiver not in used and (ran is None or waiver.suite == "*"
-                                         or any(fnmatchcase(name, waiver.suite) for name in ran)):
+            elif waiver not in used and (ran is None or ran and (waiver.suite == "*" or any(
+                    fnmatchcase(name, waiver.suite) for name in ran))):
                 problems.append(f"{waiver.where}: the waiver for {waiver.describe()} waived nothing in this run: "
                                 "no failing check matched it\n"
                                 "  fix: remove it if the failure is fixed, or correct its check, prompt, suite "

@@ -47,6 +47,17 @@ class PluginRun:
         self._checked_outputs = False
         self.written = None
         self.results = None
+        self.problems: tuple[str, ...] = ()  # what fails a run that measured no case
+        self.waivers = self._read_waivers()
+
+    def _read_waivers(self):
+        """The waivers file, read now: an option's file is checked whether or not a suite runs."""
+        path = self.options.get("clip_waivers")
+        if not path:
+            return None
+        from ..gate.waivers import load_waivers
+
+        return load_waivers(path)
 
     @property
     def run(self):
@@ -57,6 +68,7 @@ class PluginRun:
             self._set_threads()
             command = " ".join(["pytest", *self.config.invocation_params.args])
             self._run = build_run(self.options, command=command, progress=self._progress)
+            self._run.waivers = self.waivers
         return self._run
 
     def _set_threads(self) -> None:
@@ -155,7 +167,9 @@ class PluginRun:
         elif report.failed and (record is None or record.outcome == "passed" or report.when == "setup"
                                 and record.outcome != "error"):
             # raised before or instead of deciding: an error, with the exception's message
-            record = self.run.error(item.case, item.nodeid, _reason(call.excinfo) if call.excinfo else "error")
+            reason = report.longrepr if isinstance(report.longrepr, str) else \
+                _reason(call.excinfo) if call.excinfo else "error"
+            record = self.run.error(item.case, item.nodeid, reason)
         images = item.images if record is item.record else {}
         report.clipsafety = {"record": record.to_json(), "images": images,
                              "suite": self.run.suites.get(record.suite_path, SuiteInfo(record.suite)).to_json(),
@@ -209,8 +223,10 @@ class PluginRun:
         """Write the outputs; the exit status, made non-zero when an output could not be written."""
         if self._run is not None:
             self._run.close()
-        if self.is_worker or self._run is None or not self._run.records:
+        if self.is_worker:
             return exitstatus
+        if self._run is None or not self._run.records:
+            return self._finish_without_cases(exitstatus)
         self._add_junit_properties()
         results = self.run.finish(int(exitstatus))
         if results.problems and exitstatus == pytest.ExitCode.OK:  # --clip-require, waivers: an error is no pass
@@ -220,6 +236,22 @@ class PluginRun:
         self.results = results
         self.written = self.run.write(results)
         if self.written.failed and exitstatus == pytest.ExitCode.OK:
+            return pytest.ExitCode.TESTS_FAILED
+        return exitstatus
+
+    def _finish_without_cases(self, exitstatus: int) -> int:
+        """A run that measured no clipsafety case is still judged: a required kind has no verdict,
+        and a waiver may have expired. Nothing is written: there are no results."""
+        import datetime as dt
+
+        from ..gate.coverage import require_problems
+
+        problems = require_problems(self.options.get("clip_require") or (), (), "", "")
+        if self.waivers is not None:
+            problems += self.waivers.problems(dt.date.today(), (), ())
+        self.problems = tuple(problems)
+        if self.problems and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            self._count_in_summary_line("clipsafety gate failed")
             return pytest.ExitCode.TESTS_FAILED
         return exitstatus
 
@@ -259,7 +291,11 @@ class PluginRun:
                    "times as often as their level says (use more seeds)" if few else ""))
 
     def summarize(self, tr) -> None:
-        if self.is_worker or self._run is None or not self._run.records:
+        if self.is_worker:
+            return
+        for problem in self.problems:
+            tr.write_line(f"clipsafety: {problem}", red=True)
+        if self._run is None or not self._run.records:
             return
         s = self._run.session
         if s.loaded:  # this process inverted (not an xdist controller)
