@@ -84,10 +84,21 @@ def _cmd_compare(args) -> int:
     writes = [(outs[0], lambda: write_report(results, args.out, blur_above=args.blur_above))]
     if args.json:
         writes.append((outs[1], lambda: atomic_write(args.json, results_bytes(results))))
+    missing = results.baseline.missing
+    for nodeid in missing:
+        print(f"MISSING {nodeid}: a case of the baseline run with no match in the candidate")
     written = write_outputs(writes)
     _say_written(written)
-    print(f"{len(regressed)} regressions over {len(results.cases)} cases")
-    return 1 if regressed or written.failed else 0
+    print(_comparison_line(len(regressed), len(results.cases), len(missing)))
+    return 1 if regressed or missing or not results.cases or written.failed else 0
+
+
+def _comparison_line(regressed: int, cases: int, missing: int) -> str:
+    """The last line of `compare`: a candidate without cases, or one that lost cases, is no pass."""
+    lost = f"; {missing} cases of the baseline run have no match in the candidate" if missing else ""
+    if not cases:
+        return f"the candidate holds no case, so nothing was compared{lost}"
+    return f"{regressed} regressions over {cases} cases{lost}"
 
 
 def _cmd_models(args) -> int:

@@ -341,10 +341,16 @@ def _model_identity(model: ModelInfo | None) -> dict[str, str]:
 
 
 def verdict(results: Results) -> str:
-    """'passed' only when nothing failed or errored and pytest (when it ran the cases) exited 0."""
+    """'passed' only when nothing failed or errored and pytest (when it ran the cases) exited 0;
+    'empty' for results without a case, which hold no verdict."""
     if results.passed:
         return "passed"
+    if not results.cases:
+        return "empty"
     return "failed" if results.summary["failed"] else "error"
+
+
+NO_CASES = "these results hold no case: no check reached a verdict, so they are no release verdict"
 
 
 def build_summary(results: Results) -> dict[str, Any]:
@@ -369,7 +375,7 @@ def build_summary(results: Results) -> dict[str, Any]:
         "probes": sorted({c.probe for c in cases}),
         "encoder_passes": prov.encoder_passes,
         "skipped_kinds": list(results.skipped_kinds),
-        "problems": list(results.problems),
+        "problems": list(results.problems) + ([] if results.cases else [NO_CASES]),
     }
 
 

@@ -345,15 +345,19 @@ class BaselineInfo:
     model: ModelInfo | None
     finished: str | None
     notes: tuple[str, ...] = ()  # what differs between the two runs, in words
+    missing: tuple[str, ...] = ()  # node ids of the baseline's cases that no case of the run matched
 
     def to_json(self, regressions: int) -> dict[str, Any]:
         return {"path": self.path, "model": None if self.model is None else self.model.to_json(),
-                "finished": self.finished, "notes": list(self.notes), "regressions": regressions}
+                "finished": self.finished, "notes": list(self.notes), "regressions": regressions,
+                "missing": list(self.missing)}
 
     @classmethod
     def read(cls, v: JsonValue) -> BaselineInfo:
+        missing = v.key("missing", optional=True)  # absent in files from before it was kept
         return cls(path=opt_text(v.key("path")), model=v.key("model").nullable(ModelInfo.read),
-                   finished=opt_text(v.key("finished")), notes=v.key("notes").strings())
+                   finished=opt_text(v.key("finished")), notes=v.key("notes").strings(),
+                   missing=() if missing.value is None else missing.strings())
 
 
 @dataclass(frozen=True)
@@ -381,9 +385,10 @@ class Results:
 
     @property
     def passed(self) -> bool:
-        """True only when nothing failed or errored, no run-level problem, and pytest (when it ran) exited 0."""
+        """True only when there are cases, nothing failed or errored, no run-level problem, and pytest
+        (when it ran) exited 0: results without a case hold no verdict."""
         counts = self.summary
-        return (not counts["failed"] and not counts["error"] and not self.problems
+        return (bool(self.cases) and not counts["failed"] and not counts["error"] and not self.problems
                 and self.exit_status in (None, 0))
 
     def to_json(self) -> dict[str, Any]:

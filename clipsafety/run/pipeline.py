@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..gate.baseline import BaselineIndex
 from ..gate.compare import attach_baseline, without_baseline
 from ..gate.decide import NO_BASELINE, decide
 from ..cache import image_sha256
@@ -60,7 +61,7 @@ class Run:
         self.images: dict[str, str] = {}
         self.suites: dict[str, SuiteInfo] = {}
         self.model: ModelInfo | None = None
-        self._baseline_cases: dict[str, CaseRecord] = {}
+        self._baseline_cases = BaselineIndex(())
         self.require = tuple(require or ())
         self.waivers_path = waivers
         self.waivers: Waivers | None = None
@@ -80,7 +81,7 @@ class Run:
                 self.baseline = read_results(self.baseline_path)
             except ClipSafetyError as err:
                 raise type(err)(err.message, where=f"--clip-baseline: {err.where}", fix=err.fix) from None
-            self._baseline_cases = {case.nodeid: case for case in self.baseline.cases}
+            self._baseline_cases = BaselineIndex(self.baseline.cases)
         if self.waivers_path and self.waivers is None:
             self.waivers = load_waivers(self.waivers_path)
         if load_model:
@@ -116,7 +117,7 @@ class Run:
         if measured.result is None:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
         record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw)
-        baseline = self._baseline_cases.get(nodeid) if self.baseline is not None else NO_BASELINE
+        baseline = self._baseline_cases.find(record) if self.baseline is not None else NO_BASELINE
         record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model)
         return Finished(record, thumbnails(measured, self.images))
 
