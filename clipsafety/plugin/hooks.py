@@ -53,11 +53,10 @@ def pytest_configure(config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.suffix in (".yaml", ".yml"):
-        from ..suite import is_suite_file
+    from ..suite import is_suite_file  # the one rule, as `clipsafety run` applies it (suffix in any case)
 
-        if is_suite_file(file_path):
-            return SuiteFile.from_parent(parent, path=file_path)
+    if is_suite_file(file_path):
+        return SuiteFile.from_parent(parent, path=file_path)
     return None
 
 
