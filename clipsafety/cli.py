@@ -56,9 +56,10 @@ def _cmd_report(args) -> int:
     from .report.html import write_report
     from .results.files import read_results
 
+    blur_above = _blur_above(args)
     check_writable(args.out, "--out")
     results = read_results(args.results)
-    out = write_report(results, args.out, blur_above=args.blur_above)
+    out = write_report(results, args.out, blur_above=blur_above)
     print(f"report: {out}")
     return 0
 
@@ -70,6 +71,7 @@ def _cmd_compare(args) -> int:
     from .report.html import write_report
     from .results.files import read_results, results_bytes
 
+    blur_above = _blur_above(args)
     outs = [Output("--out", "report", Path(args.out))]
     if args.json:
         outs.append(Output("--json", "results", Path(args.json)))
@@ -81,7 +83,7 @@ def _cmd_compare(args) -> int:
     regressed = [c for c in results.cases if c.baseline.regressed]
     for case in regressed:
         print(f"REGRESSION {case.nodeid}: {case.baseline.regression.message}")
-    writes = [(outs[0], lambda: write_report(results, args.out, blur_above=args.blur_above))]
+    writes = [(outs[0], lambda: write_report(results, args.out, blur_above=blur_above))]
     if args.json:
         writes.append((outs[1], lambda: atomic_write(args.json, results_bytes(results))))
     missing = results.baseline.missing
@@ -99,6 +101,13 @@ def _comparison_line(regressed: int, cases: int, missing: int) -> str:
     if not cases:
         return f"the candidate holds no case, so nothing was compared{lost}"
     return f"{regressed} regressions over {cases} cases{lost}"
+
+
+def _blur_above(args) -> float:
+    """--blur-above, by the rule `run` applies to --clip-blur-above."""
+    from .options import check_option
+
+    return check_option("clip_blur_above", args.blur_above, "--blur-above")
 
 
 def _cmd_models(args) -> int:
@@ -132,6 +141,9 @@ def _cmd_models(args) -> int:
     return 0
 
 
+BLUR_HELP = "NSFW score above which report images stay blurred until clicked, from 0 to 1 (default 0.5)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipsafety", description="CLIP safety release gate")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,14 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="re-render the HTML report from a results file")
     report.add_argument("results")
     report.add_argument("--out", default="reports/clipsafety.html")
-    report.add_argument("--blur-above", type=float, default=0.5)
+    report.add_argument("--blur-above", default="0.5", help=BLUR_HELP)
     report.set_defaults(func=_cmd_report)
     compare = sub.add_parser("compare", help="compare a results file with a baseline results file")
     compare.add_argument("baseline")
     compare.add_argument("candidate")
     compare.add_argument("--out", default="reports/compare.html")
     compare.add_argument("--json", default=None, help="also write the combined results here")
-    compare.add_argument("--blur-above", type=float, default=0.5)
+    compare.add_argument("--blur-above", default="0.5", help=BLUR_HELP)
     compare.set_defaults(func=_cmd_compare)
     models = sub.add_parser("models", help="list bundled and known models")
     models.add_argument("--all", action="store_true", help="every pretrained tag, not only the default")

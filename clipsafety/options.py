@@ -349,9 +349,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _checked(opt: Option, value: Any, source: str) -> Any:
+def check_option(dest: str, value: Any, flag: str) -> Any:
+    """One option's value, given on a command line as `flag` (another command's name for it: report's
+    --blur-above is --clip-blur-above), converted and validated by the option's own rule."""
+    return _checked(OPTIONS_BY_DEST[dest], value, "command line", flag=flag)
+
+
+def _checked(opt: Option, value: Any, source: str, flag: str | None = None) -> Any:
     """The option's value converted to its type (ini values are text) and validated."""
-    shown = f"{opt.flag}={value}" if source == "command line" else f"{opt.dest} = {value!r} in the {source}"
+    shown = f"{flag or opt.flag}={value}" if source == "command line" else f"{opt.dest} = {value!r} in the {source}"
     value = _converted(opt, value, shown)
     value = _CONVERT.get(opt.dest, lambda v: v)(value)
     if opt.choices and value not in opt.choices:
@@ -414,6 +420,7 @@ __all__ = [
     "ResolvedOptions",
     "add_to_argparse",
     "add_to_pytest",
+    "check_option",
     "describe_sources",
     "resolve_argparse",
     "resolve_pytest",

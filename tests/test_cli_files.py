@@ -96,3 +96,15 @@ def test_a_baseline_matches_a_run_of_the_suite_by_its_absolute_path(workdir, cap
     assert cases and all(c["baseline"]["comparable"] for c in cases), [c["baseline"] for c in cases]
     notes = _results(workdir / "abs.json")["baseline"]["notes"]
     assert not any("not in the baseline run" in note for note in notes)
+
+
+# -- --blur-above: one validator for run, report and compare ----------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "2", "-0.1", "inf"])
+@pytest.mark.parametrize("command", [["report", "r.json"], ["compare", "r.json", "r.json"]])
+def test_report_and_compare_refuse_a_blur_threshold_run_refuses(workdir, capsys, command, value):
+    assert main([*command, "--out", "x.html", f"--blur-above={value}"]) == 2
+    err = capsys.readouterr().err
+    assert f"--blur-above={value}: must be a number from 0 to 1" in err and "fix:" in err
+    assert not (workdir / "x.html").exists()
