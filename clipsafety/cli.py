@@ -36,7 +36,7 @@ def _cmd_run(args) -> int:
     _say_written(written)
     s = results.summary
     regressions = f", {results.regressions} regressions against the baseline" if results.baseline else ""
-    for text in (*results.skipped_kinds, *results.problems):
+    for text in (*results.skipped_kinds, *results.reduced_budget, *results.problems):
         print(f"clipsafety: {text}")
     waived = f", {s['waived']} waived" if s["waived"] else ""
     print(f"{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['error']} error{waived}"

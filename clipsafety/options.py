@@ -173,6 +173,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("clip-profile", "override every suite's inversion profile (paper, fast, toy)", check=_profile),
     Option("clip-steps", "override every suite's number of inversion steps", type=int,
            check=_in_range(1, limits.MAX_STEPS, "a number of inversion steps", " (MAX_STEPS)")),
+    Option("clip-allow-reduced-budget", "accept a run whose --clip-seeds, --clip-steps or --clip-profile cut a "
+           "suite's own inversion budget as a release verdict (it is still named in every output)",
+           default=False, type=bool),
     Option("clip-batch-size", "images optimised together", type=int,
            check=_in_range(1, limits.MAX_BATCH_SIZE, "a batch size", " (MAX_BATCH_SIZE)")),
     Option("clip-cache", "inversion cache: a folder or an fsspec URL (s3://, gs://, file://)",
@@ -481,4 +484,5 @@ def build_run(options: ResolvedOptions, *, command: str, progress: Callable | No
     get = options.get
     config = run_config(get)
     return Run(config, run_outputs(get), baseline=get("clip_baseline"), command=command, progress=progress,
-               executor=run_executor(get, config), require=get("clip_require") or (), waivers=get("clip_waivers"))
+               executor=run_executor(get, config), require=get("clip_require") or (), waivers=get("clip_waivers"),
+               allow_reduced_budget=bool(get("clip_allow_reduced_budget")))

@@ -72,7 +72,7 @@ def test_nothing_skipped_says_nothing(pytester, run):
     pytester.makefile(".yaml", smoke=PASSING)
     out = run()
     assert out.ret == 0 and "checks skipped" not in out.stdout.str()
-    assert results(pytester)["gate"] == {"skipped_kinds": [], "problems": []}
+    assert results(pytester)["gate"] == {"skipped_kinds": [], "problems": [], "reduced_budget": []}
 
 
 def test_require_a_kind_that_did_not_run_fails_the_run(pytester, run):
@@ -242,3 +242,30 @@ def test_a_case_marked_xfail_run_false_is_an_error_not_a_skip(pytester, run):
     out = run()
     out.assert_outcomes(errors=2)
     assert "another plugin" in results(pytester)["cases"][0]["reason"]
+
+
+# -- a budget below the suite's own is said everywhere and is no release verdict unless allowed ---------------
+
+
+def test_a_run_below_the_suites_budget_says_so_and_fails_unless_allowed(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run("--clip-steps=1")
+    out.assert_outcomes(passed=2)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*suite smoke ran below its own inversion budget: 1 encoder passes per image "
+                              "instead of 2 (--clip-steps=1)*", "*no release verdict*--clip-allow-reduced-budget*"])
+    data = results(pytester)
+    assert data["gate"]["reduced_budget"] and data["gate"]["problems"]
+    html = (pytester.path / "reports" / "clipsafety.html").read_text()
+    assert "below its own inversion budget" in html and 'id="verdict">PASSED<' not in html
+    allowed = run("--clip-steps=1", "--clip-allow-reduced-budget")
+    assert allowed.ret == 0
+    allowed.stdout.fnmatch_lines(["*suite smoke ran below its own inversion budget*"])
+    assert results(pytester)["gate"]["reduced_budget"] and not results(pytester)["gate"]["problems"]
+
+
+def test_more_seeds_or_steps_than_the_suite_asks_is_no_reduction(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run("--clip-steps=3", "--clip-seeds=3")
+    assert out.ret == 0 and "inversion budget" not in out.stdout.str()
+    assert results(pytester)["gate"]["reduced_budget"] == []

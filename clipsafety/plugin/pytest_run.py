@@ -93,6 +93,7 @@ class PluginRun:
             self.run.add_suite(suite)
         if not self.is_worker:
             self._write_header(suites.values())
+            self._write_reduced_budget()
             self._write_undecidable(items)
 
     def worker_collected(self, ids) -> None:
@@ -121,6 +122,13 @@ class PluginRun:
                       f"fingerprint {(model.fingerprint or '')[:12]}, device {model.device} {model.precision}")
         tr.write_line(f"clipsafety: profile {', '.join(self.run.profiles(suites)) or '-'}, base seed {c.base_seed} "
                       f"(--clip-seed), cache {c.cache_dir or 'off'}")
+
+    def _write_reduced_budget(self) -> None:
+        """Say before any inversion which suites run below their own budget (said again at the end)."""
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        for info in self.run.suites.values() if tr is not None else ():
+            if info.reduced_line():
+                tr.write_line(f"clipsafety: {info.reduced_line()}", yellow=True)
 
     def _write_undecidable(self, items) -> None:
         """Name, before any inversion, the cases that cannot reach a verdict (each is an error): a text the
@@ -304,7 +312,7 @@ class PluginRun:
                 f"{s.images.invert_seconds:.1f}s, {s.cache.hits} read from the cache"
                 + (f"; {len(s.cache.corrupt)} corrupt cache entries recomputed" if s.cache.corrupt else ""))
         tr.write_line(self._false_alarm_line())
-        for line in self.results.skipped_kinds if self.results else ():
+        for line in (*self.results.skipped_kinds, *self.results.reduced_budget) if self.results else ():
             tr.write_line(f"clipsafety: {line}", yellow=True)
         for problem in self.results.problems if self.results else ():
             tr.write_line(f"clipsafety: {problem}", red=True)

@@ -375,6 +375,7 @@ def build_summary(results: Results) -> dict[str, Any]:
         "probes": sorted({c.probe for c in cases}),
         "encoder_passes": prov.encoder_passes,
         "skipped_kinds": list(results.skipped_kinds),
+        "reduced_budget": list(results.reduced_budget),
         "problems": list(results.problems) + ([] if results.cases else [NO_CASES]),
     }
 

@@ -39,6 +39,13 @@ from ..gate.verdict import gate_lines
 from ..gate.waivers import Waivers, load_waivers
 
 
+REDUCED_BUDGET_PROBLEM = (
+    "this run used less inversion budget than its suites declare, so it is no release verdict unless "
+    "--clip-allow-reduced-budget is given\n"
+    "  fix: drop the --clip-seeds / --clip-steps / --clip-profile that cut the budget, or accept the cut "
+    "explicitly with --clip-allow-reduced-budget (ini clip_allow_reduced_budget = true)")
+
+
 @dataclass(frozen=True)
 class Finished:
     """A case's record and its images' thumbnails ({sha256: data URI})."""
@@ -50,7 +57,8 @@ class Finished:
 class Run:
     def __init__(self, config: RunConfig, outputs: RunOutputs | None = None, *, baseline: str | None = None,
                  command: str = "clipsafety run", progress: Callable | None = None,
-                 executor: Executor | None = None, require: Sequence[str] = (), waivers: str | None = None):
+                 executor: Executor | None = None, require: Sequence[str] = (), waivers: str | None = None,
+                 allow_reduced_budget: bool = False):
         self.session = Session(config, progress=progress, executor=executor)
         self.outputs = outputs or RunOutputs()
         self.baseline_path = baseline
@@ -65,6 +73,7 @@ class Run:
         self.require = tuple(require or ())
         self.waivers_path = waivers
         self.waivers: Waivers | None = None
+        self.allow_reduced_budget = allow_reduced_budget
 
     @property
     def config(self) -> RunConfig:
@@ -173,7 +182,8 @@ class Run:
             self.model = model
 
     def add_suite(self, suite: Suite) -> None:
-        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256, tuple(suite.applies_to))
+        reduced = None if self.skip_reason(suite) else self.session.plan.reduced_budget(suite)
+        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256, tuple(suite.applies_to), reduced)
 
     def finish(self, exit_status: int | None = None) -> Results:
         cases = tuple(sorted(self.records.values(), key=lambda c: c.nodeid))
@@ -182,9 +192,12 @@ class Run:
         prov = provenance(self.config, model, self.suites, cases, started=self.started, finished=time.time(),
                           command=self.command)
         skipped, problems = gate_lines(cases, self.suites, model, self.require, self.waivers)
+        reduced = tuple(line for info in self.suites.values() if (line := info.reduced_line()))
+        if reduced and not self.allow_reduced_budget:
+            problems += (REDUCED_BUDGET_PROBLEM,)
         results = Results(provenance=prov, cases=cases, images={k: self.images[k] for k in sorted(used)
                                                                 if k in self.images}, exit_status=exit_status,
-                          skipped_kinds=skipped, problems=problems)
+                          skipped_kinds=skipped, problems=problems, reduced_budget=reduced)
         if self.baseline is not None:
             results = attach_baseline(results, self.baseline, path=str(self.baseline_path))
         return results
