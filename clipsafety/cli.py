@@ -52,12 +52,13 @@ def _say_written(written) -> None:
 
 
 def _cmd_report(args) -> int:
-    from .results.outputs import check_writable
     from .report.html import write_report
     from .results.files import read_results
 
+    from .results.outputs import Output, check_outputs
+
     blur_above = _blur_above(args)
-    check_writable(args.out, "--out")
+    check_outputs([Output("--out", "report", Path(args.out))], {"the results file": args.results})
     results = read_results(args.results)
     out = write_report(results, args.out, blur_above=blur_above)
     print(f"report: {out}")
@@ -75,7 +76,7 @@ def _cmd_compare(args) -> int:
     outs = [Output("--out", "report", Path(args.out))]
     if args.json:
         outs.append(Output("--json", "results", Path(args.json)))
-    check_outputs(outs)
+    check_outputs(outs, {"the baseline results file": args.baseline, "the candidate results file": args.candidate})
     baseline = read_results(args.baseline)
     results = attach_baseline(read_results(args.candidate), baseline, path=args.baseline)
     for note in results.baseline.notes:

@@ -108,3 +108,48 @@ def test_report_and_compare_refuse_a_blur_threshold_run_refuses(workdir, capsys,
     err = capsys.readouterr().err
     assert f"--blur-above={value}: must be a number from 0 to 1" in err and "fix:" in err
     assert not (workdir / "x.html").exists()
+
+
+# -- outputs: one file reached by two paths, an output that is an input, a path that is no regular file -------
+
+
+def test_two_outputs_that_reach_one_file_through_a_symlinked_folder_are_refused(workdir, capsys):
+    (workdir / "out").mkdir()
+    (workdir / "link").symlink_to(workdir / "out")
+    argv = ["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-cache=cache"]
+    assert main([*argv, "--clip-results=out/x.json", "--clip-save-baseline=link/x.json", "--clip-report="]) == 2
+    assert "--clip-results and --clip-save-baseline both name" in capsys.readouterr().err
+    assert main([*argv, "--clip-results=out/r.json", "--clip-report=link/audit.log"]) == 2
+    assert "--clip-results (its audit.log) and --clip-report both name" in capsys.readouterr().err
+    assert not (workdir / "out" / "x.json").exists() and not (workdir / "out" / "audit.log").exists()
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["run", "suite.yaml", "--clip-report=suite.yaml"], "--clip-report"),
+    (["run", "suite.yaml", "--clip-results=w.yaml", "--clip-waivers=w.yaml", "--clip-report="], "--clip-results"),
+    (["run", "suite.yaml", "--clip-save-baseline=r.json", "--clip-baseline=r.json", "--clip-report="],
+     "--clip-save-baseline"),
+    (["report", "r.json", "--out", "r.json"], "--out"),
+    (["compare", "r.json", "c.json", "--out", "c.json"], "--out"),
+    (["compare", "r.json", "c.json", "--out", "x.html", "--json", "r.json"], "--json"),
+])
+def test_an_output_that_is_one_of_the_inputs_is_refused(workdir, capsys, argv, option):
+    (workdir / "w.yaml").write_text("waivers: []\n")
+    shutil.copy(workdir / "r.json", workdir / "c.json")
+    before = {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file()}
+    assert main([*argv, "--clip-model=local-dir:tiny", "--clip-cache=cache"] if argv[0] == "run" else argv) == 2
+    err = capsys.readouterr().err
+    assert f"{option}:" in err and "is also an input of this run" in err and "fix:" in err
+    assert {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file() and p.name in before} == before
+
+
+def test_an_output_path_that_is_not_a_regular_file_is_refused(workdir, capsys):
+    import os
+
+    os.mkfifo(workdir / "pipe")  # a device node is refused by the same rule
+    assert main(["report", "r.json", "--out", "pipe"]) == 2
+    assert "--out: pipe is not a regular file" in capsys.readouterr().err
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-cache=cache", "--clip-results=pipe",
+                 "--clip-report="]) == 2
+    assert "--clip-results: pipe is not a regular file" in capsys.readouterr().err
+    assert (workdir / "pipe").is_fifo() and not (workdir / "audit.log").exists()

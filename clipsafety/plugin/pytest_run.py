@@ -84,7 +84,7 @@ class PluginRun:
         if self.config.option.collectonly:  # nothing will run: load nothing, check nothing
             return
         try:
-            self.run.start(check_outputs=not self.is_worker)
+            self.run.start(check_outputs=not self.is_worker, suite_files={item.path for item in items})
             self.run.check_cache(item.case for item in items)
         except ClipSafetyError as err:
             pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
@@ -100,11 +100,13 @@ class PluginRun:
         """Under xdist the controller collects nothing itself: check outputs and baseline when a worker found cases."""
         from ..suite import is_suite_file
 
-        if self._checked_outputs or not any(is_suite_file(self.config.rootpath / i.split("::")[0]) for i in ids):
+        files = {self.config.rootpath / i.split("::")[0] for i in ids}
+        suite_files = {path for path in files if is_suite_file(path)}
+        if self._checked_outputs or not suite_files:
             return
         self._checked_outputs = True
         try:  # the baseline too: the controller compares with it at the end
-            self.run.start(check_outputs=True, load_model=False)
+            self.run.start(check_outputs=True, load_model=False, suite_files=suite_files)
         except ClipSafetyError as err:
             pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
 

@@ -81,10 +81,14 @@ class Run:
 
     # -- before any work -----------------------------------------------------------------
 
-    def start(self, *, check_outputs: bool = True, load_model: bool = True) -> None:
-        """Refuse now what would fail later: output paths, the baseline file, the model."""
+    def start(self, *, check_outputs: bool = True, load_model: bool = True,
+              suite_files: Iterable[str | Path] = ()) -> None:
+        """Refuse now what would fail later: output paths (none may be an input: a suite file, the
+        baseline, the waivers file), the baseline file, the model."""
         if check_outputs:
-            self.outputs.check()
+            inputs = {f"the suite file {path}": path for path in suite_files}
+            inputs.update({"--clip-baseline": self.baseline_path, "--clip-waivers": self.waivers_path})
+            self.outputs.check(inputs)
         if self.baseline_path and self.baseline is None:
             try:
                 self.baseline = read_results(self.baseline_path)
@@ -143,7 +147,7 @@ class Run:
         the run goes on; only Ctrl-C stops it.
         """
         suites = list(suites)
-        self.start()
+        self.start(suite_files=[suite.path for suite in suites])
         self.check_cache(case for suite in suites for case in cases_of(suite))
         for suite in suites:
             self.add_suite(suite)
