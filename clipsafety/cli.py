@@ -170,7 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable_everywhere() -> None:
+    """A terminal whose locale cannot show a character gets it escaped, rather than the command dying
+    half-way with its outputs unwritten."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_everywhere()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

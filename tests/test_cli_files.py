@@ -153,3 +153,29 @@ def test_an_output_path_that_is_not_a_regular_file_is_refused(workdir, capsys):
                  "--clip-report="]) == 2
     assert "--clip-results: pipe is not a regular file" in capsys.readouterr().err
     assert (workdir / "pipe").is_fifo() and not (workdir / "audit.log").exists()
+
+
+# -- text a results file cannot hold, and outputs written each on its own ---------------------------------------
+
+
+def test_a_lone_surrogate_in_a_results_file_is_refused_when_read(workdir, capsys):
+    text = (workdir / "r.json").read_text().replace('"prompt": "a dog"', '"prompt": "a dog \\ud800"', 1)
+    (workdir / "s.json").write_text(text)
+    for argv in (["report", "s.json", "--out", "s.html"], ["compare", "r.json", "s.json", "--out", "c.html"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "s.json: cases[" in err and "U+D800" in err and "Traceback" not in err
+    assert not (workdir / "s.html").exists() and not (workdir / "c.html").exists()
+
+
+def test_each_output_is_written_whatever_another_one_raised(tmp_path):
+    from clipsafety.results.outputs import Output, write_outputs
+
+    def broken():
+        raise UnicodeEncodeError("ascii", "é", 0, 1, "ordinal not in range(128)")
+
+    done = write_outputs([(Output("--out", "report", tmp_path / "r.html"), broken),
+                          (Output("--json", "results", tmp_path / "r.json"),
+                           lambda: (tmp_path / "r.json").write_text("{}"))])
+    assert done.written == [("results", tmp_path / "r.json")]
+    assert len(done.failed) == 1 and "report not written" in done.failed[0] and "UnicodeEncodeError" in done.failed[0]

@@ -116,13 +116,15 @@ def check_outputs(outputs: list[Output], inputs: Mapping[str, str | Path] | None
 
 
 def write_outputs(writes: list[tuple[Output, Callable[[], Any]]]) -> Written:
-    """Run each write on its own: an OSError (or a ClipSafetyError) loses that output only."""
+    """Run each write on its own: whatever one raises (an OSError, a ClipSafetyError, text its encoding
+    cannot hold) loses that output only, and is named."""
     done = Written()
     for out, write in writes:
         try:
             write()
-        except (OSError, ClipSafetyError) as err:
-            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        except Exception as err:  # noqa: BLE001 - one output's failure must not take the others with it
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else \
+                str(err) if isinstance(err, ClipSafetyError) else f"{type(err).__name__}: {err}"
             done.failed.append(f"{out.label} not written to {out.path} ({out.option}): {reason}")
         else:
             done.written.append((out.label, out.path))
