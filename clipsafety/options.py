@@ -292,7 +292,8 @@ def resolve_pytest(config) -> ResolvedOptions:
 
 def _unknown_ini_keys(config, ini_source: str) -> list[str]:
     """A `clip_*` key that names no option: a mistyped key would leave its option at the default."""
-    keys = list(getattr(config, "inicfg", None) or {})
+    ini = getattr(config, "_inicfg", None)  # what pytest's own unknown-key warning reads (inicfg is deprecated)
+    keys = list(ini if ini is not None else getattr(config, "inicfg", None) or {})
     keys += [entry.split("=", 1)[0].strip() for entry in getattr(config.option, "override_ini", None) or ()]
     problems = []
     for key in dict.fromkeys(keys):

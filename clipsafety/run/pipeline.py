@@ -26,6 +26,7 @@ from ..gate.compare import attach_baseline, without_baseline
 from ..gate.decide import NO_BASELINE, decide
 from ..cache import image_sha256
 from ..results.conditions import FLIP_TEXT, ConditionRecord, deciding_condition
+from ..util import limits
 from ..util.errors import ClipSafetyError
 from .executors import Executor
 from ..results.outputs import RunOutputs, Written, write_outputs
@@ -84,7 +85,8 @@ class Run:
     def start(self, *, check_outputs: bool = True, load_model: bool = True,
               suite_files: Iterable[str | Path] = ()) -> None:
         """Refuse now what would fail later: output paths (none may be an input: a suite file, the
-        baseline, the waivers file), the baseline file, the model."""
+        baseline, the waivers file), the baseline file, the model, a limit set to junk."""
+        limits.check_environment()
         if check_outputs:
             inputs = {f"the suite file {path}": path for path in suite_files}
             inputs.update({"--clip-baseline": self.baseline_path, "--clip-waivers": self.waivers_path})
