@@ -179,3 +179,35 @@ def test_each_output_is_written_whatever_another_one_raised(tmp_path):
                            lambda: (tmp_path / "r.json").write_text("{}"))])
     assert done.written == [("results", tmp_path / "r.json")]
     assert len(done.failed) == 1 and "report not written" in done.failed[0] and "UnicodeEncodeError" in done.failed[0]
+
+
+# -- inputs that are no regular file: read neither forever nor without bound -------------------------------------
+
+
+def test_a_results_file_that_is_a_device_is_refused_unread(workdir, capsys):
+    assert main(["report", "/dev/zero", "--out", "z.html"]) == 2
+    assert "/dev/zero: cannot read results file: it is not a regular file" in capsys.readouterr().err
+
+
+def test_a_fifo_as_results_waivers_or_suite_file_is_refused_without_waiting(workdir, capsys):
+    import os
+
+    os.mkfifo(workdir / "pipe")  # opening it to read would wait for a writer forever
+    assert main(["report", "pipe", "--out", "p.html"]) == 2
+    assert "pipe: cannot read results file: it is not a regular file" in capsys.readouterr().err
+    assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-cache=cache", "--clip-waivers=pipe",
+                 "--clip-report="]) == 2
+    assert "pipe: cannot read the waivers file: it is not a regular file" in capsys.readouterr().err
+    from clipsafety.suite import load_suite
+    from clipsafety.util.errors import ClipSafetyError
+
+    with pytest.raises(ClipSafetyError, match="not a regular file"):
+        load_suite(workdir / "pipe")
+
+
+def test_reading_stops_at_the_limit_whatever_the_size_the_file_claims(tmp_path, monkeypatch):
+    from clipsafety.util.files import read_bounded
+
+    (tmp_path / "big").write_bytes(b"x" * 100)
+    assert read_bounded(tmp_path / "big", 200) == b"x" * 100
+    assert len(read_bounded(tmp_path / "big", 10)) == 11  # one past the limit: the caller says it is too big

@@ -44,6 +44,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..util.errors import ClipSafetyError
 from ..util.limits import MAX_WAIVERS, MAX_WAIVERS_BYTES
 from ..suite.bounded_yaml import compose, shown_tag
+from ..util.files import read_bounded
 from ..util.names import did_you_mean
 from ..util.text import CONTROL_CHARACTER
 
@@ -246,12 +247,11 @@ def load_waivers(path: str | Path) -> Waivers:
     """Read and validate a waivers file; raises ClipSafetyError naming file:line on any mistake."""
     where = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_WAIVERS_BYTES:
-            raise ClipSafetyError(f"the waivers file is {size:,} bytes, more than the limit of "
-                                  f"{MAX_WAIVERS_BYTES:,} (MAX_WAIVERS_BYTES)", where=where,
-                                  fix="keep fewer waivers in one file")
-        text = Path(path).read_bytes().decode("utf-8")
+        data = read_bounded(path, MAX_WAIVERS_BYTES)
+        if len(data) > MAX_WAIVERS_BYTES:
+            raise ClipSafetyError(f"the waivers file is more than the limit of {MAX_WAIVERS_BYTES:,} bytes "
+                                  "(MAX_WAIVERS_BYTES)", where=where, fix="keep fewer waivers in one file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ClipSafetyError("no such waivers file", where=where,
                               fix="check the --clip-waivers path (or the clip_waivers ini value)") from None
