@@ -150,6 +150,20 @@ def _named(what: str, example: str) -> Validator:
     return check
 
 
+def _executor(value: str) -> Problem | None:
+    """Ray must be importable now: else every case would fail alone, or a warm cache would pass them."""
+    import importlib.util
+
+    try:
+        found = value != "ray" or importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):  # a module entry of None, or a broken package
+        found = False
+    if not found:
+        return Problem("needs Ray, which is not installed", "pip install 'clipsafety[ray]', or use "
+                       "--clip-executor=local")
+    return None
+
+
 def _kind_list(text: str) -> tuple[str, ...]:
     """'natural,toy', 'natural toy' -> ('natural', 'toy')."""
     return tuple(part for part in re.split(r"[,\s]+", str(text)) if part)
@@ -194,7 +208,8 @@ OPTIONS: tuple[Option, ...] = (
            check=_kinds, ini_type="args"),
     Option("clip-waivers", "YAML file of waived failures (check, reason, owner, expiry)", check=_path),
     Option("clip-executor", "where the inversions run: local (this process) or ray (a Ray cluster, one "
-           "worker per GPU; pip install 'clipsafety[ray]')", default="local", choices=("local", "ray")),
+           "worker per GPU; pip install 'clipsafety[ray]')", default="local", choices=("local", "ray"),
+           check=_executor),
     Option("clip-ray-address", "the Ray cluster for --clip-executor=ray: host:port, ray://host:10001, or auto "
            "(a cluster started on this machine, else a new local one). Default: RAY_ADDRESS, else auto.",
            default=None),

@@ -193,3 +193,14 @@ def test_an_empty_model_fails_the_pytest_run_before_any_work(pytester):
     out = pytester.runpytest("-p", "no:cacheprovider", "--clip-model=")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     out.stderr.fnmatch_lines(["*--clip-model=: is empty*", "*fix:*CLIP_MODEL*"])
+
+
+def test_the_ray_executor_without_ray_installed_is_a_usage_error_before_any_work(pytester, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if Ray were not installed
+    message = cli_error("--clip-executor=ray")
+    assert "--clip-executor=ray: needs Ray, which is not installed" in message and "clipsafety[ray]" in message
+    pytester.makefile(".yaml", smoke="clipsafety: 1\nname: s\nprobes:\n  sim: {type: similarity}\n"
+                      "prompts: [a doctor]\nchecks:\n  - {id: sim, metric: sim.mean, op: '>', threshold: -1}\n")
+    out = pytester.runpytest("-p", "no:cacheprovider", "--clip-executor=ray")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR and "Traceback" not in out.stdout.str() + out.stderr.str()
+    assert not (pytester.path / ".clipsafety-cache").exists()
