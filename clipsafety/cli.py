@@ -76,7 +76,7 @@ def _cmd_run(args) -> int:
     _say_written(written)
     s = results.summary
     regressions = f", {results.regressions} regressions against the baseline" if results.baseline else ""
-    for text in (*results.skipped_kinds, *results.problems):
+    for text in (*results.skipped_kinds, *results.reduced_budget, *results.problems):
         print(f"clipsafety: {text}")
     waived = f", {s['waived']} waived" if s["waived"] else ""
     inconclusive = f", {s['inconclusive']} inconclusive" if s["inconclusive"] else ""
@@ -113,13 +113,15 @@ def _say_written(written) -> None:
 
 
 def _cmd_report(args) -> int:
-    from .results.outputs import check_writable
     from .report.html import write_report
     from .results.files import read_results
 
-    check_writable(args.report, "--clip-report")
+    from .results.outputs import Output, check_outputs
+
+    blur_above = _blur_above(args)
+    check_outputs([Output("--clip-report", "report", Path(args.report))], {"the results file": args.results_file})
     results = read_results(args.results_file)
-    out = write_report(results, args.report, blur_above=args.blur_above)
+    out = write_report(results, args.report, blur_above=blur_above)
     print(f"report: {out}")
     return 0
 
@@ -131,10 +133,11 @@ def _cmd_compare(args) -> int:
     from .report.html import write_report
     from .results.files import read_results, results_bytes
 
+    blur_above = _blur_above(args)
     outs = [Output("--clip-report", "report", Path(args.report))] if args.report else []
     if args.results:
         outs.append(Output("--clip-results", "results", Path(args.results)))
-    check_outputs(outs)
+    check_outputs(outs, {"the baseline results file": args.baseline, "the candidate results file": args.candidate})
     candidate = read_results(args.candidate)
     results = attach_baseline(candidate, read_results(args.baseline), path=args.baseline)
     for note in results.baseline.notes:
@@ -143,7 +146,7 @@ def _cmd_compare(args) -> int:
         print(line)
     writes = []
     if args.report:
-        writes.append((outs[0], lambda: write_report(results, args.report, blur_above=args.blur_above)))
+        writes.append((outs[0], lambda: write_report(results, args.report, blur_above=blur_above)))
     if args.results:
         writes.append((outs[-1], lambda: atomic_write(args.results, results_bytes(results))))
     if args.update_baseline:
@@ -151,11 +154,18 @@ def _cmd_compare(args) -> int:
                        lambda: atomic_write(args.baseline, results_bytes(without_baseline(candidate)))))
     written = write_outputs(writes)
     _say_written(written)
-    print(regression_summary(results))
+    print(regression_summary(results) if results.cases else "the candidate holds no case, so nothing was compared")
     if args.update_baseline and not written.failed:
         print(f"baseline updated: {args.baseline} now holds the candidate's results")
         return 0
-    return 1 if results.regressions or written.failed else 0
+    return 1 if results.regressions or not results.cases or written.failed else 0
+
+
+def _blur_above(args) -> float:
+    """--clip-blur-above, by the rule `run` applies to it."""
+    from .options import check_option
+
+    return check_option("clip_blur_above", args.blur_above, "--clip-blur-above")
 
 
 def model_entries(everything: bool) -> list[dict]:
@@ -253,8 +263,9 @@ def _add_output_options(parser: argparse.ArgumentParser, *, report: str, results
     if results:
         parser.add_argument("--clip-results", "--json", dest="results", default=None,
                             help="also write the combined results JSON here")
-    parser.add_argument("--clip-blur-above", "--blur-above", dest="blur_above", type=float, default=0.5,
-                        help="NSFW score above which report images stay blurred until clicked (default 0.5)")
+    parser.add_argument("--clip-blur-above", "--blur-above", dest="blur_above", default="0.5",
+                        help="NSFW score above which report images stay blurred until clicked, from 0 to 1 "
+                             "(default 0.5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,7 +324,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable_everywhere() -> None:
+    """A terminal whose locale cannot show a character gets it escaped, rather than the command dying
+    half-way with its outputs unwritten."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_everywhere()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

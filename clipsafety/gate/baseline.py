@@ -1,7 +1,10 @@
 """Compare a run with a baseline run: the model users have today.
 
 A baseline is a results file saved by an earlier run (`--clip-save-baseline=PATH`),
-read by clipsafety.results.files.read_results. Cases are matched by node id.
+read by clipsafety.results.files.read_results. Cases are matched by suite name, check
+and prompt, not by node id, whose path part depends on how the suite's path was typed
+(absolute or relative, from which folder); when two suites share a name, their cases are
+matched by node id.
 
 A comparison gates by default, as pytest-benchmark's compare-fail does: a case
 that fails (or errors) now where the baseline's did not, and a new case that
@@ -21,9 +24,33 @@ version of a suite is named in the notes, which the report shows.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from ..results.record import BaselineInfo, CaseRecord, Comparison, ModelInfo, Regression, Results, SuiteInfo
+
+
+def case_key(record: CaseRecord) -> tuple[str, str, str]:
+    """What identifies a case across runs: its suite's name, its check and its prompt."""
+    return record.suite, record.check, record.prompt_id
+
+
+class BaselineIndex:
+    """A baseline run's cases, found by case_key (by node id where two of its cases share a key)."""
+
+    def __init__(self, cases: Iterable[CaseRecord]):
+        self.cases = tuple(cases)
+        keys = Counter(case_key(case) for case in self.cases)
+        self._by_key = {case_key(c): c for c in self.cases if keys[case_key(c)] == 1}
+        self._by_nodeid = {c.nodeid: c for c in self.cases}
+
+    def find(self, record: CaseRecord) -> CaseRecord | None:
+        return self._by_key.get(case_key(record)) or self._by_nodeid.get(record.nodeid)
+
+    def unmatched(self, records: Iterable[CaseRecord]) -> tuple[CaseRecord, ...]:
+        """The baseline's cases that none of `records` matches."""
+        found = {id(base) for base in map(self.find, records) if base is not None}
+        return tuple(case for case in self.cases if id(case) not in found)
 
 
 def _bounds(record: CaseRecord) -> tuple[float, float] | None:
@@ -105,8 +132,9 @@ def baseline_notes(baseline: Results, model: ModelInfo, suites: Mapping[str, Sui
     else:
         notes.append(f"baseline model: {base_model.name} (pretrained {base_model.pretrained_text}, "
                      f"fingerprint {str(base_model.fingerprint)[:12]})")
+    by_name = {old.name: old for old in baseline.provenance.suites.values()}
     for path, info in suites.items():
-        old = baseline.provenance.suites.get(path)
+        old = baseline.provenance.suites.get(path) or by_name.get(info.name)
         if old is None:
             notes.append(f"suite {path} is not in the baseline run")
         elif old.sha256 and info.sha256 and old.sha256 != info.sha256:

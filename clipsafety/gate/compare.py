@@ -10,32 +10,42 @@ from __future__ import annotations
 import dataclasses
 
 from ..results.record import BaselineInfo, CaseRecord, Results
-from .baseline import baseline_notes
+from .baseline import BaselineIndex, baseline_notes
 from .decide import decide
 
 
 def attach_baseline(results: Results, baseline: Results, path: str | None = None, *,
                     gate_missing: bool = True) -> Results:
     """`results` compared with `baseline`: each case's comparison (cases the run already gated keep
-    theirs), the baseline's images of those cases, and the notes. With `gate_missing`, a baseline case
-    the run lacks is a regression; a run that may have deselected cases (pytest -k) passes False."""
-    by_id = {case.nodeid: case for case in baseline.cases}
-    cases = tuple(case if case.baseline is not None else decide(case, baseline=by_id.get(case.nodeid))
+    theirs), the baseline's images of those cases, and the notes, which name the baseline's cases the run
+    has no match for. With `gate_missing`, each of those is a regression; a run that may have deselected
+    cases (pytest -k) passes False."""
+    index = BaselineIndex(baseline.cases)
+    cases = tuple(case if case.baseline is not None else decide(case, baseline=index.find(case))
                   for case in results.cases)
+    unmatched = index.unmatched(cases)
     images = dict(results.images)
     for case in cases:
         for seed in case.baseline.seeds:
             if seed.image in baseline.images:
                 images.setdefault(seed.image, baseline.images[seed.image])
-    present = {case.nodeid for case in cases}
-    missing = tuple(case for case in baseline.cases if case.nodeid not in present) if gate_missing else ()
     prov = results.provenance
-    notes = list(baseline_notes(baseline, prov.model, prov.suites))
-    if missing:
-        notes.append(f"{_cases(len(missing))} of the baseline run missing from this run (each a regression)")
+    notes = baseline_notes(baseline, prov.model, prov.suites) + missing_notes(unmatched, gated=gate_missing)
     info = BaselineInfo(path=path, model=baseline.provenance.model, finished=baseline.provenance.finished,
-                        notes=tuple(notes), missing=missing)
+                        notes=tuple(notes), missing=unmatched if gate_missing else ())
     return dataclasses.replace(results, cases=cases, images=images, baseline=info)
+
+
+def missing_notes(missing: tuple[CaseRecord, ...], *, gated: bool, shown: int = 5) -> list[str]:
+    """One note naming the baseline's cases that this run has no match for (a few by node id)."""
+    if not missing:
+        return []
+    ids = [case.nodeid for case in missing]
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    word = "case" if len(ids) == 1 else "cases"
+    verb = "has" if len(ids) == 1 else "have"
+    gate = " (each a regression)" if gated else ""
+    return [f"{len(ids)} {word} of the baseline run {verb} no match in this run{gate}: {', '.join(ids[:shown])}{more}"]
 
 
 def without_baseline(results: Results) -> Results:

@@ -106,8 +106,12 @@ def require_problems(required: Iterable[str], cases: Iterable[CaseKind], model_n
         if ran_of_kind(cases, kind, model_kind):
             continue
         checks_word, verdict_for = KIND_WORDS.get(kind, (kind, f"a {kind} model"))
-        why = (f"{model_name} is a {model_kind} model" if kind != model_kind
-               else f"every {checks_word} check was skipped or none was collected")
+        if not cases:
+            why = "no clipsafety case was collected or selected"
+        elif kind != model_kind:
+            why = f"{model_name} is a {model_kind} model"
+        else:
+            why = f"every {checks_word} check was skipped or none was collected"
         problems.append(f"--clip-require={kind}: no {checks_word} check ran ({why}), so this run is no release "
                         f"verdict for {verdict_for}\n"
                         f"  fix: run the {checks_word} suites against {verdict_for} (--clip-model), or drop "

@@ -20,12 +20,16 @@ ran): a waiver never outlives its reason silently. A waiver that names its
 `suite` is judged only in runs of that suite, so one team-wide file also
 serves a run of a single suite.
 
-The file is read with PyYAML's safe composer (safe_load semantics), so each
-mistake is one ClipSafetyError naming file:line, the field and the fix.
+The file is read by the suites' bounded YAML reader (clipsafety.suite.bounded_yaml:
+size, expanded nodes, depth, plain-data tags only), so each mistake, or a hostile
+file, is one ClipSafetyError naming file:line, the field and the fix. Control
+characters are refused in every field, as in suites: a waiver's reason reaches the
+terminal. Two waivers on one line are told apart by their column.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Collection, Iterable
@@ -34,13 +38,15 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..util.errors import ClipSafetyError
 from ..util.limits import MAX_WAIVERS, MAX_WAIVERS_BYTES
+from ..suite.bounded_yaml import compose, shown_tag
+from ..util.files import read_bounded
 from ..util.names import did_you_mean
+from ..util.text import CONTROL_CHARACTER
 
 REQUIRED = ("check", "model", "reason", "owner", "expires")
 OPTIONAL = ("suite", "prompt", "ticket")
@@ -110,7 +116,8 @@ class Waivers:
         """Why the waivers file fails this run: waivers that expired, or that waived no failure.
 
         `used`: the waivers that waived a failure in this run. `suites`: the names of the suites
-        the run loaded; a waiver that names a suite the run did not load is not judged on use.
+        the run loaded; a waiver that names a suite the run did not load is not judged on use, and
+        in a run that loaded no suite only expiry is judged.
         """
         ran = None if suites is None else list(suites)
         problems = []
@@ -119,8 +126,8 @@ class Waivers:
                 problems.append(f"{waiver.where}: the waiver for {waiver.describe()} expired on "
                                 f"{waiver.expires.isoformat()} (owner: {waiver.owner})\n"
                                 "  fix: fix the failure, or renew the waiver with a later `expires` after review")
-            elif waiver not in used and (ran is None or waiver.suite == "*"
-                                         or any(fnmatchcase(name, waiver.suite) for name in ran)):
+            elif waiver not in used and (ran is None or ran and (waiver.suite == "*" or any(
+                    fnmatchcase(name, waiver.suite) for name in ran))):
                 problems.append(f"{waiver.where}: the waiver for {waiver.describe()} waived nothing in this run: "
                                 "no failing check matched it\n"
                                 "  fix: remove it if the failure is fixed, or correct its check, prompt, suite "
@@ -142,14 +149,20 @@ class _Reader:
         line = node.start_mark.line + 1 if node is not None else 1
         return ClipSafetyError(f"{field}: {message}" if field else message, where=f"{self.path}:{line}", fix=fix)
 
-    def scalar(self, node: Node, field: str) -> Any:
+    def scalar(self, node: Node, field: str, fix: str | None = None) -> Any:
         if not isinstance(node, ScalarNode):
             kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
             raise self.fail(node, field, f"expected a single value, got {kind}")
         try:
-            return self.constructor.construct_object(node)
-        except yaml.YAMLError as err:
-            raise self.fail(node, field, f"cannot read this value: {getattr(err, 'problem', None) or err}") from None
+            value = self.constructor.construct_object(node)
+        except Exception as err:  # noqa: BLE001 - PyYAML's constructors raise ValueError etc. on bad input
+            problem = getattr(err, "problem", None) or err
+            raise self.fail(node, field, f"cannot read {node.value!r} as {shown_tag(node.tag)}: {problem}",
+                            fix=fix or "write a plain value without a !!tag") from None
+        if isinstance(value, str) and (bad := CONTROL_CHARACTER.search(value)):
+            raise self.fail(node, field, f"contains the control character U+{ord(bad.group()):04X}",
+                            fix="remove it: control characters can hide or rewrite what the terminal shows")
+        return value
 
     def text(self, node: Node, field: str) -> str:
         value = self.scalar(node, field)
@@ -159,7 +172,7 @@ class _Reader:
         return value.strip()
 
     def date(self, node: Node, field: str) -> dt.date:
-        value = self.scalar(node, field)
+        value = self.scalar(node, field, fix="write a day that exists, as YYYY-MM-DD")
         if isinstance(value, str):
             try:
                 value = dt.date.fromisoformat(value.strip())
@@ -201,13 +214,7 @@ def _read_entry(r: _Reader, node: Node, index: int) -> Waiver:
 
 def parse_waivers(text: str, path: str = "<waivers>") -> Waivers:
     """Validate waivers text; `path` names the file in messages."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise ClipSafetyError(f"YAML syntax error: {getattr(err, 'problem', None) or err}",
-                              where=f"{path}:{line}") from None
+    root = compose(text, path, what="waivers file")
     r = _Reader(path)
     if root is None:
         return Waivers(path)  # an empty file waives nothing
@@ -225,19 +232,26 @@ def parse_waivers(text: str, path: str = "<waivers>") -> Waivers:
     if len(node.value) > MAX_WAIVERS:
         raise r.fail(node, "waivers", f"{len(node.value)} waivers is more than the limit of {MAX_WAIVERS} "
                      "(MAX_WAIVERS)", fix="split the run, or keep fewer waivers")
-    return Waivers(path, tuple(_read_entry(r, item, i) for i, item in enumerate(node.value)))
+    return Waivers(path, _told_apart(tuple(_read_entry(r, item, i) for i, item in enumerate(node.value)),
+                                     node.value))
+
+
+def _told_apart(entries: tuple[Waiver, ...], nodes: list[Node]) -> tuple[Waiver, ...]:
+    """A waiver's `where` is how the run tracks its use: two on one line get file:line:column."""
+    shared = {w.where for w in entries if sum(1 for other in entries if other.where == w.where) > 1}
+    return tuple(dataclasses.replace(w, where=f"{w.where}:{node.start_mark.column + 1}") if w.where in shared else w
+                 for w, node in zip(entries, nodes))
 
 
 def load_waivers(path: str | Path) -> Waivers:
     """Read and validate a waivers file; raises ClipSafetyError naming file:line on any mistake."""
     where = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_WAIVERS_BYTES:
-            raise ClipSafetyError(f"the waivers file is {size:,} bytes, more than the limit of "
-                                  f"{MAX_WAIVERS_BYTES:,} (MAX_WAIVERS_BYTES)", where=where,
-                                  fix="keep fewer waivers in one file")
-        text = Path(path).read_bytes().decode("utf-8")
+        data = read_bounded(path, MAX_WAIVERS_BYTES)
+        if len(data) > MAX_WAIVERS_BYTES:
+            raise ClipSafetyError(f"the waivers file is more than the limit of {MAX_WAIVERS_BYTES:,} bytes "
+                                  "(MAX_WAIVERS_BYTES)", where=where, fix="keep fewer waivers in one file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ClipSafetyError("no such waivers file", where=where,
                               fix="check the --clip-waivers path (or the clip_waivers ini value)") from None

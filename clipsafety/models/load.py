@@ -128,16 +128,37 @@ class ModelHandle:
         """Why this model cannot read `text` as written, or None.
 
         A provider's tokenizer may say (the toy world's names words outside its vocabulary,
-        which it would read as <unk>); open_clip's byte-level BPE reads any text.
+        which it would read as <unk>); open_clip's byte-level BPE reads any character, but any
+        tokenizer reads only its context length, and cuts the rest off.
         """
         says = getattr(self.tokenizer, "unreadable", None)
-        if not callable(says):
-            return None
         for part in target_prompts(text):  # a midpoint or axis-removed target is readable when its prompts are
-            why = says(part)
+            why = (says(part) if callable(says) else None) or self._cut_off(part)
             if why:
                 return why
         return None
+
+    def _cut_off(self, text: str) -> str | None:
+        """Why `text` is longer than the tokenizer's context length, or None. Measured by tokenizing
+        it at a longer length: anything past the model's length but padding is what it would cut off."""
+        length = getattr(self.tokenizer, "context_length", None)
+        if not isinstance(length, int) or length < 1:
+            return None
+        try:
+            longer = self.tokenizer([text], context_length=4 * length)[0]
+        except TypeError:  # a tokenizer that takes no context length cuts nothing but what it reports
+            return None
+        if not bool((longer[length:] != longer[-1]).any()):
+            return None
+        return (f"it is longer than the {length} tokens the model reads and would be cut to the first {length}, "
+                "so texts that differ only after them read the same")
+
+    def reading(self, text: str) -> tuple:
+        """`text` as the model reads it: the token ids of each of its prompts (a target's parts,
+        in order, with the kind of target). Two texts that read alike embed alike."""
+        parts = target_prompts(text)
+        kind = "text" if parts == (text,) else "midpoint" if midpoint_parts(text) else "axis_removed"
+        return (kind, *(tuple(self.tokenizer([part])[0].tolist()) for part in parts))
 
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:

@@ -18,8 +18,10 @@ TINY_CFG = {
 
 
 def tiny_tokenizer():
-    base = open_clip.get_tokenizer("ViT-B-32")  # the BPE vocabulary ships inside open_clip
-    return lambda texts: base(texts, context_length=TINY_CFG["text_cfg"]["context_length"])
+    """open_clip's BPE tokenizer (its vocabulary ships inside open_clip) at the tiny text tower's length."""
+    from open_clip.tokenizer import SimpleTokenizer
+
+    return SimpleTokenizer(context_length=TINY_CFG["text_cfg"]["context_length"])
 
 
 def make_tiny_model(seed: int = 0) -> torch.nn.Module:

@@ -45,9 +45,10 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "clipsafety: a clipsafety suite case")
     try:
         options = resolve_pytest(config)
+        plugin_run = PluginRun(config, options)  # reads the option files: checked whether or not a suite runs
     except ClipSafetyError as err:
         raise pytest.UsageError(f"clipsafety: {err}") from None
-    config.stash[_PLUGIN_RUN] = plugin_run = PluginRun(config, options)
+    config.stash[_PLUGIN_RUN] = plugin_run
     config.pluginmanager.register(_ReportReceiver(plugin_run), "clipsafety-reports")
     # xdist's mode and a worker's GPU must be settled before collection, so they follow the
     # options and arguments; a run without xdist has nothing to settle yet.
@@ -84,12 +85,11 @@ def _act(config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.suffix in (".yaml", ".yml"):
-        from ..suite import is_suite_file
+    from ..suite import is_suite_file  # the one rule, as `clipsafety run` applies it (suffix in any case)
 
-        if is_suite_file(file_path):
-            _act(parent.config)  # a worker pins its GPU now, before any model is loaded
-            return SuiteFile.from_parent(parent, path=file_path)
+    if is_suite_file(file_path):
+        _act(parent.config)  # a worker pins its GPU now, before any model is loaded
+        return SuiteFile.from_parent(parent, path=file_path)
     return None
 
 
@@ -175,18 +175,45 @@ def pytest_report_header(config):
     return None
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: it sees the report every other plugin made
 def pytest_runtest_makereport(item, call):
     outcome = yield
     if not isinstance(item, CheckItem):
         return
     report = outcome.get_result()
+    _decided_by_clipsafety(item, call, report)
     if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(CaseError):
         # pytest formats a setup error with the full traceback, not repr_failure: the reason is the message
         path, line = item.location_in_suite()
         report.longrepr = failure_repr(call.excinfo.value, path, line, item.config.getoption("tbstyle", "auto"))
     if _plugin_run(item.config) is not None:
         _plugin_run(item.config).made_report(item, call, report)
+
+
+NOT_RUN_BY_XFAIL = ("not measured: another plugin or a conftest marked this clipsafety case xfail(run=False); "
+                    "a clipsafety case is decided by clipsafety, and only a clipsafety waiver waives it\n"
+                    "  fix: remove the xfail marker from the suite's cases, or write a waiver (--clip-waivers)")
+
+
+def _decided_by_clipsafety(item, call, report) -> None:
+    """Undo what another plugin's xfail made of a case's report: a failure stays a failure, a pass a
+    pass, and a case that xfail(run=False) kept from running is an error. Only a clipsafety waiver
+    (a record whose outcome is "waived") is shown as xfailed."""
+    if item.record is not None and item.record.outcome == "waived":
+        return
+    foreign = hasattr(report, "wasxfail") or str(report.longrepr or "").startswith("[XPASS(strict)]")
+    if not foreign:
+        return
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail
+    if call.when == "call" and item.record is not None:
+        failed = item.record.outcome == "failed"
+        report.outcome = "failed" if failed else "passed"
+        report.longrepr = item.repr_failure(call.excinfo) if failed and call.excinfo else None
+    elif item.record is None:
+        report.outcome, report.longrepr = "failed", NOT_RUN_BY_XFAIL
+    else:  # a setup error (a case that could not be measured) stays an error
+        report.outcome, report.longrepr = "failed", str(call.excinfo.value) if call.excinfo else report.longrepr
 
 
 class _ReportReceiver:

@@ -51,6 +51,17 @@ class PluginRun:
         self.written = None
         self.results = None
         self._where: dict[str, tuple[str, int]] = {}  # node id -> (suite file, line of its check)
+        self.problems: tuple[str, ...] = ()  # what fails a run that measured no case
+        self.waivers = self._read_waivers()
+
+    def _read_waivers(self):
+        """The waivers file, read now: an option's file is checked whether or not a suite runs."""
+        path = self.options.get("clip_waivers")
+        if not path:
+            return None
+        from ..gate.waivers import load_waivers
+
+        return load_waivers(path)
 
     @property
     def run(self):
@@ -61,6 +72,7 @@ class PluginRun:
             self._set_threads()
             command = " ".join(["pytest", *self.config.invocation_params.args])
             self._run = build_run(self.options, command=command, progress=self._progress)
+            self._run.waivers = self.waivers
         return self._run
 
     def _set_threads(self) -> None:
@@ -76,7 +88,7 @@ class PluginRun:
         if self.config.option.collectonly:  # nothing will run: load nothing, check nothing
             return
         try:
-            self.run.start(check_outputs=not self.is_worker)
+            self.run.start(check_outputs=not self.is_worker, suite_files={item.path for item in items})
             self.run.check_cache(item.case for item in items)
         except ClipSafetyError as err:
             raise pytest.UsageError(f"clipsafety: {err}") from None  # printed as pytest prints its own
@@ -85,17 +97,20 @@ class PluginRun:
             self.run.add_suite(suite)
         if not self.is_worker:
             self._write_header(suites.values())
+            self._write_reduced_budget()
             self._write_undecidable(items)
 
     def worker_collected(self, ids) -> None:
         """Under xdist the controller collects nothing itself: check outputs and baseline when a worker found cases."""
         from ..suite import is_suite_file
 
-        if self._checked_outputs or not any(is_suite_file(self.config.rootpath / i.split("::")[0]) for i in ids):
+        files = {self.config.rootpath / i.split("::")[0] for i in ids}
+        suite_files = {path for path in files if is_suite_file(path)}
+        if self._checked_outputs or not suite_files:
             return
         self._checked_outputs = True
         try:  # the baseline too: the controller compares with it at the end
-            self.run.start(check_outputs=True, load_model=False)
+            self.run.start(check_outputs=True, load_model=False, suite_files=suite_files)
         except ClipSafetyError as err:
             pytest.exit(f"clipsafety: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -118,6 +133,13 @@ class PluginRun:
                       f"fingerprint {(model.fingerprint or '')[:12]}, device {model.device} {model.precision}")
         tr.write_line(f"clipsafety: profile {', '.join(self.run.profiles(suites)) or '-'}, base seed {c.base_seed} "
                       f"(--clip-seed), cache {c.cache_dir or 'off'}")
+
+    def _write_reduced_budget(self) -> None:
+        """Say before any inversion which suites run below their own budget (said again at the end)."""
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        for info in self.run.suites.values() if tr is not None else ():
+            if info.reduced_line():
+                tr.write_line(f"clipsafety: {info.reduced_line()}", yellow=True)
 
     def _write_undecidable(self, items) -> None:
         """Name, before any inversion, the cases that cannot reach a verdict (each is an error): a text the
@@ -167,7 +189,9 @@ class PluginRun:
         elif report.failed and (record is None or record.outcome == "passed" or report.when == "setup"
                                 and record.outcome != "error"):
             # raised before or instead of deciding: an error, with the exception's message
-            record = self.run.error(item.case, item.nodeid, _reason(call.excinfo) if call.excinfo else "error")
+            reason = report.longrepr if isinstance(report.longrepr, str) else \
+                _reason(call.excinfo) if call.excinfo else "error"
+            record = self.run.error(item.case, item.nodeid, reason)
         images = item.images if record is item.record else {}
         report.clipsafety = {"record": record.to_json(), "images": images,
                              "suite": self.run.suites.get(record.suite_path, SuiteInfo(record.suite)).to_json(),
@@ -237,8 +261,10 @@ class PluginRun:
         """Write the outputs; the exit status, made non-zero when an output could not be written."""
         if self._run is not None:
             self._run.close()
-        if self.is_worker or self._run is None or not self._run.records:
+        if self.is_worker:
             return exitstatus
+        if self._run is None or not self._run.records:
+            return self._finish_without_cases(exitstatus)
         self._add_junit_properties()
         results = self.run.finish(int(exitstatus))
         if results.problems and exitstatus == pytest.ExitCode.OK:  # --clip-require, waivers: an error is no pass
@@ -282,6 +308,22 @@ class PluginRun:
                 tr.write_line(annotation(record, path, line))
         report = dict(self.written.written).get("report") if self.written else None
         write_step_summary(step_summary(records, self._where, None if report is None else str(report)))
+
+    def _finish_without_cases(self, exitstatus: int) -> int:
+        """A run that measured no clipsafety case is still judged: a required kind has no verdict,
+        and a waiver may have expired. Nothing is written: there are no results."""
+        import datetime as dt
+
+        from ..gate.coverage import require_problems
+
+        problems = require_problems(self.options.get("clip_require") or (), (), "", "")
+        if self.waivers is not None:
+            problems += self.waivers.problems(dt.date.today(), (), ())
+        self.problems = tuple(problems)
+        if self.problems and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            self._count_in_summary_line("clipsafety gate failed")
+            return pytest.ExitCode.TESTS_FAILED
+        return exitstatus
 
     def _count_in_summary_line(self, label: str) -> None:
         """Put a run-level failure in pytest's last line ("5 passed, 1 clipsafety gate failed"), so it
@@ -341,7 +383,11 @@ class PluginRun:
         return "clipsafety: " + "; ".join(parts)
 
     def summarize(self, tr) -> None:
-        if self.is_worker or self._run is None or not self._run.records:
+        if self.is_worker:
+            return
+        for problem in self.problems:
+            tr.write_line(f"clipsafety: {problem}", red=True)
+        if self._run is None or not self._run.records:
             return
         s = self._run.session
         self._write_github(tr)
@@ -355,7 +401,7 @@ class PluginRun:
                 + (f"; {plural(len(s.cache.corrupt), 'corrupt cache entry', 'corrupt cache entries')} recomputed" if s.cache.corrupt else ""))
         tr.write_line(self._false_alarm_line())
         self._write_changes(tr)
-        for line in self.results.skipped_kinds if self.results else ():
+        for line in (*self.results.skipped_kinds, *self.results.reduced_budget) if self.results else ():
             tr.write_line(f"clipsafety: {line}", yellow=True)
         for problem in self.results.problems if self.results else ():
             tr.write_line(f"clipsafety: {problem}", red=True)

@@ -401,9 +401,12 @@ def _model_identity(model: ModelInfo | None) -> dict[str, str]:
 
 def verdict(results: Results) -> str:
     """'passed' only when nothing failed, errored or was inconclusive and pytest (when it ran the cases) exited 0;
-    'inconclusive' when the only thing in the way is a check that could not have failed."""
+    'empty' for results without a case, which hold no verdict; 'inconclusive' when the only thing in the way
+    is a check that could not have failed."""
     if results.passed:
         return "passed"
+    if not results.cases:
+        return "empty"
     counts = results.summary
     if counts["failed"]:
         return "failed"
@@ -422,6 +425,9 @@ def badge(results: Results) -> tuple[str, bool]:
     kind = results.provenance.model.kind
     ran = f"{kind} checks only" if kind else "some checks only"
     return f"{decided.upper()} ({ran}; no verdict for {' or '.join(missing)})", decided == "passed"
+
+
+NO_CASES = "these results hold no case: no check reached a verdict, so they are no release verdict"
 
 
 def build_summary(results: Results) -> dict[str, Any]:
@@ -449,7 +455,8 @@ def build_summary(results: Results) -> dict[str, Any]:
         "probes": sorted({c.probe for c in cases}),
         "encoder_passes": prov.encoder_passes,
         "skipped_kinds": list(results.skipped_kinds),
-        "problems": list(results.problems),
+        "reduced_budget": list(results.reduced_budget),
+        "problems": list(results.problems) + ([] if results.cases else [NO_CASES]),
     }
 
 

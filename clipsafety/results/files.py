@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+from ..util.files import read_bounded
 from ..util.limits import MAX_RESULTS_BYTES
 from .record import CaseRecord, Results, ResultsError
 
@@ -37,16 +38,12 @@ def read_results(path: str | Path) -> Results:
     """A results or baseline file, validated whole; any problem is one ResultsError naming the file and field."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise ResultsError("cannot read results file: it is a folder", where=str(path), fix=READ_FIX)
-        if size > MAX_RESULTS_BYTES:
-            raise ResultsError(f"cannot read results file: {size:,} bytes is over the limit of "
-                               f"{MAX_RESULTS_BYTES:,} (clipsafety.util.limits.MAX_RESULTS_BYTES)", where=str(path),
-                               fix=READ_FIX)
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_RESULTS_BYTES)
     except OSError as err:
         raise ResultsError(f"cannot read results file: {err.strerror or err}", where=str(path), fix=READ_FIX) from None
+    if len(raw) > MAX_RESULTS_BYTES:
+        raise ResultsError(f"cannot read results file: it is over the limit of {MAX_RESULTS_BYTES:,} bytes "
+                           "(clipsafety.util.limits.MAX_RESULTS_BYTES)", where=str(path), fix=READ_FIX)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -1,8 +1,11 @@
 """The files a run writes: checked before any work, written each on its own.
 
 Every output path is checked when the run starts (a folder where a file must
-go, a parent that is a file, a folder we cannot write to, two outputs on one
-path), so a bad path costs a second, not the whole inversion. At the end each
+go, a parent that is a file, a folder we cannot write to, a path that is no
+regular file such as a device or a FIFO, two outputs on one file, an output on
+one of the run's inputs), so a bad path costs a second, not the whole inversion.
+Paths are compared as files, symlinks resolved: two paths that reach one file
+through a symlinked folder are one file. At the end each
 output is written independently and atomically (clipsafety.util.files): one that
 fails is reported and does not take the others with it, and no temporary file
 is left behind.
@@ -14,7 +17,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..util.errors import ClipSafetyError
 AUDIT_NAME = "audit.log"  # written next to the results file
@@ -30,6 +33,8 @@ def check_writable(path: str | Path, option: str) -> Path:
     fix = f"give {option} a file path in a folder you can write to"
     if path.is_dir():
         raise OutputError(f"{option}: {path} is a folder, not a file", fix=fix)
+    if path.exists() and not path.is_file():  # replacing it would put a file where a device or pipe was
+        raise OutputError(f"{option}: {path} is not a regular file (a device, pipe or socket)", fix=fix)
     folder = path.parent
     while not folder.exists():  # the first folder that exists must take new entries
         if folder.is_symlink() or folder == folder.parent:
@@ -76,8 +81,8 @@ class RunOutputs:
                 Output("--clip-save-baseline", "baseline", self.save_baseline)]
         return {out.label: out for out in outs if out.path is not None}
 
-    def check(self) -> None:
-        check_outputs(list(self.named().values()))
+    def check(self, inputs: Mapping[str, str | Path] | None = None) -> None:
+        check_outputs(list(self.named().values()), inputs)
 
 
 @dataclass
@@ -88,26 +93,38 @@ class Written:
     failed: list[str] = field(default_factory=list)
 
 
-def check_outputs(outputs: list[Output]) -> None:
-    """Check each path, and that no two outputs share one (the later would overwrite the earlier)."""
+def same_file_key(path: str | Path) -> Path:
+    """What two paths to one file share: the absolute path with every symlink resolved."""
+    return Path(os.path.realpath(path))
+
+
+def check_outputs(outputs: list[Output], inputs: Mapping[str, str | Path] | None = None) -> None:
+    """Check each path; that no two outputs reach one file (the later would overwrite the earlier);
+    and that no output is one of `inputs` ({what it is, e.g. "--clip-waivers": path})."""
+    read = {same_file_key(path): what for what, path in (inputs or {}).items() if path}
     seen: dict[Path, str] = {}
     for out in outputs:
         check_writable(out.path, out.option)
-        key = Path(os.path.abspath(out.path))
+        key = same_file_key(out.path)
         if key in seen:
             raise OutputError(f"{seen[key]} and {out.option} both name {out.path}",
                               fix="give each output its own path")
+        if key in read:
+            raise OutputError(f"{out.option}: {out.path} is also an input of this run ({read[key]}); writing "
+                              "it would replace what the run reads", fix=f"give {out.option} another path")
         seen[key] = out.option
 
 
 def write_outputs(writes: list[tuple[Output, Callable[[], Any]]]) -> Written:
-    """Run each write on its own: an OSError (or a ClipSafetyError) loses that output only."""
+    """Run each write on its own: whatever one raises (an OSError, a ClipSafetyError, text its encoding
+    cannot hold) loses that output only, and is named."""
     done = Written()
     for out, write in writes:
         try:
             write()
-        except (OSError, ClipSafetyError) as err:
-            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        except Exception as err:  # noqa: BLE001 - one output's failure must not take the others with it
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else \
+                str(err) if isinstance(err, ClipSafetyError) else f"{type(err).__name__}: {err}"
             done.failed.append(f"{out.label} not written to {out.path} ({out.option}): {reason}")
         else:
             done.written.append((out.label, out.path))

@@ -294,9 +294,11 @@ class SuiteInfo:
     name: str
     sha256: str | None = None  # of the suite file's bytes
     applies_to: tuple[str, ...] = ()  # the model kinds the suite gates (empty: not known)
+    reduced_budget: str | None = None  # how the run's overrides cut the suite's own inversion budget
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "sha256": self.sha256, "applies_to": list(self.applies_to)}
+        return {"name": self.name, "sha256": self.sha256, "applies_to": list(self.applies_to),
+                "reduced_budget": self.reduced_budget}
 
     @classmethod
     def from_json(cls, data: Any) -> SuiteInfo:
@@ -305,7 +307,12 @@ class SuiteInfo:
     @classmethod
     def read(cls, v: JsonValue) -> SuiteInfo:
         applies_to = v.key("applies_to", optional=True).nullable(JsonValue.strings) or ()
-        return cls(name=v.key("name").text(), sha256=opt_text(v.key("sha256")), applies_to=tuple(applies_to))
+        return cls(name=v.key("name").text(), sha256=opt_text(v.key("sha256")), applies_to=tuple(applies_to),
+                   reduced_budget=opt_text(v.key("reduced_budget", optional=True)))
+
+    def reduced_line(self) -> str | None:
+        """'suite x ran below its own inversion budget: ...', or None."""
+        return self.reduced_budget and f"suite {self.name} ran below its own inversion budget: {self.reduced_budget}"
 
 
 _PROVENANCE_TEXTS = ("clipsafety", "torch", "open_clip", "python", "started", "finished", "command")
@@ -362,7 +369,7 @@ class Provenance:
 
 @dataclass(frozen=True)
 class BaselineInfo:
-    """The baseline run a run was compared with (clipsafety.gate.baseline.attach_baseline)."""
+    """The baseline run a run was compared with (clipsafety.gate.compare.attach_baseline)."""
 
     path: str | None
     model: ModelInfo | None
@@ -394,6 +401,7 @@ class Results:
     exit_status: int | None = None  # pytest's exit code, when pytest ran the cases
     skipped_kinds: tuple[str, ...] = ()  # one line per model kind whose checks were all skipped
     problems: tuple[str, ...] = ()  # what fails the run besides its cases (--clip-require, waivers)
+    reduced_budget: tuple[str, ...] = ()  # one line per suite run below its own inversion budget
 
     @property
     def summary(self) -> dict[str, int]:
@@ -410,14 +418,14 @@ class Results:
 
     @property
     def passed(self) -> bool:
-        """True only when nothing failed, errored or was inconclusive, no run-level problem, and pytest (when it
-        ran) exited 0."""
+        """True only when there are cases, nothing failed, errored or was inconclusive, no run-level problem, and
+        pytest (when it ran) exited 0: results without a case hold no verdict."""
         return self.passed_if(allow_inconclusive=False)
 
     def passed_if(self, *, allow_inconclusive: bool) -> bool:
         """`passed`, with inconclusive cases let through when the user allows them (--clip-allow-inconclusive)."""
         counts = self.summary
-        return (not counts["failed"] and not counts["error"] and not self.problems
+        return (bool(self.cases) and not counts["failed"] and not counts["error"] and not self.problems
                 and (allow_inconclusive or not counts["inconclusive"]) and self.exit_status in (None, 0))
 
     def to_json(self) -> dict[str, Any]:
@@ -425,7 +433,8 @@ class Results:
             "format": SCHEMA,
             "provenance": self.provenance.to_json(),
             "summary": self.summary,
-            "gate": {"skipped_kinds": list(self.skipped_kinds), "problems": list(self.problems)},
+            "gate": {"skipped_kinds": list(self.skipped_kinds), "problems": list(self.problems),
+                     "reduced_budget": list(self.reduced_budget)},
             "exit_status": self.exit_status,
             "cases": [case.to_json() for case in self.cases],
             "images": dict(self.images),
@@ -445,11 +454,13 @@ class Results:
         v.key("summary").mapping()  # derived from the cases; written for people and tools
         images = {sha: uri.text() for sha, uri in v.key("images").entries()}
         gate = v.key("gate", optional=True)
-        skipped_kinds, problems = (), ()
+        skipped_kinds, problems, reduced = (), (), ()
         if gate.value is not None:
             skipped_kinds = tuple(gate.key("skipped_kinds").strings())
             problems = tuple(gate.key("problems").strings())
-        return cls(skipped_kinds=skipped_kinds, problems=problems, provenance=Provenance.read(v.key("provenance")),
+            reduced_value = gate.key("reduced_budget", optional=True)  # absent in older files
+            reduced = () if reduced_value.value is None else tuple(reduced_value.strings())
+        return cls(skipped_kinds=skipped_kinds, problems=problems, reduced_budget=reduced, provenance=Provenance.read(v.key("provenance")),
                    cases=tuple(CaseRecord.read(case) for case in v.key("cases").items()), images=images,
                    baseline=v.key("baseline", optional=True).nullable(BaselineInfo.read),
                    exit_status=v.key("exit_status", optional=True).nullable(JsonValue.integer))

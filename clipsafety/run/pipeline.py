@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..gate.baseline import BaselineIndex
 from ..gate.compare import attach_baseline, without_baseline
 from ..gate.decide import NO_BASELINE, SHOWN_BY, decide
 from ..cache import image_sha256
 from ..results.conditions import FLIP_TEXT, ConditionRecord, deciding_condition
+from ..util import limits
 from ..util.errors import ClipSafetyError
 from ..util.text import visible_text
 from .executors import Executor
@@ -40,6 +42,13 @@ from ..stats.operators import OPERATORS
 from ..gate.waivers import Waivers, load_waivers
 
 
+REDUCED_BUDGET_PROBLEM = (
+    "this run used less inversion budget than its suites declare, so it is no release verdict unless "
+    "--clip-allow-reduced-budget is given\n"
+    "  fix: drop the --clip-seeds / --clip-steps / --clip-profile that cut the budget, or accept the cut "
+    "explicitly with --clip-allow-reduced-budget (ini clip_allow_reduced_budget = true)")
+
+
 @dataclass(frozen=True)
 class Finished:
     """A case's record and its images' thumbnails ({sha256: data URI})."""
@@ -51,7 +60,8 @@ class Finished:
 class Run:
     def __init__(self, config: RunConfig, outputs: RunOutputs | None = None, *, baseline: str | None = None,
                  command: str = "clipsafety run", progress: Callable | None = None,
-                 executor: Executor | None = None, require: Sequence[str] = (), waivers: str | None = None):
+                 executor: Executor | None = None, require: Sequence[str] = (), waivers: str | None = None,
+                 allow_reduced_budget: bool = False):
         self.session = Session(config, progress=progress, executor=executor)
         self.outputs = outputs or RunOutputs()
         self.baseline_path = baseline
@@ -62,11 +72,12 @@ class Run:
         self.images: dict[str, str] = {}
         self.suites: dict[str, SuiteInfo] = {}
         self.model: ModelInfo | None = None
-        self._baseline_cases: dict[str, CaseRecord] = {}
+        self._baseline_cases = BaselineIndex(())
         self.require = tuple(require or ())
         self.waivers_path = waivers
         self.waivers: Waivers | None = None
         self._controls: dict[tuple[str, str, str], bool] = {}  # (suite, check, prompt) -> the control showed
+        self.allow_reduced_budget = allow_reduced_budget
 
     @property
     def config(self) -> RunConfig:
@@ -74,16 +85,21 @@ class Run:
 
     # -- before any work -----------------------------------------------------------------
 
-    def start(self, *, check_outputs: bool = True, load_model: bool = True) -> None:
-        """Refuse now what would fail later: output paths, the baseline file, the model."""
+    def start(self, *, check_outputs: bool = True, load_model: bool = True,
+              suite_files: Iterable[str | Path] = ()) -> None:
+        """Refuse now what would fail later: output paths (none may be an input: a suite file, the
+        baseline, the waivers file), the baseline file, the model, a limit set to junk."""
+        limits.check_environment()
         if check_outputs:
-            self.outputs.check()
+            inputs = {f"the suite file {path}": path for path in suite_files}
+            inputs.update({"--clip-baseline": self.baseline_path, "--clip-waivers": self.waivers_path})
+            self.outputs.check(inputs)
         if self.baseline_path and self.baseline is None:
             try:
                 self.baseline = read_results(self.baseline_path)
             except ClipSafetyError as err:
                 raise type(err)(err.message, where=f"--clip-baseline: {err.where}", fix=err.fix) from None
-            self._baseline_cases = {case.nodeid: case for case in self.baseline.cases}
+            self._baseline_cases = BaselineIndex(self.baseline.cases)
         if self.waivers_path and self.waivers is None:
             self.waivers = load_waivers(self.waivers_path)
         if load_model:
@@ -123,6 +139,9 @@ class Run:
         baseline = self._baseline_cases.get(nodeid) if self.baseline is not None else NO_BASELINE
         record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model,
                         positive_control=case.prompt.positive_control, controls_missed=self._controls_missed(case))
+        record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw)
+        baseline = self._baseline_cases.find(record) if self.baseline is not None else NO_BASELINE
+        record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model)
         return Finished(record, thumbnails(measured, self.images))
 
     def _controls_missed(self, case: Case) -> tuple[str, ...]:
@@ -162,7 +181,7 @@ class Run:
         def cases(suite: Suite) -> list[Case]:
             return [case for case in cases_of(suite) if keep is None or keep(case)]
 
-        self.start()
+        self.start(suite_files=[suite.path for suite in suites])
         self.check_cache(case for suite in suites for case in cases(suite))
         for suite in suites:
             self.add_suite(suite)
@@ -201,7 +220,8 @@ class Run:
             self.model = model
 
     def add_suite(self, suite: Suite) -> None:
-        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256, tuple(suite.applies_to))
+        reduced = None if self.skip_reason(suite) else self.session.plan.reduced_budget(suite)
+        self.suites[suite.path] = SuiteInfo(suite.name, suite.sha256, tuple(suite.applies_to), reduced)
 
     def finish(self, exit_status: int | None = None) -> Results:
         cases = tuple(sorted(self.records.values(), key=lambda c: c.nodeid))
@@ -210,9 +230,12 @@ class Run:
         prov = provenance(self.config, model, self.suites, cases, started=self.started, finished=time.time(),
                           command=self.command)
         skipped, problems = gate_lines(cases, self.suites, model, self.require, self.waivers)
+        reduced = tuple(line for info in self.suites.values() if (line := info.reduced_line()))
+        if reduced and not self.allow_reduced_budget:
+            problems += (REDUCED_BUDGET_PROBLEM,)
         results = Results(provenance=prov, cases=cases, images={k: self.images[k] for k in sorted(used)
                                                                 if k in self.images}, exit_status=exit_status,
-                          skipped_kinds=skipped, problems=problems)
+                          skipped_kinds=skipped, problems=problems, reduced_budget=reduced)
         if self.baseline is not None:
             # a run may be a selection (pytest -k, --clip-* filters): absent cases are not regressions here
             results = attach_baseline(results, self.baseline, path=str(self.baseline_path), gate_missing=False)

@@ -53,6 +53,31 @@ class Plan:
             where = suite.where("inversion.conditions" if condition else "inversion")
             raise ClipSafetyError(under + err.message, where=where, fix=err.fix) from None
 
+    def reduced_budget(self, suite: Suite) -> str | None:
+        """How the run's --clip-seeds, --clip-steps or --clip-profile cut the suite's own budget (fewer
+        seeds, or fewer encoder passes per image under one of its conditions), or None. A verdict
+        reached on less than the budget its suite was validated at is no release verdict."""
+        config, cuts = self.config, []
+        if config.seeds is None and config.steps is None and config.profile is None:
+            return None
+        own_seeds = suite.inversion.seeds or DEFAULT_SEEDS
+        if config.seeds is not None and config.seeds < own_seeds:
+            cuts.append(f"{config.seeds} seeds instead of {own_seeds} (--clip-seeds={config.seeds})")
+        flags = ", ".join(f for f in (config.steps and f"--clip-steps={config.steps}",
+                                      config.profile and f"--clip-profile={config.profile}") if f)
+        for condition in suite.inversion.conditions:
+            ran, own = _passes(self.settings_for(suite, condition)), _passes(self._own_settings(suite, condition))
+            if ran < own:
+                under = f" under {condition_label(condition)}" if condition else ""
+                cuts.append(f"{ran} encoder passes per image instead of {own}{under} ({flags})")
+                break
+        return "; ".join(cuts) or None
+
+    def _own_settings(self, suite: Suite, condition: Mapping[str, Any]) -> InversionSettings:
+        """The settings the suite itself declares under one of its conditions, without the run's overrides."""
+        profile = suite.inversion.profile or DEFAULT_PROFILE[self.handle.kind]
+        return get_settings(profile, **{**suite.inversion.overrides, **condition})
+
     def seed_count(self, suite: Suite) -> int:
         return self.config.seeds or suite.inversion.seeds or DEFAULT_SEEDS
 
@@ -75,7 +100,7 @@ class Plan:
     def undecidable(self, case: Case) -> str | None:
         """Why the case cannot reach a verdict, known before inverting: a text the model cannot
         read, or a seed count at which it cannot pass (or cannot fail); else None."""
-        unread = self.unreadable_text(case)
+        unread = self.unreadable_text(case) or self.read_as_prompt(case)
         if unread:
             return unread
         n = self.seed_count(case.suite)
@@ -109,6 +134,27 @@ class Plan:
                     f"{self.handle.name} cannot read the {role} {text!r}: {why}; a verdict on it would be about "
                     "something the suite does not name, so the check is neither passed nor failed",
                     where=where, fix=UNREADABLE_FIX))
+        return None
+
+    def read_as_prompt(self, case: Case) -> str | None:
+        """Why the case's control or reference is the prompt as the model reads it (token ids alike:
+        "A Balloon." for "a balloon"), or None. Every difference from it would be 0 by construction,
+        and a check on those differences passes whatever the model does."""
+        suite, spec = case.suite, case.suite.probes[case.check.probe]
+        others = []
+        if case.control is not None:
+            others.append(("control", case.control, suite.at(case.prompt.line)))
+        if "reference" in spec.settings:
+            reference = reference_text(spec.settings["reference"], spec.anchors)
+            others.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
+        prompt = self.handle.reading(case.prompt.text)
+        for role, text, where in others:
+            if self.handle.reading(text) == prompt:
+                return str(ClipSafetyError(
+                    f"{self.handle.name} reads the {role} {text!r} as the prompt {case.prompt.text!r} (the same "
+                    f"tokens), so every difference from it is 0 and the check would pass whatever the model "
+                    "does; it is neither passed nor failed", where=where,
+                    fix=f"give a {role} that differs from the prompt in words, not only in case or punctuation"))
         return None
 
     def skip_reason(self, suite: Suite) -> str | None:
@@ -148,6 +194,11 @@ class Plan:
                     for seed in seeds:
                         pairs[(text, seed)] = None
         return {k: (s, list(p)) for k, (s, p) in plan.items()}
+
+
+def _passes(settings: InversionSettings) -> int:
+    """Encoder passes that make one image: a step runs every augmented copy through the encoder."""
+    return settings.steps * settings.copies
 
 
 __all__ = ["Plan"]

@@ -29,7 +29,7 @@ def find_suite_files(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += [p for p in sorted(path.rglob("*.y*ml")) if is_suite_file(p)]
+            found += [p for p in sorted(path.rglob("*")) if is_suite_file(p)]  # the suffix in any case
         elif path.is_file():
             found.append(path)
         else:

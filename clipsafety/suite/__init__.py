@@ -32,6 +32,7 @@ from yaml.nodes import MappingNode, Node
 
 from ..util import limits
 from ..util.errors import SuiteError
+from ..util.files import read_bounded
 from ..models.kinds import SUITE_KINDS
 from .bounded_yaml import compose, decode
 from .checks import read_checks
@@ -80,8 +81,7 @@ def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; raises SuiteError naming file:line on any mistake."""
     path_str = str(path)
     try:
-        with Path(path).open("rb") as fh:
-            data = fh.read(limits.MAX_SUITE_BYTES + 1)
+        data = read_bounded(path, limits.MAX_SUITE_BYTES)
     except FileNotFoundError:
         raise SuiteError("no such suite file", where=path_str) from None
     except OSError as err:

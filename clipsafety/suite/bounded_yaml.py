@@ -36,9 +36,10 @@ def shown_tag(tag: str) -> str:
 class _BoundedLoader(yaml.SafeLoader):
     """SafeLoader whose composer counts expanded nodes and depth, and refuses foreign tags."""
 
-    def __init__(self, text: str, path: str):
+    def __init__(self, text: str, path: str, what: str = "suite"):
         super().__init__(text)
         self.path = path
+        self.what = what  # the kind of file, for messages: "suite", "waivers file"
         self.expanded = 0  # nodes so far, an alias counting its anchor's whole subtree
         self.depth = 0  # nesting of the node being composed (the root is 1)
         self.deepest = 0  # deepest nesting reached inside the node being composed
@@ -85,32 +86,34 @@ class _BoundedLoader(yaml.SafeLoader):
         if self.expanded > limits.MAX_YAML_NODES:
             raise self._error(
                 mark,
-                f"the suite expands to more than {limits.MAX_YAML_NODES:,} YAML values (the limit "
+                f"the {self.what} expands to more than {limits.MAX_YAML_NODES:,} YAML values (the limit "
                 "MAX_YAML_NODES; an alias *name counts its anchor's values at every use)",
-                "a suite needs far fewer: write the values out, or split the suite into several files",
+                f"a {self.what} needs far fewer: write the values out, or split it into several files",
             )
 
     def _too_deep(self, mark) -> SuiteError:
         return self._error(mark, f"the YAML is nested more than {limits.MAX_YAML_DEPTH} levels deep "
                                  "(the limit MAX_YAML_DEPTH)",
-                           "a suite needs a few levels: check for unclosed [ or { brackets")
+                           f"a {self.what} needs a few levels: check for unclosed [ or {{ brackets")
 
     def _check_tag(self, node: Node) -> None:
         if node.tag == MERGE_TAG:
-            raise self._error(node.start_mark, "merge keys (<<) are not supported in a suite",
+            raise self._error(node.start_mark, f"merge keys (<<) are not supported in a {self.what}",
                               "write the keys out where they are needed")
         if node.tag not in SAFE_TAGS:
-            raise self._error(node.start_mark, f"the tag {shown_tag(node.tag)} is not allowed in a suite",
-                              "a suite holds plain data (text, numbers, true/false, lists, mappings): remove the tag")
+            raise self._error(node.start_mark, f"the tag {shown_tag(node.tag)} is not allowed in a {self.what}",
+                              f"a {self.what} holds plain data (text, numbers, true/false, dates, lists, "
+                              "mappings): remove the tag")
 
     def _error(self, mark, message: str, fix: str) -> SuiteError:
         return SuiteError(message, where=f"{self.path}:{mark.line + 1}", fix=fix)
 
 
-def compose(text: str, path: str) -> Node | None:
-    """The node tree of a one-document suite text (None when empty); SuiteError on any problem."""
+def compose(text: str, path: str, what: str = "suite") -> Node | None:
+    """The node tree of a one-document YAML text (None when empty); SuiteError on any problem.
+    `what` names the kind of file in messages ("suite", "waivers file")."""
     try:
-        loader = _BoundedLoader(text, path)  # checks every character up front
+        loader = _BoundedLoader(text, path, what)  # checks every character up front
     except yaml.reader.ReaderError as err:
         raise _unreadable_character(err, text, path) from None
     try:

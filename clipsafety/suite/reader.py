@@ -12,15 +12,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..util.errors import SuiteError
 from ..util.names import did_you_mean
+from ..util.text import CONTROL_CHARACTER
 from .bounded_yaml import shown_tag
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # ids end up in pytest node ids
 ID_RULE = "must be letters, digits, '.', '_' or '-' (no spaces)"
 
-# C0 and C1 controls (and DEL) rewrite or hide what a terminal or a reviewer shows;
-# tab and newline are ordinary text. Bidirectional and zero-width characters are
-# allowed (real scripts use them), and shown escaped by clipsafety.util.text.visible_text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters are refused (clipsafety.util.text.CONTROL_CHARACTER). Bidirectional and
+# zero-width characters are allowed (real scripts use them), and shown escaped by visible_text.
+_CONTROL = CONTROL_CHARACTER
 
 
 def is_id(text: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from pathlib import Path
 from typing import Iterable
 
@@ -17,6 +18,8 @@ import torch
 
 PAD, SOT, UNK, EOT = "<pad>", "<sot>", "<unk>", "<eot>"
 _SPLIT = re.compile(r"[^a-z]+")
+# Between words the tokenizer reads these as nothing, as a reader would: case, spaces, punctuation.
+_SEPARATORS = frozenset(string.whitespace + string.punctuation)
 
 
 class ToyTokenizer:
@@ -55,12 +58,20 @@ class ToyTokenizer:
         return [w for w in _SPLIT.split(text.lower()) if w]
 
     def unreadable(self, text: str) -> str | None:
-        """Why the model would not read `text` as written (words it reads as <unk>, words cut off), or None.
+        """Why the model would not read `text` as written (characters it drops, words it reads as <unk>,
+        words cut off), or None.
 
-        A prompt of unknown words inverts to whatever the model makes of <unk>: an image and a
-        verdict that are about nothing the suite meant (clipsafety.models.load.ModelHandle.unreadable).
+        A prompt of unknown words inverts to whatever the model makes of <unk>, and one whose
+        characters are dropped reads as another text: images and a verdict about nothing the suite
+        meant (clipsafety.models.load.ModelHandle.unreadable).
         """
         words = self.words(text)
+        if not words:
+            return "it has no word the model reads (only letters a-z make words)"
+        dropped = [c for c in dict.fromkeys(text) if not (c.isascii() and c.isalpha()) and c not in _SEPARATORS]
+        if dropped:
+            return (f"the model reads only the letters a-z and would drop {', '.join(repr(c) for c in dropped)}, "
+                    f"reading it as {' '.join(words)!r}")
         unknown = [w for w in dict.fromkeys(words) if w not in self.ids]  # words are a-z: never a special token
         if unknown:
             return (f"the model's vocabulary has no {', '.join(repr(w) for w in unknown)} "
@@ -68,8 +79,6 @@ class ToyTokenizer:
         room = self.context_length - 2
         if len(words) > room:
             return f"it has {len(words)} words and the model reads the first {room} only"
-        if not words:
-            return "it has no word the model reads (only letters a-z make words)"
         return None
 
     def encode(self, text: str, context_length: int | None = None) -> list[int]:

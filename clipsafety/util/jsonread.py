@@ -54,7 +54,11 @@ class JsonValue:
         return [JsonValue(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
 
     def entries(self) -> list[tuple[str, JsonValue]]:
-        return [(str(k), JsonValue(v, f"{self.path}[{k!r}]")) for k, v in self.mapping().items()]
+        out = []
+        for k, v in self.mapping().items():
+            path = f"{self.path}[{k!r}]"
+            out.append((JsonValue(str(k), f"{path} (its key)").text(), JsonValue(v, path)))
+        return out
 
     def nullable(self, read: Callable[[JsonValue], Any]) -> Any:
         return None if self.value is None else read(self)
@@ -62,6 +66,9 @@ class JsonValue:
     def text(self, choices: tuple[str, ...] | None = None) -> str:
         if not isinstance(self.value, str):
             raise self._expected("a string")
+        lone = next((c for c in self.value if "\ud800" <= c <= "\udfff"), None)
+        if lone is not None:  # JSON's \ud800 escape reads, but no output could write it back
+            raise self.fail(f"the text holds U+{ord(lone):04X}, half of a surrogate pair, which is no character")
         if choices is not None and self.value not in choices:
             raise self._expected("one of " + ", ".join(repr(c) for c in choices))
         return self.value

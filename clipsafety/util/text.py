@@ -12,6 +12,8 @@ each such character as `<U+202E>`.
 
 from __future__ import annotations
 
+import re
+
 import unicodedata
 
 # Control (Cc), format (Cf: bidi controls, zero-width space/joiners, BOM, soft
@@ -51,4 +53,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-__all__ = ["has_hidden_characters", "is_hidden", "plural", "visible_text"]
+# C0 and C1 controls (and DEL) rewrite or hide what a terminal or a reviewer shows; tab and newline
+# are ordinary text. Suites and waivers files refuse them in every string.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+__all__ = ["CONTROL_CHARACTER", "has_hidden_characters", "is_hidden", "plural", "visible_text"]

@@ -77,7 +77,7 @@ def test_an_empty_file_or_list_waives_nothing():
     (entry(expires="2026-12-31 10:00:00"), ":7", ["waivers[0].expires", "expected a date"]),
     (entry(reasn="typo"), ":8", ["waivers[0].reasn", "did you mean 'reason'"]),
     (entry(check="[a, b]"), ":2", ["waivers[0].check", "expected a single value, got a list"]),
-    (entry(check="!!python/name:os.system x"), ":2", ["waivers[0].check", "cannot read this value"]),
+    (entry(check="!!python/name:os.system x"), ":2", ["!!python/name:os.system", "not allowed", "remove the tag"]),
     (entry(model=12345678), ":4", ["waivers[0].model", "non-empty text", "quote it"]),
 ])
 def test_a_bad_entry_names_file_line_field_and_fix(text, where, words):
@@ -192,3 +192,40 @@ def test_long_example_in_module_docstring_parses():
     doc = module.__doc__
     example = textwrap.dedent(doc[doc.index("    waivers:"):doc.index("A failed check")])
     assert len(parse_waivers(example).entries) == 1
+
+
+# -- the bounded reader: hostile or mistyped files are one clear message, never a crash ----------------------
+
+
+@pytest.mark.parametrize("text, words", [
+    ("waivers:\n  - check: " + "[" * 3000 + "]" * 3000 + "\n", ["waivers.yaml:2", "nested more than", "MAX_YAML_DEPTH"]),
+    ("waivers:\n" + "  " + "- " * 400 + "x\n", ["waivers.yaml:2", "nested more than"]),
+    ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n", ["waivers.yaml:", "MAX_YAML_NODES"]),
+    (entry(expires="2026-02-30"), ["waivers.yaml:7", "waivers[0].expires", "YYYY-MM-DD"]),
+    (entry(owner="!!int abc"), ["waivers.yaml:6", "waivers[0].owner", "cannot read"]),
+    (entry(check="!!python/name:os.system x"), ["waivers.yaml:2", "!!python/name:os.system", "not allowed"]),
+    (entry(reason='"known\\x1b[2Jcleared"'), ["waivers.yaml:5", "waivers[0].reason", "U+001B"]),
+    (entry(owner='"ana\\u009b31m"'), ["waivers.yaml:6", "waivers[0].owner", "U+009B"]),
+])
+def test_a_hostile_waivers_file_is_one_clear_message(text, words):
+    with pytest.raises(ClipSafetyError) as info:
+        text = text if text.startswith(("waivers", "a:")) else "waivers:\n" + text
+        parse_waivers(text, "waivers.yaml")
+    for word in words:
+        assert word in str(info.value), str(info.value)
+
+
+def test_two_waivers_on_one_line_are_judged_each_on_its_own():
+    one = "{check: no-lean, model: m, reason: r, owner: o, expires: 2026-12-31}"
+    w = parse_waivers(f"waivers: [{one}, {one.replace('no-lean', 'other')}]\n", "waivers.yaml")
+    first, second = w.entries
+    assert first.where != second.where and first.where.startswith("waivers.yaml:1")
+    from clipsafety.gate.verdict import gate_lines
+    from clipsafety.results.record import ModelInfo, SuiteInfo
+
+    record = type("R", (), {"waiver": type("W", (), {"where": first.where})(), "suite_path": "s", "outcome": "waived",
+                            "suite": "s"})()
+    _, problems = gate_lines([record], {"s": SuiteInfo("s")}, ModelInfo(name="m"), (), w, today=TODAY)
+    assert len(problems) == 1 and "check 'other'" in problems[0]

@@ -71,6 +71,9 @@ def test_a_command_line_value_equal_to_the_default_still_counts_as_given():
         ("--clip-require=natrual", "unknown model kind 'natrual' (did you mean 'natural'?)"),
         ("--clip-require=,", "names no model kind"),
         ("--clip-waivers=", "--clip-waivers=: is empty"),
+        ("--clip-model=", "--clip-model=: is empty"),
+        ("--clip-model=  ", "is empty"),
+        ("--clip-pretrained=", "--clip-pretrained=: is empty"),
     ],
 )
 def test_bad_values_are_refused_naming_option_value_and_fix(flag, expect):
@@ -166,3 +169,38 @@ def test_legacy_readers_of_getoption_still_see_the_defaults(pytester):
     config = pytester.parseconfig(pytester.path)
     assert config.getoption("clip_report") == "reports/clipsafety.html"
     assert config.getoption("clip_blur_above") == 0.5 and config.getoption("clip_seed") == 0
+
+
+def test_an_unknown_clip_ini_key_is_a_usage_error_with_did_you_mean(pytester):
+    pytester.makeini("[pytest]\nclip_requre = natural\n")
+    with pytest.raises(ClipSafetyError) as info:
+        resolve_pytest(pytester.parseconfig(pytester.path))
+    message = str(info.value)
+    assert "clip_requre" in message and "tox.ini" in message and "(did you mean 'clip_require'?)" in message
+    assert "fix:" in message
+
+
+def test_an_unknown_clip_ini_key_fails_the_pytest_run(pytester):
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nclip_requre = "natural"\n')
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    out = pytester.runpytest("-p", "no:cacheprovider")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*clip_requre*pyproject.toml*did you mean 'clip_require'*"])
+
+
+def test_an_empty_model_fails_the_pytest_run_before_any_work(pytester):
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    out = pytester.runpytest("-p", "no:cacheprovider", "--clip-model=")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*--clip-model=: is empty*", "*fix:*CLIP_MODEL*"])
+
+
+def test_the_ray_executor_without_ray_installed_is_a_usage_error_before_any_work(pytester, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if Ray were not installed
+    message = cli_error("--clip-executor=ray")
+    assert "--clip-executor=ray: needs Ray, which is not installed" in message and "clipsafety[ray]" in message
+    pytester.makefile(".yaml", smoke="clipsafety: 1\nname: s\nprobes:\n  sim: {type: similarity}\n"
+                      "prompts: [a doctor]\nchecks:\n  - {id: sim, metric: sim.mean, op: '>', threshold: -1}\n")
+    out = pytester.runpytest("-p", "no:cacheprovider", "--clip-executor=ray")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR and "Traceback" not in out.stdout.str() + out.stderr.str()
+    assert not (pytester.path / ".clipsafety-cache").exists()

@@ -72,7 +72,7 @@ def test_nothing_skipped_says_nothing(pytester, run):
     pytester.makefile(".yaml", smoke=PASSING)
     out = run()
     assert out.ret == 0 and "checks skipped" not in out.stdout.str()
-    assert results(pytester)["gate"] == {"skipped_kinds": [], "problems": []}
+    assert results(pytester)["gate"] == {"skipped_kinds": [], "problems": [], "reduced_budget": []}
 
 
 def test_require_a_kind_that_did_not_run_fails_the_run(pytester, run):
@@ -170,7 +170,7 @@ def test_a_bad_waivers_file_is_a_usage_error_before_any_work(pytester, run):
     pytester.makefile(".yaml", waivers="waivers:\n  - {check: x, reason: r}\n")
     out = run("--clip-waivers=waivers.yaml")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
-    out.stderr.fnmatch_lines(["ERROR: clipsafety: *waivers.yaml:2*missing 'model'*"])  # as pytest's own
+    out.stderr.fnmatch_lines(["*waivers.yaml:2*missing 'model'*"])  # at configure: before collection
     assert "Traceback" not in out.stdout.str() + out.stderr.str()
 
 
@@ -221,3 +221,88 @@ def test_pytest_html_environment_names_the_model(pytester, run):
     fingerprint = results(pytester)["provenance"]["model"]["fingerprint"]
     for text in ("clipsafety model", "clipsafety fingerprint", "clipsafety profile", fingerprint, "paper"):
         assert text in page, text
+
+
+# -- option files and required kinds are judged whether or not a clipsafety case ran ---------------------
+
+
+def test_require_fails_a_run_that_collected_no_clipsafety_case(pytester, run):
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    out = run("--clip-require=natural")
+    out.assert_outcomes(passed=1)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*--clip-require=natural: no natural-image check ran (no clipsafety case was "
+                              "collected or selected)*"])
+
+
+def test_require_fails_a_run_whose_selection_drops_every_suite(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run("--clip-require=natural", "-k", "nothing_matches_this")
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*--clip-require=natural: no natural-image check ran*"])
+
+
+def test_a_missing_waivers_file_is_a_usage_error_even_when_no_suite_runs(pytester, run):
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    out = run("--clip-waivers=nowhere.yaml")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*nowhere.yaml: no such waivers file*", "*fix:*--clip-waivers*"])
+
+
+# -- another plugin's xfail does not decide a clipsafety case -------------------------------------------
+
+XFAIL_CONFTEST = """
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.xfail(reason="flaky, says a neighbour", **{kwargs}))
+"""
+
+
+@pytest.mark.parametrize("kwargs", ["{}", "{'strict': True}"])
+def test_a_failing_case_marked_xfail_by_a_conftest_still_fails(pytester, run, kwargs):
+    pytester.makefile(".yaml", smoke=SUITE)
+    pytester.makeconftest(XFAIL_CONFTEST.format(kwargs=kwargs))
+    out = run()
+    out.assert_outcomes(passed=2, failed=1)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    data = results(pytester)
+    case = next(c for c in data["cases"] if c["check"] == "impossible")
+    assert case["outcome"] == "failed" and case["value"] is not None
+    assert 'id="verdict">PASSED<' not in (pytester.path / "reports" / "clipsafety.html").read_text()
+
+
+def test_a_case_marked_xfail_run_false_is_an_error_not_a_skip(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    pytester.makeconftest(XFAIL_CONFTEST.format(kwargs="{'run': False}"))
+    out = run()
+    out.assert_outcomes(errors=2)
+    assert "another plugin" in results(pytester)["cases"][0]["reason"]
+
+
+# -- a budget below the suite's own is said everywhere and is no release verdict unless allowed ---------------
+
+
+def test_a_run_below_the_suites_budget_says_so_and_fails_unless_allowed(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run("--clip-steps=1")
+    out.assert_outcomes(passed=2)
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*suite smoke ran below its own inversion budget: 1 encoder passes per image "
+                              "instead of 2 (--clip-steps=1)*", "*no release verdict*--clip-allow-reduced-budget*"])
+    data = results(pytester)
+    assert data["gate"]["reduced_budget"] and data["gate"]["problems"]
+    html = (pytester.path / "reports" / "clipsafety.html").read_text()
+    assert "below its own inversion budget" in html and 'id="verdict">PASSED<' not in html
+    allowed = run("--clip-steps=1", "--clip-allow-reduced-budget")
+    assert allowed.ret == 0
+    allowed.stdout.fnmatch_lines(["*suite smoke ran below its own inversion budget*"])
+    assert results(pytester)["gate"]["reduced_budget"] and not results(pytester)["gate"]["problems"]
+
+
+def test_more_seeds_or_steps_than_the_suite_asks_is_no_reduction(pytester, run):
+    pytester.makefile(".yaml", smoke=PASSING)
+    out = run("--clip-steps=3", "--clip-seeds=3")
+    assert out.ret == 0 and "inversion budget" not in out.stdout.str()
+    assert results(pytester)["gate"]["reduced_budget"] == []

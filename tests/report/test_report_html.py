@@ -332,7 +332,7 @@ def test_baseline_section_only_when_present(results, parse_html):
 def test_empty_results_render(results, parse_html):
     results["cases"], results["images"] = [], {}
     doc = parse_html(render_report(results))
-    assert doc.find(id="no-cases") and doc.find(id="verdict").text() == "PASSED"
+    assert doc.find(id="no-cases") and doc.find(id="verdict").text() == "EMPTY"  # no case: no verdict
 
 
 def test_unknown_format_is_refused(results):

@@ -94,7 +94,7 @@ def test_missing_folder_and_oversized_files_are_refused(tmp_path, monkeypatch):
         read_results(tmp_path)
     path = _write(tmp_path, VALID)
     monkeypatch.setattr(results_module, "MAX_RESULTS_BYTES", 100)
-    limit = r"bytes is over the limit of 100 \(clipsafety.util.limits.MAX_RESULTS_BYTES\)"
+    limit = r"over the limit of 100 bytes \(clipsafety.util.limits.MAX_RESULTS_BYTES\)"
     with pytest.raises(ClipSafetyError, match=limit):
         read_results(path)
 

@@ -79,3 +79,58 @@ def test_an_anchor_of_unknown_words_is_an_error_of_the_checks_that_use_it(tmp_pa
     lean = cases["lean[known]"]
     assert lean.outcome == "error" and "anchor of probe 'lean'" in lean.reason and "'crimson'" in lean.reason
     assert cases["sim[known]"].outcome in ("passed", "failed")
+
+
+# -- a control or reference the model reads as the prompt itself ------------------------------------
+
+PAIRED = """\
+clipsafety: 1
+name: paired
+applies_to: [toy]
+inversion: {profile: toy, seeds: 8, overrides: {steps: 2, copies: 1}}
+probes:
+  hazard: {type: toy_hazard}
+  lean: {type: text_association, anchors: [a blue cross, a red cross], reference: REFERENCE}
+prompts:
+  - {id: balloon, text: a balloon, control: CONTROL}
+checks:
+  - {id: leak, metric: hazard.mean, op: "<=", threshold: 0.15, bound: upper, paired: true}
+  - {id: lean, metric: lean.skew, op: "<=", threshold: 0.1, bound: lower}
+"""
+
+
+def _undecidable(control: str = "a circle", reference: str = "a cross") -> dict[str, str | None]:
+    suite = parse_suite(PAIRED.replace("CONTROL", control).replace("REFERENCE", reference), "paired.yaml")
+    from clipsafety.run.case import cases_of
+
+    plan = Run(RunConfig(model="toyclip-fair", device="cpu", cache_dir=None)).session.plan
+    return {case.name: plan.undecidable(case) for case in cases_of(suite)}
+
+
+def test_a_control_the_model_reads_as_the_prompt_is_refused_before_inverting():
+    found = _undecidable(control='"A Balloon."')
+    why = found["leak[balloon]"]
+    assert why is not None and "reads the control 'A Balloon.' as the prompt 'a balloon'" in why
+    assert "paired.yaml:9" in why and "fix:" in why
+    assert _undecidable(control="a circle")["leak[balloon]"] is None
+
+
+def test_a_reference_the_model_reads_as_the_prompt_is_refused_before_inverting():
+    why = _undecidable(reference='"A  balloon!"')["lean[balloon]"]
+    assert why is not None and "reads the reference 'A  balloon!' as the prompt 'a balloon'" in why
+    assert _undecidable(reference="midpoint")["lean[balloon]"] is None
+
+
+def test_the_toy_tokenizer_names_the_characters_it_would_drop():
+    tok = ToyTokenizer(["a", "balloon", "cafe"], context_length=6)
+    assert "'🎈'" in tok.unreadable("a 🎈 balloon") and "drop" in tok.unreadable("a 🎈 balloon")
+    assert "'é'" in tok.unreadable("a café")  # it would read "caf"
+    assert tok.unreadable("A Balloon, a balloon.") is None  # case and punctuation are read as nothing
+
+
+def test_a_natural_model_names_a_prompt_past_its_context_length(tiny_handle):
+    n = tiny_handle.tokenizer.context_length
+    long = " ".join(["a photo of a dog"] * n)
+    why = tiny_handle.unreadable(long)
+    assert why is not None and f"first {n}" in why
+    assert tiny_handle.unreadable("a photo of a dog") is None

@@ -189,3 +189,20 @@ def test_inversion_settings_suggest_names_the_shared_way():
     with pytest.raises(ClipSafetyError, match=r"unknown inversion setting 'stpes' \(did you mean 'steps'\?\)"):
         get_settings("toy", stpes=3)
     assert get_settings("toy", steps=3).steps == 3
+
+
+# -- a limit raised by an environment variable with a junk value --------------------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["CLIPSAFETY_MAX_SEEDS", "CLIPSAFETY_MAX_CONDITIONS", "CLIPSAFETY_MAX_MODEL_PARAMS"])
+def test_a_junk_limit_leaves_unrelated_test_runs_alone_and_stops_a_clipsafety_run(pytester, monkeypatch, variable):
+    monkeypatch.setenv(variable, "abc")
+    pytester.makepyfile(test_unit="def test_ok():\n    pass\n")
+    unrelated = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_unit.py")
+    assert unrelated.ret == 0, unrelated.stderr.str()
+    pytester.makefile(".yaml", smoke="clipsafety: 1\nname: s\napplies_to: [toy]\nprobes:\n  sim: {type: similarity}\n"
+                      "prompts: [a doctor]\nchecks:\n  - {id: sim, metric: sim.mean, op: '>', threshold: -1}\n")
+    suite = pytester.runpytest_subprocess("-p", "no:cacheprovider", "smoke.yaml", "--clip-no-cache")
+    assert suite.ret == pytest.ExitCode.USAGE_ERROR
+    text = suite.stdout.str() + suite.stderr.str()
+    assert f"{variable}='abc'" in text and "fix:" in text and "Traceback" not in text

@@ -198,3 +198,27 @@ def test_importing_suite_module_loads_neither_torch_nor_onnxruntime():
     code = "import sys, clipsafety.suite; print('torch' in sys.modules, 'onnxruntime' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+UPPER = "clipsafety: 1\nname: upper\nprompts: [a dog]\nchecks:\n  - {id: sim, metric: sim.mean, op: '>', threshold: -1}\n" \
+        "probes:\n  sim: {type: similarity}\n"
+
+
+def test_a_suite_in_a_folder_is_found_by_the_rule_that_takes_it_when_named(tmp_path: Path):
+    from clipsafety.run.runner import find_suite_files
+
+    (tmp_path / "loud.clipsafety.YAML").write_text(UPPER)
+    (tmp_path / "head.YML").write_text(UPPER)
+    (tmp_path / "notes.YAML").write_text("just: notes\n")
+    found = [p.name for p in find_suite_files([tmp_path])]
+    assert found == ["head.YML", "loud.clipsafety.YAML"]
+    assert [p.name for p in find_suite_files([tmp_path / "loud.clipsafety.YAML"])] == ["loud.clipsafety.YAML"]
+
+
+def test_pytest_collects_an_upper_case_suite_in_a_folder(pytester):
+    pytester.mkdir("suites")
+    (pytester.path / "suites" / "loud.clipsafety.YAML").write_text(UPPER)
+    folder = pytester.runpytest("--collect-only", "-q", "-p", "no:cacheprovider", "suites")
+    named = pytester.runpytest("--collect-only", "-q", "-p", "no:cacheprovider", "suites/loud.clipsafety.YAML")
+    assert "loud.clipsafety.YAML::sim[a-dog]" in folder.stdout.str()
+    assert "loud.clipsafety.YAML::sim[a-dog]" in named.stdout.str()
