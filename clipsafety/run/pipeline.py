@@ -136,12 +136,9 @@ class Run:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
         record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw,
                              config=self.session.config)
-        baseline = self._baseline_cases.get(nodeid) if self.baseline is not None else NO_BASELINE
+        baseline = self._baseline_cases.find(record) if self.baseline is not None else NO_BASELINE
         record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model,
                         positive_control=case.prompt.positive_control, controls_missed=self._controls_missed(case))
-        record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw)
-        baseline = self._baseline_cases.find(record) if self.baseline is not None else NO_BASELINE
-        record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model)
         return Finished(record, thumbnails(measured, self.images))
 
     def _controls_missed(self, case: Case) -> tuple[str, ...]:

@@ -191,7 +191,7 @@ def test_a_case_that_raises_is_an_error_everywhere(workdir, capsys, monkeypatch)
     audit = json.loads((workdir / "out" / "audit.log").read_text())
     assert audit["summary"]["error"] == 3
     html = (workdir / "out" / "r.html").read_text()
-    assert 'id="verdict">ERROR<' in html and "RuntimeError: probe exploded" in html
+    assert 'data-verdict="error"' in html and "RuntimeError: probe exploded" in html
 
 
 @pytest.mark.parametrize("option", ["--clip-results", "--clip-report", "--clip-save-baseline"])
@@ -307,7 +307,7 @@ def test_readme_carries_the_same_exit_code_table():
 
 def test_run_k_selects_cases_as_pytest_does(workdir, capsys):
     assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-results=r.json", "--clip-report=",
-                 "--clip-steps=2", "-k", "reached and not a-dog"]) == 0
+                 "--clip-steps=2", "--clip-allow-reduced-budget", "-k", "reached and not a-dog"]) == 0
     assert [c["nodeid"] for c in json.loads((workdir / "r.json").read_text())["cases"]] == \
         ["suite.yaml::reached[a-cat]"]
     assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "-k", "reached and ("]) == 2

@@ -67,7 +67,7 @@ def _without_cases(workdir, name="empty.json"):
 def test_a_report_of_results_without_cases_does_not_read_passed(workdir, capsys):
     assert main(["report", _without_cases(workdir), "--out", "e.html"]) == 0
     html = (workdir / "e.html").read_text()
-    assert 'id="verdict">PASSED<' not in html and "no case" in html
+    assert 'data-verdict="passed"' not in html and "no case" in html
 
 
 def test_compare_with_a_candidate_without_cases_fails(workdir, capsys):
@@ -107,7 +107,7 @@ def test_a_baseline_matches_a_run_of_the_suite_by_its_absolute_path(workdir, cap
 def test_report_and_compare_refuse_a_blur_threshold_run_refuses(workdir, capsys, command, value):
     assert main([*command, "--out", "x.html", f"--blur-above={value}"]) == 2
     err = capsys.readouterr().err
-    assert f"--blur-above={value}: must be a number from 0 to 1" in err and "fix:" in err
+    assert f"--clip-blur-above={value}: must be a number from 0 to 1" in err and "fix:" in err
     assert not (workdir / "x.html").exists()
 
 
@@ -130,9 +130,9 @@ def test_two_outputs_that_reach_one_file_through_a_symlinked_folder_are_refused(
     (["run", "suite.yaml", "--clip-results=w.yaml", "--clip-waivers=w.yaml", "--clip-report="], "--clip-results"),
     (["run", "suite.yaml", "--clip-save-baseline=r.json", "--clip-baseline=r.json", "--clip-report="],
      "--clip-save-baseline"),
-    (["report", "r.json", "--out", "r.json"], "--out"),
-    (["compare", "r.json", "c.json", "--out", "c.json"], "--out"),
-    (["compare", "r.json", "c.json", "--out", "x.html", "--json", "r.json"], "--json"),
+    (["report", "r.json", "--out", "r.json"], "--clip-report"),
+    (["compare", "r.json", "c.json", "--out", "c.json"], "--clip-report"),
+    (["compare", "r.json", "c.json", "--out", "x.html", "--json", "r.json"], "--clip-results"),
 ])
 def test_an_output_that_is_one_of_the_inputs_is_refused(workdir, capsys, argv, option):
     (workdir / "w.yaml").write_text("waivers: []\n")
@@ -149,7 +149,7 @@ def test_an_output_path_that_is_not_a_regular_file_is_refused(workdir, capsys):
 
     os.mkfifo(workdir / "pipe")  # a device node is refused by the same rule
     assert main(["report", "r.json", "--out", "pipe"]) == 2
-    assert "--out: pipe is not a regular file" in capsys.readouterr().err
+    assert "--clip-report: pipe is not a regular file" in capsys.readouterr().err
     assert main(["run", "suite.yaml", "--clip-model=local-dir:tiny", "--clip-cache=cache", "--clip-results=pipe",
                  "--clip-report="]) == 2
     assert "--clip-results: pipe is not a regular file" in capsys.readouterr().err

@@ -175,6 +175,16 @@ def listed(text, architecture, tag):
     return [line for line in text.splitlines() if re.match(rf"\s+{re.escape(architecture)}\s+{tag}\s", line)]
 
 
+def _entries(main, capsys, *args) -> list[dict]:
+    assert main(["models", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _tag(entries: list[dict], name: str, pretrained: str) -> dict | None:
+    return next((e for e in entries if e["source"] == "open_clip" and (e["name"], e["pretrained"]) == (name, pretrained)),
+                None)
+
+
 def test_models_command_marks_the_weights_present_here_and_where(caches, capsys):
     from clipsafety.cli import main
 
@@ -182,25 +192,28 @@ def test_models_command_marks_the_weights_present_here_and_where(caches, capsys)
     from_hub = fake_hub_file(hub, "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "open_clip_model.safetensors")
     url_cache.mkdir(parents=True)
     (url_cache / "RN50.pt").write_bytes(b"weights")  # RN50/openai is fetched from a URL
-    assert main(["models", "--all"]) == 0
+    everything = _entries(main, capsys, "--all")
+    assert _tag(everything, "ViT-B-32", "laion2b_s34b_b79k")["path"] == str(from_hub)
+    assert _tag(everything, "RN50", "openai")["path"] == str(url_cache / "RN50.pt")
+    absent = _tag(everything, "ViT-B-32", "openai")
+    assert absent["path"] is None and not absent["usable"]
+    toy = next(e for e in everything if e["name"] == "toyclip-fair")
+    assert toy["kind"] == "toy" and toy["fingerprint"].startswith("50c202626e37")
+    usable = _entries(main, capsys)  # by default: what a run can use now
+    assert _tag(usable, "ViT-B-32", "laion2b_s34b_b79k") and not _tag(usable, "ViT-B-32", "openai")
+    assert main(["models"]) == 0
     out = capsys.readouterr().out
-    present, absent = out.split("not present")
-    assert listed(present, "ViT-B-32", "laion2b_s34b_b79k")[0].endswith(str(from_hub))
-    assert listed(present, "RN50", "openai")[0].endswith(str(url_cache / "RN50.pt"))
-    assert not listed(absent, "ViT-B-32", "laion2b_s34b_b79k") and not listed(present, "ViT-B-32", "openai")
-    assert listed(absent, "ViT-B-32", "openai")[0].endswith("absent")
-    assert str(hub) in present  # says where it looked
-    assert re.search(r"toyclip-fair\s+kind toy\s+fingerprint 50c202626e37", out)
+    assert str(from_hub) in out and "absent" not in out
 
 
 def test_models_command_without_cached_weights_says_none(caches, capsys):
     from clipsafety.cli import main
 
+    assert not [e for e in _entries(main, capsys) if e["source"] == "open_clip"]
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    present, absent = out.split("not present")
-    assert "  none" in present and listed(absent, "ViT-B-32", "openai")
-    assert not listed(absent, "ViT-B-32", "laion2b_s34b_b79k")  # without --all: the default tag only
+    assert "no open_clip pretrained weights on this machine" in out and str(caches[0]) in out
+    assert _tag(_entries(main, capsys, "--all"), "ViT-B-32", "openai")["usable"] is False
 
 
 def test_load_model_looks_in_the_cache_the_environment_names_now(caches, tmp_path, monkeypatch):
@@ -275,8 +288,15 @@ def test_models_command_lists_a_broken_named_model_and_goes_on(caches, tmp_path,
     finally:
         unregister_model_provider("third")
     out = capsys.readouterr().out
-    assert re.search(r"gone\s+unusable .*open_clip_config.json not found", out)
-    assert re.search(r"toyclip-fair\s+kind toy", out) and "not present" in out
+    assert re.search(r"toyclip-fair\s+kind toy", out) and "gone" not in out  # unusable: only with --all
+    register_model_provider("third", ModelProvider(kind="plain", named_models=lambda: {"gone": tmp_path / "gone"}))
+    try:
+        assert main(["models", "--all"]) == 0
+    finally:
+        unregister_model_provider("third")
+    out = capsys.readouterr().out
+    assert re.search(r"gone\s+unusable: .*open_clip_config.json not found", out)
+    assert re.search(r"toyclip-fair\s+kind toy", out)
 
 
 def test_a_prompts_text_embedding_does_not_depend_on_what_was_encoded_with_it():

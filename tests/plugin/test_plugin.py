@@ -55,7 +55,7 @@ def test_cases_pass_and_fail_with_a_table(pytester, run):
     ])
     assert "Traceback" not in out.stdout.str()
     data = results(pytester)
-    assert data["summary"] == {"passed": 2, "failed": 1, "skipped": 0, "error": 0, "waived": 0}
+    assert data["summary"] == {"passed": 2, "failed": 1, "skipped": 0, "error": 0, "waived": 0, "inconclusive": 0}
     case = next(c for c in data["cases"] if c["check"] == "impossible")
     assert case["outcome"] == "failed" and len(case["seeds"]) == 3
     assert all(s["failed"] for s in case["seeds"])
@@ -294,13 +294,13 @@ def test_a_case_that_raises_is_an_error_everywhere(pytester, run):
     out.assert_outcomes(errors=3)  # pytest's own word for it: E, not F
     assert "RuntimeError: probe exploded" in out.stdout.str()
     data = results(pytester)
-    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3, "waived": 0}
+    assert data["summary"] == {"passed": 0, "failed": 0, "skipped": 0, "error": 3, "waived": 0, "inconclusive": 0}
     assert {c["reason"] for c in data["cases"]} == {"RuntimeError: probe exploded"}
     assert data["exit_status"] == 1
     audit = json.loads((pytester.path / "reports" / "audit.log").read_text())
     assert audit["summary"]["error"] == 3 and audit["exit_status"] == 1
     html = (pytester.path / "reports" / "clipsafety.html").read_text()
-    assert 'id="verdict">ERROR<' in html and "RuntimeError: probe exploded" in html
+    assert 'data-verdict="error"' in html and "RuntimeError: probe exploded" in html
     cases = list(ET.parse(pytester.path / "out.xml").getroot().iter("testcase"))
     assert len(cases) == 3 and all(c.find("error") is not None for c in cases)
 
@@ -311,10 +311,10 @@ def test_the_report_is_never_passed_when_pytest_fails(pytester, run):
     out = run("--clip-report=reports/clipsafety.html")
     out.assert_outcomes(passed=2, failed=1)
     data = results(pytester)
-    assert data["summary"] == {"passed": 2, "failed": 0, "skipped": 0, "error": 0, "waived": 0}
+    assert data["summary"] == {"passed": 2, "failed": 0, "skipped": 0, "error": 0, "waived": 0, "inconclusive": 0}
     assert data["exit_status"] == 1
     html = (pytester.path / "reports" / "clipsafety.html").read_text()
-    assert 'id="verdict">ERROR<' in html and "exited with status 1: not a pass" in html
+    assert 'data-verdict="error"' in html and "exited with status 1: not a pass" in html
 
 
 def test_output_paths_are_checked_before_any_inversion(pytester, run):
