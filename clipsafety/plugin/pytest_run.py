@@ -353,12 +353,14 @@ class PluginRun:
         from ..stats import FEW_SEEDS
 
         config = self._run.config
-        m, level, expected = false_alarm_budget(config, self._run.records.values())
+        m, level, points, expected = false_alarm_budget(config, self._run.records.values())
         few = few_seed_checks(self._run.records.values())
+        gated_on_point = (f" and {plural(points, 'check')} gated on {'its' if points == 1 else 'their'} point "
+                          "value (each at most half the time)" if points else "")
         return (f"clipsafety: {plural(m, 'check')} fail{'s' if m == 1 else ''} only on evidence, "
                 f"each at {100 * level:.4g}% "
-                f"(--clip-familywise={config.familywise}): up to {expected:.2g} false alarms expected "
-                "on a fair model"
+                f"(--clip-familywise={config.familywise}){gated_on_point}: up to {expected:.2g} false alarms "
+                "expected on a fair model"
                 + (f"; more for the {few} with fewer than {FEW_SEEDS} seeds, whose intervals are wrong several "
                    "times as often as their level says (use more seeds)" if few else ""))
 

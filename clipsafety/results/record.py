@@ -338,7 +338,8 @@ class Provenance:
     encoder_passes: int = 0  # encoder forward+backward passes that made the run's images
     familywise: str = "none"  # the family-wise correction the run used (--clip-familywise)
     family_size: int = 0  # the run's cases that fail only on evidence
-    expected_false_alarms: float = 0.0  # at most, on a fair model, at the run's levels
+    point_gated_checks: int = 0  # the run's point-gated cases: each fails a fair model at most half the time
+    expected_false_alarms: float = 0.0  # at most, on a fair model, at the run's levels, point-gated cases included
     few_seed_checks: int = 0  # of those, gated on a bootstrap interval of under stats.FEW_SEEDS seeds
 
     def to_json(self) -> dict[str, Any]:
@@ -347,7 +348,7 @@ class Provenance:
                     suites={path: info.to_json() for path, info in self.suites.items()},
                     seeds_override=self.seeds_override, profile_override=self.profile_override,
                     encoder_passes=self.encoder_passes, familywise=self.familywise, family_size=self.family_size,
-                    expected_false_alarms=self.expected_false_alarms, few_seed_checks=self.few_seed_checks)
+                    point_gated_checks=self.point_gated_checks, expected_false_alarms=self.expected_false_alarms, few_seed_checks=self.few_seed_checks)
         return data
 
     @classmethod
@@ -363,6 +364,7 @@ class Provenance:
                    # absent in files from before the family-wise option
                    familywise=opt_text(v.key("familywise", optional=True)) or "none",
                    family_size=v.key("family_size", optional=True).nullable(optional_int) or 0,
+                   point_gated_checks=v.key("point_gated_checks", optional=True).nullable(optional_int) or 0,
                    expected_false_alarms=opt_number(v.key("expected_false_alarms", optional=True)) or 0.0,
                    few_seed_checks=v.key("few_seed_checks", optional=True).nullable(optional_int) or 0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import platform
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from ..results.conditions import ConditionRecord
 from ..results.files import encoder_passes
 from ..results.record import CaseRecord, ModelInfo, Provenance, SeedRecord, SuiteInfo
 from ..stats import (FEW_SEEDS, STATISTICS, expected_false_alarms, fails_only_on_evidence, family_level,
-                    family_tests)
+                    family_tests, point_gated)
 from ..suite import condition_label
 from .case import Case, Measurement, RunConfig
 from .reproduce import command_for
@@ -77,13 +77,24 @@ def _condition_record(measured: Measurement) -> ConditionRecord:
                            gated_value=_round(r.gated_value))
 
 
-def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> tuple[int, float, float]:
-    """(m, level, expected): the run's cases that fail only on evidence, the level each was decided at,
-    and the most false alarms they are expected to raise on a fair model."""
-    m = sum(family_tests(len(c.conditions)) for c in cases
-            if c.outcome != "skipped" and fails_only_on_evidence(c.op, c.bound))
+class FalseAlarmBudget(NamedTuple):
+    """The run's false alarms on a fair model: m tests that fail only on evidence, each decided at `level`,
+    `points` point-gated tests (each fails a fair model at most half the time), and the most false
+    alarms expected from both."""
+
+    m: int
+    level: float
+    points: int
+    expected: float
+
+
+def false_alarm_budget(config: RunConfig, cases: Iterable[CaseRecord]) -> FalseAlarmBudget:
+    """The run's false-alarm budget over the cases that were decided (skips raise none)."""
+    cases = [c for c in cases if c.outcome != "skipped"]
+    m = sum(family_tests(len(c.conditions)) for c in cases if fails_only_on_evidence(c.op, c.bound))
+    points = sum(family_tests(len(c.conditions)) for c in cases if point_gated(c.bound))
     level = family_level(config.level, m, config.familywise)
-    return m, level, expected_false_alarms(m, level)
+    return FalseAlarmBudget(m, level, points, expected_false_alarms(m, level, points))
 
 
 def few_seed_checks(cases: Iterable[CaseRecord]) -> int:
@@ -101,7 +112,7 @@ def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo]
     import torch
 
     cases = list(cases)
-    family_size, _, expected = false_alarm_budget(config, cases)
+    budget = false_alarm_budget(config, cases)
     return Provenance(
         clipsafety=__version__, torch=torch.__version__, open_clip=getattr(open_clip, "__version__", "?"),
         python=platform.python_version(), model=model, base_seed=config.base_seed,
@@ -109,9 +120,10 @@ def provenance(config: RunConfig, model: ModelInfo, suites: dict[str, SuiteInfo]
         started=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         finished=datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         duration_s=round(finished - started, 2), command=command, suites=dict(suites),
-        encoder_passes=encoder_passes(cases), familywise=config.familywise, family_size=family_size,
-        expected_false_alarms=round(expected, 6), few_seed_checks=few_seed_checks(cases))
+        encoder_passes=encoder_passes(cases), familywise=config.familywise, family_size=budget.m,
+        point_gated_checks=budget.points, expected_false_alarms=round(budget.expected, 6),
+        few_seed_checks=few_seed_checks(cases))
 
 
 
-__all__ = ["case_record", "false_alarm_budget", "few_seed_checks", "provenance"]
+__all__ = ["FalseAlarmBudget", "case_record", "false_alarm_budget", "few_seed_checks", "provenance"]

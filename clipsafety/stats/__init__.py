@@ -22,8 +22,8 @@ from __future__ import annotations
 from .anchors import ANCHOR_MIN_GAP, MIN_ROOM, anchor_min_gap, anchored, anchors_separated, room_scaled
 from .check import BOUNDS, CheckResult, evaluate_check, gate, paired_differences
 from .decidable import decidable
-from .family import (FAMILY_METHODS, FEW_SEEDS, bonferroni_level, expected_false_alarms, fails_only_on_evidence,
-                     family_level, family_tests)
+from .family import (FAMILY_METHODS, FEW_SEEDS, POINT_FALSE_ALARM, bonferroni_level, expected_false_alarms,
+                     fails_only_on_evidence, family_level, family_tests, point_gated)
 from .intervals import DEFAULT_LEVEL, Range, bootstrap_interval, direction, resamples_for, wilson_interval, z_for
 from .registry import (ANCHORED_RANGE, STATISTICS, Scale, Statistic, metric_range, per_seed_values,
                        point_and_interval, scale_for)
@@ -34,6 +34,7 @@ __all__ = [
     "BOUNDS",
     "DEFAULT_LEVEL",
     "FAMILY_METHODS",
+    "POINT_FALSE_ALARM",
     "STATISTICS",
     "CheckResult",
     "Range",
@@ -57,6 +58,7 @@ __all__ = [
     "gate",
     "metric_range",
     "paired_differences",
+    "point_gated",
     "per_seed_values",
     "point_and_interval",
     "resamples_for",

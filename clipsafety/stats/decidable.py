@@ -7,8 +7,11 @@ Wilson interval fails even with no seed above, since Wilson's upper end for
 
 Exact for the Wilson statistics: every possible count of seeds is tried. For
 the bootstrap statistics only what is certain is said: a threshold the metric
-cannot reach anywhere in its range, and a bound gated at 1 seed, where the
-bootstrap has no spread and the bound is the value itself.
+cannot reach anywhere in its range, a bound gated at 1 seed, where the
+bootstrap has no spread and the bound is the value itself, and a `max` or
+`min` at a family-wise level whose tail its bootstrap does not resolve at the
+seed count (`intervals.bootstrap_resolves`; `mean` and `skew` take a t
+interval there instead).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 from ..util.limits import MAX_SEEDS
 from .operators import OPERATORS
 from .intervals import DEFAULT_LEVEL, Range, wilson_bounds, z_for
-from .registry import STATISTICS, Statistic, metric_range, scale_for, values_range
+from .registry import STATISTICS, Statistic, metric_range, scale_for, unresolved_message, values_range
 
 
 def _gate_name(check: Any) -> str:
@@ -105,4 +108,6 @@ def decidable(
     if n_seeds < 2 and check.bound != "point":
         return (f"{_gate_name(check)} has no interval with 1 seed (the bound is the value itself); "
                 "it needs at least 2 seeds")
+    if stat.interval_at(level, n_seeds) == "none":
+        return f"{_gate_name(check)}: {unresolved_message(check.statistic, level, n_seeds)}"
     return None

@@ -19,6 +19,24 @@ interval's +-12.7 standard errors, and it misses the mean about a quarter of
 the time on each side; 2 seeds cannot give a 95% interval by resampling.
 bench/interval_coverage.py measures all of this (the interval-coverage study
 in docs/studies/).
+
+A resampling distribution also has a finest tail it follows: beyond about
+2^-n its outer percentiles are made of a few extreme resamples, not of the
+statistic's sampling distribution (the max of n values, resampled, stays at or
+below the sample's middle value with chance 2^-n; the mean cannot pass the
+sample's own extremes, however far its t interval reaches). A family-wise
+level asks for tails far out: Bonferroni over 9 checks at 95% wants 0.28%
+each side, which the expanded bootstrap turns into 1.2e-5 at 8 seeds, beyond
+2^-8 = 0.4%. There the measured lower ends lay above the true mean in 0.67%
+of draws, not 0.28% (a family of 9 such checks: about 6%, not 2.5%), while a t
+interval gave 0.17%. So a tail past 2^-n is not asked of the bootstrap
+(`bootstrap_resolves`): a mean-like statistic takes the t interval there, and
+any other bootstrap statistic cannot be decided at that level and seed count
+(`seeds_to_resolve` names the count it needs). The run's own 95% level keeps
+the bootstrap at any seed count: its 95% tail lies past 2^-n below 8 seeds,
+where the bootstrap was measured 2.8-3.5% (nominal 2.5%) at 5 to 7 seeds, and
+below 5 seeds the run names such checks (`family.FEW_SEEDS`). The family-wise
+study in docs/studies/ (bench/familywise.py) has the figures.
 """
 
 from __future__ import annotations
@@ -91,6 +109,27 @@ def expanded_tail(level: float, n: int) -> float:
     if n < 2:
         return (1.0 - level) / 2
     return NormalDist().cdf(-math.sqrt(n / (n - 1)) * t_for(level, n - 1))
+
+
+def bootstrap_resolves(level: float, n: int) -> bool:
+    """Whether the expanded bootstrap of n values reaches the tail `level` asks for (module docstring):
+    at the run's level always; beyond it, when the expanded tail is at least 2^-n."""
+    return level <= DEFAULT_LEVEL or n < 2 or expanded_tail(level, n) >= 2.0 ** -n
+
+
+def seeds_to_resolve(level: float, upto: int = 1000) -> int | None:
+    """The fewest values whose bootstrap resolves `level` (None when none up to `upto` do)."""
+    return next((n for n in range(2, upto + 1) if bootstrap_resolves(level, n)), None)
+
+
+def t_interval(values: Sequence[float] | np.ndarray, confidence: float = DEFAULT_LEVEL) -> Range:
+    """Student t interval of the mean of `values` at `confidence` (the value itself for one value)."""
+    arr = as_values(values)
+    mean = float(arr.mean())
+    if arr.size == 1:
+        return mean, mean
+    half = t_for(confidence, arr.size - 1) * float(arr.std(ddof=1)) / math.sqrt(arr.size)
+    return mean - half, mean + half
 
 
 def resamples_for(level: float, n: int | None = None) -> int:

@@ -26,6 +26,12 @@ would give paired checks another method than unpaired ones, it assumes normal
 differences, and at 2 seeds (t = 12.7) it spans any range. The bootstrap's
 under-coverage at few seeds is corrected the same way for every check: its
 percentiles are expanded to the t interval's width (see `intervals`).
+
+A family-wise level can ask for a tail the bootstrap does not resolve at its
+seed count (`intervals.bootstrap_resolves`). There a mean-like statistic
+(`mean`, `skew`: a mean over seeds) takes the Student t interval of its mean,
+and the other bootstrap statistics (`max`, `min`) cannot be decided:
+`evaluate` refuses them, and `decidable` names them before anything runs.
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .intervals import DEFAULT_LEVEL, Range, abs_interval, bootstrap_interval, direction, wilson_bounds, z_for
+from ..util.errors import ProbeError
+from .intervals import (DEFAULT_LEVEL, Range, abs_interval, bootstrap_interval, bootstrap_resolves, direction,
+                        seeds_to_resolve, t_interval, wilson_bounds, z_for)
 
 # Anchored readouts: 0 = low anchor, 1 = high anchor, centred on 0.5, unbounded.
 ANCHORED_RANGE: Range = (-math.inf, math.inf)
@@ -91,6 +99,14 @@ class Statistic:
     counts: Counter | None = None  # wilson: which seeds count toward the share
     centred: bool = False  # a skew: distance from the scale's centre, with a direction
     needs_above: bool = False
+    mean_like: bool = False  # `reduce` is the mean: a t interval can stand in where the bootstrap cannot reach
+
+    def interval_at(self, level: float, n: int) -> str:
+        """The interval this statistic uses at `level` with n seeds: "wilson", "bootstrap", "t", or
+        "none" when the bootstrap does not resolve the level and no t interval applies."""
+        if self.interval_method != "bootstrap" or bootstrap_resolves(level, n):
+            return self.interval_method
+        return "t" if self.mean_like else "none"
 
     def estimate_scale(self, scale: Scale) -> Scale:
         return SHARE_SCALE if self.interval_method == "wilson" else scale
@@ -115,7 +131,11 @@ class Statistic:
             return self.from_count(k, values.size, scale, level)
         if self.interval_method == "bootstrap":
             estimate = float(self.reduce(values))
-            interval = bootstrap_interval(values, self.reduce, n_resamples, level, seed)
+            method = self.interval_at(level, values.size)
+            if method == "none":
+                raise ProbeError(unresolved_message(self.name, level, values.size))
+            interval = (t_interval(values, level) if method == "t"
+                        else bootstrap_interval(values, self.reduce, n_resamples, level, seed))
             return self.summarise(estimate, interval, scale)
         raise ValueError(f"statistic {self.name!r}: unknown interval method {self.interval_method!r}")
 
@@ -133,6 +153,14 @@ class Statistic:
         return values
 
 
+def unresolved_message(statistic: str, level: float, n: int) -> str:
+    """Why a bootstrap statistic cannot be decided at `level` with n seeds, and the seeds it needs."""
+    need = seeds_to_resolve(level)
+    return (f"`{statistic}` has no honest {level:.4g} interval at {n} seeds: its bootstrap does not reach the "
+            f"{(1 - level) / 2:.2g} tail that level asks for (about 2^-{n} is the finest it follows)"
+            + (f"; it needs {need} seeds" if need else ""))
+
+
 def _above(values: np.ndarray, scale: Scale, above: float | None) -> np.ndarray:
     if above is None:
         raise ValueError("frac_above needs `above`")
@@ -146,13 +174,13 @@ def _above_centre(values: np.ndarray, scale: Scale, above: float | None) -> np.n
 STATISTICS: dict[str, Statistic] = {
     s.name: s
     for s in (
-        Statistic("mean", "bootstrap", "mean over seeds", reduce=np.mean),
+        Statistic("mean", "bootstrap", "mean over seeds", reduce=np.mean, mean_like=True),
         Statistic("max", "bootstrap", "largest value over seeds (HEIM's expected max)", reduce=np.max),
         Statistic("min", "bootstrap", "smallest value over seeds", reduce=np.min),
         Statistic("frac_above", "wilson", "fraction of seeds whose value is above `above`",
                   counts=_above, needs_above=True),
         Statistic("skew", "bootstrap", "|mean - centre| / half-range, with its direction",
-                  reduce=np.mean, centred=True),
+                  reduce=np.mean, centred=True, mean_like=True),
         Statistic("count_skew", "wilson", "|fraction above the centre - 0.5| * 2, with its direction",
                   counts=_above_centre, centred=True),
     )

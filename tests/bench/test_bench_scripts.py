@@ -221,6 +221,20 @@ def test_interval_coverage_prints_a_row_per_distribution_and_seed_count(capsys):
     assert all(row.count("/") == 3 for row in rows)  # lower / upper for each of the three methods
 
 
+def test_familywise_prints_none_and_bonferroni_per_seed_count(capsys):
+    familywise = bench_module("familywise")
+    assert familywise.main(["--families", "3", "--seeds", "8", "--checks", "3"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 8 |")]
+    assert [row.split(" | ")[1] for row in rows] == ["none", "bonferroni"]
+
+
+def test_anchor_spread_prints_a_row_per_separation_noise(capsys):
+    spread = bench_module("anchor_spread")
+    assert spread.main(["--draws", "5", "--seeds", "8"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "%" in line]
+    assert len(rows) == 4
+
+
 def _row(world: str, word: str, rate: float, outcome: str, kind: str = "role") -> dict:
     return {"world": world, "kind": kind, "word": word, "rate": rate, "outcome": outcome, "value": 0.5,
             "interval": [0.4, 0.6], "reason": None, "gap": 0.01, "shows": False}

@@ -259,7 +259,8 @@ checks:
 """
 
 
-@pytest.mark.parametrize("familywise, level, expected", [("none", 0.95, 0.05), ("bonferroni", 0.975, 0.025)])
+# expected: the 2 evidence cases at their level, plus the 2 point-gated cases at half each
+@pytest.mark.parametrize("familywise, level, expected", [("none", 0.95, 1.05), ("bonferroni", 0.975, 1.025)])
 def test_the_familywise_setting_sets_the_level_and_the_expected_false_alarms(
         tiny, tmp_path, monkeypatch, familywise, level, expected):
     run, results = _run(tiny, tmp_path, monkeypatch, FAMILY, familywise=familywise)
@@ -267,7 +268,7 @@ def test_the_familywise_setting_sets_the_level_and_the_expected_false_alarms(
     assert [c.level for c in evidence] == [pytest.approx(level)] * 2
     assert [c.level for c in results.cases if c.check == "point"] == [0.95] * 2  # not in the family
     prov = results.provenance
-    assert (prov.familywise, prov.family_size) == (familywise, 2)
+    assert (prov.familywise, prov.family_size, prov.point_gated_checks) == (familywise, 2, 2)
     assert prov.expected_false_alarms == pytest.approx(expected)
     assert prov.few_seed_checks == 2  # the 2 evidence cases are a mean's bootstrap over 3 seeds
     assert Results.from_json(json.loads(results_bytes(results))).provenance == prov

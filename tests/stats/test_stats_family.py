@@ -7,13 +7,18 @@ import pytest
 
 from clipsafety.stats import (
     FAMILY_METHODS,
+    POINT_FALSE_ALARM,
     bonferroni_level,
+    decidable,
     evaluate_check,
     expected_false_alarms,
     fails_only_on_evidence,
     family_level,
+    point_gated,
 )
+from clipsafety.stats.intervals import bootstrap_resolves, seeds_to_resolve, t_interval
 from clipsafety.suite import Check
+from clipsafety.util.errors import ProbeError
 
 
 def test_expected_false_alarms_is_one_sided():
@@ -64,3 +69,47 @@ def test_gating_on_the_failing_side_bound_holds_false_alarms_near_the_expectatio
     assert _false_alarms("lower", level=0.99) < on_evidence / 2
     assert _false_alarms("point") > 70
     assert _false_alarms("upper") > 180
+
+
+def test_point_gated_checks_count_at_half_each_in_the_expected_false_alarms():
+    assert POINT_FALSE_ALARM == 0.5
+    assert expected_false_alarms(2, 0.95, points=3) == pytest.approx(0.05 + 1.5)
+    assert point_gated("point") and not point_gated("lower")
+    with pytest.raises(ValueError):
+        expected_false_alarms(1, 0.95, points=-1)
+
+
+def test_a_point_gated_check_fails_a_fair_model_at_most_half_the_time():
+    """The bound POINT_FALSE_ALARM counts: at the threshold about half fail; inside it, fewer."""
+    at_line = _false_alarms("point")
+    assert at_line <= 200 * POINT_FALSE_ALARM * 1.2
+
+
+BONFERRONI_9 = 1 - 0.05 / 9
+
+
+def test_the_bootstrap_resolves_the_run_level_and_family_levels_only_with_enough_seeds():
+    assert bootstrap_resolves(0.95, 4) and bootstrap_resolves(0.95, 8)
+    assert not bootstrap_resolves(BONFERRONI_9, 8)
+    assert bootstrap_resolves(BONFERRONI_9, 16)
+    assert seeds_to_resolve(BONFERRONI_9) == 13
+
+
+def test_a_mean_like_check_takes_the_t_interval_where_the_bootstrap_cannot_reach():
+    values = np.random.default_rng(3).normal(0.1, 0.1, 8)
+    check = Check(id="c", probe="lean", statistic="skew", op="<=", threshold=0.1, bound="lower")
+    r = evaluate_check(check, values, range(8), value_range=(-1.0, 1.0), level=BONFERRONI_9)
+    lo, hi = t_interval(values, BONFERRONI_9)
+    assert r.interval == (pytest.approx(max(0.0, lo)), pytest.approx(hi))
+    at_run_level = evaluate_check(check, values, range(8), value_range=(-1.0, 1.0), level=0.95)
+    assert at_run_level.interval[1] < hi  # the bootstrap's, far narrower
+
+
+def test_a_max_at_an_unresolved_family_level_is_refused_with_the_seeds_it_needs():
+    check = Check(id="c", probe="nsfw", statistic="max", op="<=", threshold=0.8, bound="lower")
+    why = decidable(check, 8, (0.0, 1.0), level=BONFERRONI_9)
+    assert why and "it needs 13 seeds" in why
+    assert decidable(check, 16, (0.0, 1.0), level=BONFERRONI_9) is None
+    assert decidable(check, 8, (0.0, 1.0), level=0.95) is None
+    with pytest.raises(ProbeError, match="needs 13 seeds"):
+        evaluate_check(check, np.linspace(0, 0.5, 8), range(8), level=BONFERRONI_9)
