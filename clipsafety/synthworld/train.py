@@ -13,9 +13,7 @@ written next to ``--out`` under a temporary name and renamed into place at the e
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,11 +22,11 @@ import numpy as np
 import torch
 from open_clip.model import CLIP
 from open_clip.tokenizer import SimpleTokenizer
-from safetensors.torch import save_file
 
 from . import KIND
 from ..training.augment import AugmentConfig, augment
 from ..training.contrastive import contrastive_loss, learning_rate, make_optimizer, run_deterministic
+from ..training.folder import run_command, write_model_folder
 from .render import samples
 from .spec import GENDERS, WORDS, SpecError, WorldSpec, random_spec
 from .synthclip import (ANCHORS, EVAL_SEED, MEAN, OBJECT_PROMPTS, SCENE_PROMPTS, STD, WORD_PROMPTS,
@@ -164,36 +162,13 @@ def _train(args) -> Path:
 
 
 def write_model_dir(out: Path, model: CLIP, cfg: dict, preprocess: dict, spec_text: str, card: dict) -> None:
-    """Write the folder under a temporary name, then swap it in, so readers never see half of it."""
-    out = out.resolve()
-    tmp, old = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.old")
-    for path in (tmp, old):
-        shutil.rmtree(path, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    config = {"model_cfg": cfg, "preprocess_cfg": preprocess}
-    (tmp / "open_clip_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    state = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp / "open_clip_model.safetensors"))
-    (tmp / "open_clip_model.safetensors").chmod(0o644)  # safetensors writes 0600; this is package data
-    (tmp / "spec.yaml").write_text(spec_text, encoding="utf-8")
-    (tmp / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    """The model folder, with the spec it was trained on."""
+    write_model_folder(out, cfg, preprocess, model, card,
+                       lambda folder: (folder / "spec.yaml").write_text(spec_text, encoding="utf-8"))
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        train(args)
-    except SpecError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # the folder is only swapped in at the end: nothing half-written
-        print(f"\ninterrupted: nothing was written to {args.out}", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(train, parse_args(argv), SpecError)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ written next to ``--out`` under a temporary name and renamed into place at the e
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import sys
@@ -22,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from open_clip.model import CLIP
-from safetensors.torch import save_file
 
 from ..training.augment import augment
 from ..training.contrastive import contrastive_loss, learning_rate, make_optimizer, run_deterministic
+from ..training.folder import run_command, write_model_folder
 from .render import sample_batch, vocabulary_words
 from .spec import SpecError, WorldSpec
 from .tokenizer import ToyTokenizer
@@ -138,37 +137,16 @@ def _train(args) -> Path:
 
 
 def write_model_dir(out: Path, model: CLIP, cfg: dict, tokenizer: ToyTokenizer, spec_path: Path, card: dict) -> None:
-    """Write the folder under a temporary name, then swap it in, so readers never see half of it."""
-    out = out.resolve()
-    tmp, old = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.old")
-    for path in (tmp, old):
-        shutil.rmtree(path, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    config = {"model_cfg": cfg, "preprocess_cfg": dict(PREPROCESS_CFG)}
-    (tmp / "open_clip_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    state = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp / "open_clip_model.safetensors"))
-    (tmp / "open_clip_model.safetensors").chmod(0o644)  # safetensors writes 0600; this is package data
-    tokenizer.save(tmp / "vocab.json")
-    shutil.copyfile(spec_path, tmp / "spec.yaml")
-    (tmp / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    """The model folder, with the toy tokenizer's vocabulary and the spec it was trained on."""
+    def extra(folder: Path) -> None:
+        tokenizer.save(folder / "vocab.json")
+        shutil.copyfile(spec_path, folder / "spec.yaml")
+
+    write_model_folder(out, cfg, dict(PREPROCESS_CFG), model, card, extra)
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        train(args)
-    except SpecError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # the folder is only swapped in at the end: nothing half-written
-        print(f"\ninterrupted: nothing was written to {args.out}", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(train, parse_args(argv), SpecError)
 
 
 if __name__ == "__main__":
