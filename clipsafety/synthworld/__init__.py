@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..training.bundled import model_folders
+
 from .oracles import gender_of, object_scores, present_objects, woman_share
 from .render import OBJECTS, Sample, caption_texts, sample, sample_batch, samples
 from .spec import ADJECTIVES, PROFESSIONS, WORDS, SpecError, WorldSpec, random_spec
@@ -35,11 +37,7 @@ BUNDLED = ("synthclip-fair", "synthclip-biased")  # what train.py is run to writ
 
 def bundled_models() -> dict[str, Path]:
     """Name -> folder of every model present in the package (folders holding a card.json)."""
-    if not MODEL_DIR.is_dir():
-        return {}
-    # dot-folders are train.py's half-written temporaries
-    return {p.name: p for p in sorted(MODEL_DIR.iterdir())
-            if not p.name.startswith(".") and (p / "card.json").is_file()}
+    return model_folders(MODEL_DIR)
 
 
 def bundled_model_dir(name: str) -> Path:

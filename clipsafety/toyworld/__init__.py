@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..training.bundled import model_folders
+
 from .oracles import colour_bias_score, dominant_colour, hazard_score, shape_of
 from .render import render, render_shape, sample, sample_batch
 from .spec import PALETTE_HUES, SHAPES, SpecError, WorldSpec
@@ -27,11 +29,7 @@ _LAZY = {"ToyTokenizer": "tokenizer", "load_toy_model": "toyclip", "zero_shot_ac
 
 def bundled_models() -> dict[str, Path]:
     """Name -> folder of every model shipped in the package (folders holding a card.json)."""
-    if not MODEL_DIR.is_dir():
-        return {}
-    # dot-folders are train.py's half-written temporaries
-    return {p.name: p for p in sorted(MODEL_DIR.iterdir())
-            if not p.name.startswith(".") and (p / "card.json").is_file()}
+    return model_folders(MODEL_DIR)
 
 
 def bundled_model_dir(name: str) -> Path:
