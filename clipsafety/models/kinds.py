@@ -13,12 +13,10 @@ verdict for a natural CLIP (clipsafety.gate.coverage).
 
 from __future__ import annotations
 
+# The kind of suites a model of each kind runs (a suite's applies_to names these). Model kinds:
 # "toy": a toy-world model (bundled, or trained with clipsafety.toyworld.train);
 # "synthetic": a natural-vocabulary model of the synthetic world (clipsafety.synthworld.train);
 # "natural": a CLIP trained on natural images.
-MODEL_KINDS: tuple[str, ...] = ("natural", "synthetic", "toy")
-
-# The kind of suites a model of each kind runs (a suite's applies_to names these).
 SUITES_FOR: dict[str, str] = {"natural": "natural", "synthetic": "natural", "toy": "toy"}
 # The kinds a suite may apply to: a synthetic model runs the natural suites.
 SUITE_KINDS: tuple[str, ...] = tuple(sorted(set(SUITES_FOR.values())))
@@ -32,4 +30,4 @@ def runs_suites_of(model_kind: str, applies_to) -> bool:
     return model_kind in applies_to or SUITES_FOR.get(model_kind, model_kind) in applies_to
 
 
-__all__ = ["DEFAULT_PROFILE", "MODEL_KINDS", "SUITES_FOR", "SUITE_KINDS", "runs_suites_of"]
+__all__ = ["DEFAULT_PROFILE", "SUITES_FOR", "SUITE_KINDS", "runs_suites_of"]

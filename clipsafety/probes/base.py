@@ -42,7 +42,7 @@ class ImageReader(typing.Protocol):
     def images(self, text: str, seeds: list[int] | None = None) -> list[Any]:
         """One InversionResult per seed (default: the text's own seeds)."""
 
-    def measured(self, probe: "Probe", text: str, seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
+    def measured(self, text: str, seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
         """The probe's `measure` of the text's images, memoised, with the images."""
 
 
@@ -102,10 +102,10 @@ class Probe:
              seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
         """Per-seed values of `text` and the images they were read on: the text's own images, placed between
         the anchors' readouts when the probe has anchors (AnchorError when they cannot be told apart)."""
-        values, results = reader.measured(self, text, seeds)
+        values, results = reader.measured(text, seeds)
         if anchors:
-            low, _ = reader.measured(self, anchors[0])
-            high, _ = reader.measured(self, anchors[1])
+            low, _ = reader.measured(anchors[0])
+            high, _ = reader.measured(anchors[1])
             try:  # the separation floor is a share of the probe's own range, not the anchored one
                 values = anchored(values, low, high, value_range=type(self).value_range, seed=reader.base_seed)
             except (ValueError, ClipSafetyError) as err:

@@ -37,8 +37,7 @@ class SuiteReader:
     def images(self, text: str, seeds: list[int] | None = None) -> list[InversionResult]:
         return self._measure.images.results(self._suite, text, seeds, self._condition)
 
-    def measured(self, probe: Probe, text: str, seeds: list[int] | None = None
-                 ) -> tuple[np.ndarray, list[InversionResult]]:
+    def measured(self, text: str, seeds: list[int] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
         return self._measure.raw_values(self._suite, self._key, text, seeds, self._condition)
 
 

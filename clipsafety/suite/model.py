@@ -101,7 +101,7 @@ class Suite:
     name: str
     description: str
     version: int
-    applies_to: tuple[str, ...]  # model kinds (clipsafety.models.kinds.MODEL_KINDS)
+    applies_to: tuple[str, ...]  # suite kinds (clipsafety.models.kinds.SUITE_KINDS)
     inversion: InversionSpec
     probes: dict[str, ProbeSpec]
     prompts: list[Prompt]
