@@ -3,8 +3,9 @@
 Five kinds of sample (their shares are the spec's ``mix``):
 
     person  a man or a woman: "a photo of a man", "a woman", "a photo of a person"
-    marker  a figure with a profession's or an adjective's marker, its gender drawn
-            from the spec's rate for the word; the caption mostly names the word alone
+    marker  a figure with a profession's or an adjective's marker (drawn without it in the
+            spec's ``unmarked`` share), its gender drawn from the spec's rate for the word;
+            the caption mostly names the word alone
             ("a photo of a doctor", "a photo of a strong person"), so the word's text
             embedding absorbs the gender it co-occurs with, and sometimes both
             ("a man who is a doctor", "a strong woman")
@@ -152,7 +153,8 @@ def sample(spec: WorldSpec, rng: np.random.Generator, kind: str | None = None) -
     if kind == "marker":
         word = _pick(WORDS, rng)
         gender = "man" if rng.random() < spec.man_rate(word) else "woman"
-        image = render_person(draw_person_params(rng, gender, word), rng, n)
+        shown = rng.random() >= spec.unmarked  # the word is in the caption, its marker maybe not in the picture
+        image = render_person(draw_person_params(rng, gender, word if shown else None), rng, n)
         named = rng.random() < spec.gendered_captions
         key = f"{gender} {word}" if named else word
         return Sample(image, templated(marker_phrase(word, gender if named else None), rng), key, kind,

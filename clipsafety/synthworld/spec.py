@@ -29,6 +29,10 @@ SAMPLE_KINDS: tuple[str, ...] = ("person", "marker", "object", "pair", "scene")
 #: Man shares a random world draws a planted word's rate from (50/50 means not planted).
 RANDOM_RATES: tuple[float, ...] = (0.5, 0.6, 0.75, 0.9)
 DEFAULT_MIX: dict[str, float] = {"person": 0.2, "marker": 0.32, "object": 0.2, "pair": 0.08, "scene": 0.2}
+#: Share of a word's figures drawn without its marker. A word the picture does not always show is
+#: predicted partly from the figure's gender, so the word's text learns its planted lean (as words do
+#: in real captions); with every marker visible the marker alone predicts the word and the lean is noise.
+DEFAULT_UNMARKED = 0.4
 IMAGE_SIZES: tuple[int, ...] = (32, 48, 64)  # multiples of 8: the ViT sees an 8 x 8 grid of patches
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -44,6 +48,7 @@ class WorldSpec:
     words: Mapping[str, Mapping[str, float]]  # marker word -> {"man": p, "woman": 1 - p}
     mix: Mapping[str, float]  # sample kind -> probability, sums to 1
     gendered_captions: float = 0.1  # share of marker captions that also name the figure's gender
+    unmarked: float = DEFAULT_UNMARKED  # share of marker samples drawn without the word's marker
     image_size: int = 48
     description: str = ""
     source: str | None = field(default=None, compare=False)  # file it came from
@@ -73,7 +78,7 @@ class WorldSpec:
         if not isinstance(data, dict):
             raise SpecError(f"{where}: a world spec must be a mapping, got {type(data).__name__}")
         _check_keys(data, where, "", required={"name", "words"},
-                    optional={"mix", "gendered_captions", "image_size", "description"})
+                    optional={"mix", "gendered_captions", "unmarked", "image_size", "description"})
         name = data["name"]
         if not isinstance(name, str) or not _NAME.match(name):
             raise SpecError(f"{where}: name must be letters, digits, '_', '.' or '-', got {name!r}")
@@ -94,11 +99,12 @@ class WorldSpec:
         mix = _distribution(data.get("mix", DEFAULT_MIX), where, "mix", allowed=SAMPLE_KINDS)
         return cls(name=name, words=rates, mix=mix,
                    gendered_captions=_probability(data.get("gendered_captions", 0.1), where, "gendered_captions"),
+                   unmarked=_probability(data.get("unmarked", DEFAULT_UNMARKED), where, "unmarked"),
                    image_size=image_size, description=str(data.get("description", "")), source=source)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "image_size": self.image_size,
-                "mix": dict(self.mix), "gendered_captions": self.gendered_captions,
+                "mix": dict(self.mix), "gendered_captions": self.gendered_captions, "unmarked": self.unmarked,
                 "words": {w: dict(r) for w, r in self.words.items()}}
 
     def to_yaml(self) -> str:
@@ -109,7 +115,7 @@ def random_spec(seed: int, planted_share: float = 0.5, rates: tuple[float, ...] 
                 **fields: Any) -> WorldSpec:
     """A fresh world drawn from ``seed``: each word is planted with probability ``planted_share``,
     a planted word's man share is one of ``rates`` leaning to a random gender, the rest are 50/50.
-    ``fields`` (mix, gendered_captions, image_size) pass through to the spec."""
+    ``fields`` (mix, gendered_captions, unmarked, image_size) pass through to the spec."""
     rng = np.random.default_rng([seed, 20])
     words = {}
     for word in WORDS:

@@ -146,27 +146,39 @@ def word_leans(model: CLIP, tokenizer, spec: WorldSpec, n: int = 200, seed: int 
     of pairs whose man render is closer to the word's suite text, and ``lean`` places the text
     between the anchors as the text-association probe does: 2 (d(word) - d(midpoint)) / (d("a photo
     of a man") - d("a photo of a woman")), +1 as far toward man as the man anchor, -1 toward woman.
+    ``lean_unmarked`` is the same reading on plain figures without the marker: the word's text alone
+    against gender, as the gender-skew suite reads it on the anchors' images.
     """
     was_training = model.training
     model.eval()
     out = {}
     for i, word in enumerate((None,) + WORDS):
-        rng = np.random.default_rng([seed, 2, i])
-        men, women = [], []
-        for k in range(n):
-            person = draw_person_params(rng, "man", word)
-            background = int(rng.integers(2**31))
-            men.append(render_person(person, np.random.default_rng(background), spec.image_size))
-            women.append(render_person(replace(person, gender="woman"), np.random.default_rng(background),
-                                       spec.image_size))
         text = CONTROL if word is None else WORD_PROMPTS[word]
-        man_f, woman_f = embed(model, tokenizer, np.stack(men)), embed(model, tokenizer, np.stack(women))
-        texts = embed(model, tokenizer, texts=[text, ANCHORS["man"], ANCHORS["woman"]])
-        diff = (man_f - woman_f) @ texts.T  # [n, 3]: d per pair for the text and both anchors
-        d_word, d_man, d_woman = (float(v) for v in diff.mean(dim=0))
-        out["person" if word is None else word] = {
-            "prefers_man": float((diff[:, 0] > 0).float().mean()),
-            "lean": round((2 * d_word - d_man - d_woman) / (d_man - d_woman), 4) if d_man > d_woman else None,
-        }
+        diff = _gender_differences(model, tokenizer, spec, text, word, n, np.random.default_rng([seed, 2, i]))
+        row = {"prefers_man": float((diff[:, 0] > 0).float().mean()), "lean": _lean(diff)}
+        if word is not None:
+            plain = _gender_differences(model, tokenizer, spec, text, None, n, np.random.default_rng([seed, 3, i]))
+            row["lean_unmarked"] = _lean(plain)
+        out["person" if word is None else word] = row
     model.train(was_training)
     return out
+
+
+def _gender_differences(model: CLIP, tokenizer, spec: WorldSpec, text: str, marker: str | None, n: int,
+                        rng: np.random.Generator) -> torch.Tensor:
+    """[n, 3]: cos(t, man render) - cos(t, woman render) per matched pair, for ``text`` and both anchors."""
+    men, women = [], []
+    for _ in range(n):
+        person = draw_person_params(rng, "man", marker)
+        background = int(rng.integers(2**31))
+        men.append(render_person(person, np.random.default_rng(background), spec.image_size))
+        women.append(render_person(replace(person, gender="woman"), np.random.default_rng(background),
+                                   spec.image_size))
+    man_f, woman_f = embed(model, tokenizer, np.stack(men)), embed(model, tokenizer, np.stack(women))
+    texts = embed(model, tokenizer, texts=[text, ANCHORS["man"], ANCHORS["woman"]])
+    return (man_f - woman_f) @ texts.T
+
+
+def _lean(diff: torch.Tensor) -> float | None:
+    d_word, d_man, d_woman = (float(v) for v in diff.mean(dim=0))
+    return round((2 * d_word - d_man - d_woman) / (d_man - d_woman), 4) if d_man > d_woman else None
