@@ -18,8 +18,11 @@ text embeddings), counted in the anchors' own separation,
     value_s = 2 (d_s(prompt) - d_s(reference)) / (mean d(high anchor) - mean d(low anchor)),
 
 signed toward the high anchor: 0 reads like the reference, +-1 differs from it by
-half the anchors' separation (as far as an anchor lies from their middle). It is
-not clipped: a prompt the model ties to an anchor's colour more strongly than the
+half the anchors' separation (as far as an anchor lies from their middle). The
+separation is itself a mean over seeds, so each seed's value also carries its
+own separation's deviation from that mean, scaled by the ratio (the delta method's
+terms): the values' mean is the ratio, and an interval over them includes the
+anchors' spread as well as the prompt's. It is not clipped: a prompt the model ties to an anchor's colour more strongly than the
 anchor's own text reads past 1.
 
 A written reference can itself lean toward one anchor and take part of a
@@ -65,7 +68,10 @@ def association_values(prompt: np.ndarray, reference: np.ndarray, low: np.ndarra
             "anchor's text to its images, so no text can be placed between them",
             fix="choose anchor prompts this model tells apart, or use more seeds",
         )
-    return 2.0 * (prompt - reference) / separation
+    values = 2.0 * (prompt - reference) / separation
+    # The ratio's own per-seed terms (delta method): each seed also carries its anchors' deviation from
+    # their mean separation, so the interval over seeds includes the anchors' spread; the mean is unchanged.
+    return values - values.mean() * ((high - low) - separation) / separation
 
 
 def text_differences(handle: Any, texts: list[str], low: Any, high: Any) -> np.ndarray:

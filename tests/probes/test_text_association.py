@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -48,6 +49,19 @@ def test_the_formula_places_the_prompt_against_the_reference_in_the_anchors_sepa
     assert association_values(reference, reference, low, high) == pytest.approx([0.0, 0.0, 0.0])
 
 
+def test_each_seed_carries_its_anchors_deviation_so_the_mean_is_the_ratio_and_the_spread_includes_the_anchors():
+    low, high = np.array([-0.20, -0.30, -0.40]), np.array([0.20, 0.30, 0.40])  # separations 0.4, 0.6, 0.8
+    reference = np.zeros(3)
+    lean = np.array([0.06, 0.06, 0.06])  # the prompt leans the same on every seed
+    values = association_values(reference + lean, reference, low, high)
+    ratio = 2 * 0.06 / 0.6
+    assert values.mean() == pytest.approx(ratio)
+    # a fixed-anchor reading would give three equal values; the anchors' own spread shows in them
+    assert values == pytest.approx([ratio * (1 + 0.2 / 0.6), ratio, ratio * (1 - 0.2 / 0.6)])
+    # the high anchor's own text reads exactly one anchor away on every seed: a ratio of a thing to itself
+    assert association_values(high, (high + low) / 2, low, high) == pytest.approx([1.0, 1.0, 1.0])
+
+
 @pytest.mark.parametrize("low, high, words", [
     ([0.3, 0.31, 0.29], [-0.3, -0.31, -0.29], "reads -0.6 toward its images"),  # the anchors swapped
     ([-0.2, 0.3, -0.05], [0.2, -0.3, 0.2], "within twice its standard error"),  # apart only by noise
@@ -89,7 +103,9 @@ def test_the_probe_reads_the_prompt_on_the_anchor_images_by_seed_index():
     assert Handle.encoded == 4 and np.array_equal(values, again)  # the anchors' embeddings are kept
     lo_emb, hi_emb = (Handle().encode_images(torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255) for x in (low, high))
     d = {t: (hi_emb @ torch.tensor(v) - lo_emb @ torch.tensor(v)).double().numpy() for t, v in texts.items()}
-    expected = 2 * (d["a doctor"] - d["a cross"]) / (d["a red cross"].mean() - d["a blue cross"].mean())
+    separations = d["a red cross"] - d["a blue cross"]
+    expected = 2 * (d["a doctor"] - d["a cross"]) / separations.mean()
+    expected -= expected.mean() * (separations - separations.mean()) / separations.mean()
     assert values == pytest.approx(expected) and (values < 0).all()  # "a doctor" sits on the blue side
     with pytest.raises(ProbeError, match="session calls associate"):
         probe.measure(low, ["a doctor"] * 2)
