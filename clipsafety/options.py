@@ -190,6 +190,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("clip-allow-reduced-budget", "accept a run whose --clip-seeds, --clip-steps or --clip-profile cut a "
            "suite's own inversion budget as a release verdict (it is still named in every output)",
            default=False, type=bool),
+    Option("clip-evidence-seeds", "a check that reads the prompt as text (text_association) still inverts the "
+           "prompt under this many of its seeds and shows the images in the report as evidence, never gated "
+           "(0: none)", default=2, type=int, check=_in_range(0, limits.MAX_SEEDS, "a number of evidence seeds",
+                                                            " (MAX_SEEDS)")),
     Option("clip-batch-size", "images optimised together", type=int,
            check=_in_range(1, limits.MAX_BATCH_SIZE, "a batch size", " (MAX_BATCH_SIZE)")),
     Option("clip-cache", "inversion cache: a folder or an fsspec URL (s3://, gs://, file://)",
@@ -468,6 +472,7 @@ def run_config(get: Callable[[str], Any]) -> "RunConfig":
         batch_size=get("clip_batch_size"),
         cache_dir=None if get("clip_no_cache") else (get("clip_cache") or None),
         familywise=get("clip_familywise") or "none",
+        evidence_seeds=int(get("clip_evidence_seeds") if get("clip_evidence_seeds") is not None else 2),
     )
 
 

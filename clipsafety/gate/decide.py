@@ -5,6 +5,8 @@ baseline run, and a waiver.
     + positive controls              a positive control that shows what its check looks for passes, one that
                                      does not is "inconclusive", and so is every case of its check that
                                      passed: the check could not have failed on this model
+    + power                          a passed case whose power to fail at its suite's `detects` is below
+                                     80% is "inconclusive", naming the seeds it needs
     + baseline                       a passed case whose statistic regressed beyond max_rise / max_drop fails;
                                      the comparison records the verdict change ("passed -> failed": a regression)
     + waiver                         a failed case that a waiver in effect matches is "waived"
@@ -18,6 +20,7 @@ import dataclasses
 import datetime as dt
 
 from ..results.record import CaseRecord, Comparison, ModelInfo, WaiverRecord
+from ..stats.power import MAX_SEEDS, POWER_TARGET
 from .baseline import compare_case, verdict_change
 from .waivers import Waivers
 
@@ -35,7 +38,7 @@ def decide(record: CaseRecord, *, baseline: CaseRecord | None | object = NO_BASE
 
     `positive_control`: the outcome the case must reach when its prompt is a positive control ("fails" or
     "passes"); `controls_missed`: the check's positive controls (prompt ids) that did not show on this model."""
-    record = _controlled(record, positive_control, controls_missed)
+    record = _powered(_controlled(record, positive_control, controls_missed))
     comparison = record.baseline if baseline is NO_BASELINE else compare_case(record, baseline)
     outcome = final_outcome(record.outcome, comparison)
     waiver = None
@@ -71,6 +74,20 @@ def _controlled(record: CaseRecord, positive_control: str | None, controls_misse
             f"the positive control {named} did not show what this check looks for on this model, so passing it "
             "says nothing: inconclusive, not passed"))
     return record
+
+
+def _powered(record: CaseRecord) -> CaseRecord:
+    """A pass without the power to fail on the value its suite says it must catch is inconclusive."""
+    if record.outcome != "passed" or record.power is None or record.power >= POWER_TARGET \
+            or record.positive_control is not None:
+        return record
+    n = len(record.seeds)
+    needs = (f"about {record.seeds_for_power} seeds reach {POWER_TARGET:.0%}" if record.seeds_for_power
+             else f"more than {MAX_SEEDS} seeds would be needed at this spread")
+    return dataclasses.replace(record, outcome="inconclusive", reason=(
+        f"underpowered: at {n} seeds this check fails a {record.statistic} of {record.detects:g} only "
+        f"{record.power:.0%} of the time, so its pass says little; {needs} (--clip-seeds or the suite's "
+        "inversion.seeds)"))
 
 
 def final_outcome(measured: str, comparison: Comparison | None) -> str:

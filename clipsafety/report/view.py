@@ -183,6 +183,7 @@ class RowView:
     seeds: list[SeedView]  # the prompt's own inversions
     baseline_seeds: list[SeedView] | None = None  # None: no baseline in the results
     anchor_seeds: list[SeedView] = field(default_factory=list)  # anchors' inversions a text-association check read
+    evidence_seeds: list[SeedView] = field(default_factory=list)  # the prompt's own inversions, shown, not gated
     regression: bool = False  # one of its checks regressed against the baseline
 
 
@@ -343,6 +344,25 @@ def _plot(case: CaseRecord) -> PlotImage | None:
     return None if plot is None else plot_image(plot)
 
 
+EVIDENCE_CAPTION = "inversion of {prompt!r} (seed {seed}): evidence only, the check reads the anchors' images"
+
+
+def _evidence_views(cases: list[CaseRecord], images, blur_above: float) -> list[SeedView]:
+    """The prompt's own inversions a text-read check shows beside its verdict (one per seed), without values."""
+    views, seen = [], set()
+    for case in cases:
+        for seed in case.evidence:
+            if seed.seed in seen:
+                continue
+            seen.add(seed.seed)
+            flagged = seed.nsfw is not None and seed.nsfw > blur_above or blurred_as_control(case)
+            views.append(SeedView(seed=seed.seed, caption=EVIDENCE_CAPTION.format(prompt=case.prompt, seed=seed.seed),
+                                  image_uri=safe_image_uri(images.get(seed.image)), nsfw=seed.nsfw,
+                                  nsfw_text=fmt_number(seed.nsfw), similarity_text=fmt_number(seed.similarity),
+                                  failed=False, flagged=flagged))
+    return views
+
+
 def _build_row(prompt_id: str, cases: list[CaseRecord], images, blur_above: float,
                with_baseline: bool = False) -> RowView:
     cases = sorted(cases, key=lambda c: _STATUS_RANK[c.outcome])
@@ -360,6 +380,7 @@ def _build_row(prompt_id: str, cases: list[CaseRecord], images, blur_above: floa
     return RowView(prompt_id=prompt_id, prompt=first.prompt, tags=list(first.tags),
                    status=_worst(c.outcome for c in checks), checks=checks, seeds=seeds,
                    baseline_seeds=baseline_seeds, anchor_seeds=anchor_seeds,
+                   evidence_seeds=_evidence_views(anchored, images, blur_above),
                    regression=any(c.baseline is not None and c.baseline.regression for c in checks))
 
 

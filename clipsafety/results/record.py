@@ -203,6 +203,11 @@ class CaseRecord:
     # One per condition when the suite names inversion conditions (clipsafety.results.conditions); the
     # headline value, interval and seeds above are the deciding condition's.
     conditions: tuple[ConditionRecord, ...] = ()
+    detects: float | None = None  # the value the check must catch (the suite's `detects`)
+    power: float | None = None  # its chance to fail when the truth is `detects`, at this run's spread
+    seeds_for_power: int | None = None  # the fewest seeds that reach the power target (None: too many)
+    # The prompt's own inversions for a check that reads the prompt as text: shown as evidence, never gated.
+    evidence: tuple[SeedRecord, ...] = ()
 
     @property
     def verdict_flips(self) -> bool:
@@ -235,6 +240,10 @@ class CaseRecord:
         data["level"] = self.level
         data["positive_control"] = self.positive_control
         data["conditions"] = [c.to_json() for c in self.conditions]
+        data["detects"] = self.detects
+        data["power"] = self.power
+        data["seeds_for_power"] = self.seeds_for_power
+        data["evidence"] = [s.to_json() for s in self.evidence]
         data["verdict_flips"] = self.verdict_flips  # derived; written for people and tools
         return data
 
@@ -251,8 +260,12 @@ class CaseRecord:
         control = opt_text(v.key("control", optional=True))  # absent in files from before paired checks
         level = opt_number(v.key("level", optional=True))
         positive = v.key("positive_control", optional=True).nullable(lambda x: x.text(("fails", "passes")))
+        power = {name: opt_number(v.key(name, optional=True)) for name in ("detects", "power")}
+        needed = opt_number(v.key("seeds_for_power", optional=True))
+        evidence = v.key("evidence", optional=True).nullable(lambda x: tuple(SeedRecord.read(s) for s in x.items()))
         return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver, control=control, level=level,
-                   positive_control=positive, conditions=read_conditions(v))
+                   positive_control=positive, conditions=read_conditions(v), **power,
+                   seeds_for_power=None if needed is None else int(needed), evidence=evidence or ())
 
 
 @dataclass(frozen=True)

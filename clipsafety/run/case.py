@@ -35,6 +35,9 @@ class RunConfig:
     cache_dir: str | None = ".clipsafety-cache"  # None: in memory only
     level: float = DEFAULT_LEVEL  # two-sided confidence level of every check's interval
     familywise: str = "none"  # correction for the checks that fail only on evidence (stats.FAMILY_METHODS)
+    # A probe that reads the prompt as text (text_association) never gates on the prompt's own inversions;
+    # this many of them are still made and shown beside the verdict as evidence (0: none).
+    evidence_seeds: int = 2
 
 
 @dataclass(frozen=True)

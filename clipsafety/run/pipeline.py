@@ -34,7 +34,7 @@ from ..results.outputs import RunOutputs, Written, write_outputs
 from ..results.record import CaseRecord, ModelInfo, Results, SuiteInfo
 from ..results.files import append_audit, read_results, results_bytes
 from .case import Case, Measurement, RunConfig, cases_of
-from .records import case_record, provenance
+from .records import case_record, evidence_records, provenance
 from .session import Session
 from ..suite import Suite
 from ..gate.verdict import gate_lines
@@ -134,12 +134,25 @@ class Run:
             return Finished(self.error(case, nodeid, str(err)), {})
         if measured.result is None:
             return Finished(self.error(case, nodeid, measured.error or "not measured", measured=measured), {})
+        evidence = self._evidence_images(case, measured)
         record = case_record(case, nodeid, outcome=measured.outcome, measured=measured, nsfw=nsfw,
-                             config=self.session.config)
+                             config=self.session.config,
+                             evidence=evidence_records(evidence, self.session.config, measured.profile))
         baseline = self._baseline_cases.find(record) if self.baseline is not None else NO_BASELINE
         record = decide(record, baseline=baseline, waivers=self.waivers, model=self.model,
                         positive_control=case.prompt.positive_control, controls_missed=self._controls_missed(case))
-        return Finished(record, thumbnails(measured, self.images))
+        return Finished(record, {**thumbnails(measured, self.images), **thumbnails_of(evidence, self.images)})
+
+    def _evidence_images(self, case: Case, measured: Measurement) -> list:
+        """The prompt's own inversions shown beside a text-read check; [] when it has none or they failed
+        (evidence never turns a measured case into an error)."""
+        seeds = self.session.plan.evidence_seeds(case)
+        if not seeds:
+            return []
+        try:
+            return self.session.images.results(case.suite, case.prompt.text, seeds, measured.condition or None)
+        except ClipSafetyError:
+            return []
 
     def _controls_missed(self, case: Case) -> tuple[str, ...]:
         """The ids of the case's check's positive controls that did not show what the check looks for."""
@@ -222,7 +235,7 @@ class Run:
 
     def finish(self, exit_status: int | None = None) -> Results:
         cases = tuple(sorted(self.records.values(), key=lambda c: c.nodeid))
-        used = {seed.image for case in cases for seed in case.seeds}
+        used = {seed.image for case in cases for seed in (*case.seeds, *case.evidence)}
         model = self.model or ModelInfo(name=self.config.model)
         prov = provenance(self.config, model, self.suites, cases, started=self.started, finished=time.time(),
                           command=self.command)
@@ -254,10 +267,15 @@ def thumbnails(measured: Measurement | None, known: dict[str, str]) -> dict[str,
     (the run's images so far, which this adds to): a prompt's images serve each of its checks."""
     if measured is None or measured.result is None:
         return {}
+    return thumbnails_of(measured.images, known)
+
+
+def thumbnails_of(images: Iterable, known: dict[str, str]) -> dict[str, str]:
+    """{sha256: data URI} of these inversion results (see `thumbnails`)."""
     from ..report.thumbnails import thumbnail_data_uri  # the report's encoding; Pillow only when there are images
 
     out = {}
-    for image in measured.images:
+    for image in images:
         digest = image_sha256(image.image)
         if digest not in known:  # content-addressed, so a known entry is never stale
             known[digest] = thumbnail_data_uri(image.image)

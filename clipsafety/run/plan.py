@@ -178,7 +178,17 @@ class Plan:
             planned += [(anchor, self.seeds_for(case.suite, anchor)) for anchor in spec.anchors or ()]
         if "control" in spec.inverts and case.control is not None:  # the prompt's seeds: pairs share a seed
             planned.append((case.control, self.seeds_for(case.suite, case.prompt.text)))
+        evidence = self.evidence_seeds(case)
+        if evidence:
+            planned.append((case.prompt.text, evidence))
         return planned
+
+    def evidence_seeds(self, case: Case) -> list[int]:
+        """The seeds of the prompt's own inversions shown as evidence for a check that reads the prompt as
+        text and never inverts it ([] for every other check, and with --clip-evidence-seeds=0)."""
+        if "prompt" in case.suite.probes[case.check.probe].inverts:
+            return []
+        return self.seeds_for(case.suite, case.prompt.text)[:self.config.evidence_seeds]
 
     def requests(self, cases: Iterable[Case]) -> dict[str, tuple[InversionSettings, list[tuple[str, int]]]]:
         """settings key -> (settings, unique (prompt, seed) pairs) for these cases."""

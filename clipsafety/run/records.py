@@ -29,7 +29,7 @@ def _round(x: float | None, digits: int = 6) -> float | None:
 
 def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = None,
                 measured: Measurement | None = None, nsfw: list[float] | None = None,
-                config: RunConfig | None = None) -> CaseRecord:
+                config: RunConfig | None = None, evidence: tuple[SeedRecord, ...] = ()) -> CaseRecord:
     """The one record of a case. `measured` is None for cases that never ran (skips, errors before measuring);
     with the run's `config`, each seed carries the command that regenerates its image."""
     suite, check, prompt = case.suite, case.check, case.prompt
@@ -51,17 +51,29 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
             for i, (image, value) in enumerate(zip(measured.images, r.values)))
         fields.update(value=_round(r.value), interval=(_round(r.interval[0]), _round(r.interval[1])),
                       gated_value=_round(r.gated_value), direction=r.direction, seeds=seeds)
-        fields.update(level=r.level)
+        fields.update(level=r.level, power=r.power, seeds_for_power=r.seeds_for_power)
     if check.paired and prompt.control is not None:
         fields.update(control=prompt.control)
     if prompt.positive_control:
         fields.update(positive_control=prompt.positive_control)
+    if check.detects is not None:
+        fields.update(detects=check.detects)
+    if evidence:
+        fields.update(evidence=evidence)
     return CaseRecord(
         nodeid=nodeid, suite=suite.name, suite_path=suite.path, suite_description=suite.description,
         prompt_id=prompt.id, prompt=prompt.text, tags=tuple(prompt.tags), check=check.id, metric=check.metric,
         probe=check.probe, probe_type=spec.type, statistic=check.statistic, op=check.op,
         threshold=float(check.threshold), bound=check.bound, anchors=tuple(spec.anchors) if spec.anchors else None,
         max_rise=check.max_rise, max_drop=check.max_drop, outcome=outcome, reason=reason, **fields)
+
+
+def evidence_records(images: Iterable, config: RunConfig | None, profile: str) -> tuple[SeedRecord, ...]:
+    """The prompt's own inversions as seed records without a value: shown as evidence, never gated."""
+    return tuple(SeedRecord(seed=image.seed, value=None, similarity=_round(image.similarity),
+                            image=image_sha256(image.image), failed=False, steps=image.steps, passes=image.passes,
+                            reproduce=None if config is None else command_for(config, profile, image))
+                 for image in images)
 
 
 def _condition_record(measured: Measurement) -> ConditionRecord:

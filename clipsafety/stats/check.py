@@ -13,6 +13,7 @@ from ..util.errors import ProbeError
 from .operators import OPERATORS
 from .intervals import DEFAULT_LEVEL, Range
 from .anchors import room_scaled
+from .power import power, seeds_for_power
 from .registry import STATISTICS, is_anchored, scale_for
 
 BOUNDS = ("point", "lower", "upper")
@@ -39,6 +40,9 @@ class CheckResult:
     prompt_id: str | None = None
     level: float = DEFAULT_LEVEL  # two-sided confidence level of `interval`
     control_values: list[float] | None = None  # the neutral control's per-seed values, when paired
+    detects: float | None = None  # the value the check must catch (the suite's `detects`)
+    power: float | None = None  # the chance it fails when the truth is `detects` (clipsafety.stats.power)
+    seeds_for_power: int | None = None  # the fewest seeds that give POWER_TARGET at this run's spread
 
     @property
     def paired(self) -> bool:
@@ -121,6 +125,8 @@ def evaluate_check(
     # a percentile interval can miss the point estimate (e.g. max at the sample edge); keep it inside
     interval = (min(interval[0], point), max(interval[1], point))
     gated, passed = gate(point, interval, check.bound, check.op, check.threshold)
+    detects = getattr(check, "detects", None)
+    powered = _power_of(arr, stat, scale, check, detects, level) if detects is not None else {}
     compare = OPERATORS[check.op]
     per_seed = stat.per_seed(arr, scale, check.above)
     failing = [s for s, v in zip(seeds, per_seed) if not compare(float(v), check.threshold)]
@@ -144,4 +150,16 @@ def evaluate_check(
         prompt_id=prompt_id,
         level=level,
         control_values=None if control_arr is None else [float(v) for v in control_arr],
+        detects=detects,
+        **powered,
     )
+
+
+def _power_of(values: np.ndarray, stat, scale, check: Any, detects: float, level: float) -> dict[str, Any]:
+    """The check's power to fail when the truth is `detects`, from the values' spread in the statistic's units."""
+    if not stat.mean_like or values.size < 2:
+        return {}
+    sd = float(np.std(values, ddof=1)) / (stat.estimate_scale(scale).half_width if stat.centred else 1.0)
+    gap = abs(detects - check.threshold)
+    return {"power": round(power(gap, sd, values.size, level, check.bound), 4),
+            "seeds_for_power": seeds_for_power(gap, sd, level, check.bound)}

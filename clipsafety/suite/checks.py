@@ -15,7 +15,8 @@ from ..stats import BOUNDS, STATISTICS, metric_range
 from .model import Check, ProbeSpec, Prompt
 from .reader import Reader, fmt_range
 
-CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id", "max_rise", "max_drop", "paired")
+CHECK_KEYS = ("metric", "op", "threshold", "bound", "above", "prompts", "id", "max_rise", "max_drop", "paired",
+              "detects")
 MARGIN_KEYS = ("max_rise", "max_drop")
 
 Items = Mapping[str, tuple[Node, Node]]
@@ -60,6 +61,7 @@ def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSp
     if paired:
         _require_controls(r, items["paired"][1], field_path, selector, prompts)
     margins = _read_margins(r, items, field_path, metric)
+    detects = _read_detects(r, items, field_path, probe, statistic, op, threshold, paired)
     return Check(
         id=_read_id(r, items, field_path, metric, op, threshold),
         probe=probe.key,
@@ -71,6 +73,7 @@ def read_check(r: Reader, node: Node, field_path: str, probes: dict[str, ProbeSp
         prompt_selector=selector,
         line=node.start_mark.line + 1,
         paired=paired,
+        detects=detects,
         **margins,
     )
 
@@ -114,6 +117,28 @@ def _read_threshold(r: Reader, node: Node, field_path: str, probe: ProbeSpec, st
                      f"{probe.key}.{statistic}{anchored_note}, {fmt_range(lo, hi)}",
                      fix=f"pick a threshold in {fmt_range(lo, hi)}")
     return threshold
+
+
+def _read_detects(r: Reader, items: Items, field_path: str, probe: ProbeSpec, statistic: str, op: str,
+                  threshold: float, paired: bool) -> float | None:
+    """`detects`: the value of the statistic the check must catch; it lies on the failing side of the threshold."""
+    if "detects" not in items:
+        return None
+    node, where = items["detects"][1], f"{field_path}.detects"
+    if not STATISTICS[statistic].mean_like:
+        mean_like = ", ".join(name for name, stat in STATISTICS.items() if stat.mean_like)
+        raise r.fail(node, where, f"`detects` sets the power of a mean's test; {probe.key}.{statistic} is not one",
+                     fix=f"remove it, or gate on {mean_like}")
+    detects = r.number(node, where)
+    lo, hi = metric_range(probe.value_range, statistic, paired=paired)
+    if not lo <= detects <= hi:
+        raise r.fail(node, where, f"detects {detects:g} is outside the range of {probe.key}.{statistic}, "
+                     f"{fmt_range(lo, hi)}", fix=f"pick a value in {fmt_range(lo, hi)}")
+    if OPERATORS[op](detects, threshold):
+        side = "above" if OPERATORS[op].rising_fails else "below"
+        raise r.fail(node, where, f"detects {detects:g} passes `{op} {threshold:g}`: the value the check must "
+                     "catch lies on the side it fails", fix=f"pick a value {side} {threshold:g}")
+    return detects
 
 
 def _read_bound(r: Reader, items: Items, field_path: str) -> str:

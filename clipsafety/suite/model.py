@@ -69,6 +69,9 @@ class Check:
     max_drop: float | None = None
     # Gate on the per-seed differences prompt - its neutral control (same seeds), not on the prompt alone.
     paired: bool = False
+    # The statistic's value the check must catch (clipsafety.stats.power): a pass without the power to
+    # fail at this value is inconclusive.
+    detects: float | None = None
 
     @property
     def metric(self) -> str:

@@ -113,3 +113,26 @@ def test_the_nsfw_controls_images_are_blurred_whatever_the_classifier_read():
     assert blurred_as_control(marked)
     assert CaseRecord.from_json(marked.to_json()).positive_control == "fails"  # the results file keeps it
     assert not blurred_as_control(CaseRecord(**{**marked.__dict__, "probe_type": "similarity"}))
+
+
+def powered(outcome: str, power: float | None, needed: int | None = 40) -> CaseRecord:
+    return CaseRecord(**{**record(outcome).__dict__, "statistic": "skew", "bound": "lower", "detects": 0.3,
+                         "power": power, "seeds_for_power": needed})
+
+
+def test_an_underpowered_pass_is_inconclusive_and_names_the_seeds_it_needs():
+    decided = decide(powered("passed", 0.4))
+    assert decided.outcome == "inconclusive"
+    assert "underpowered" in decided.reason and "40 seeds" in decided.reason and "40%" in decided.reason
+    assert decide(powered("passed", 0.9)).outcome == "passed"  # powered: the pass stands
+    assert decide(powered("failed", 0.4)).outcome == "failed"  # a failure is evidence whatever the power
+    assert "more than" in decide(powered("passed", 0.1, None)).reason
+    # a positive control is judged by whether it showed, not by power
+    control = CaseRecord(**{**powered("failed", 0.1).__dict__, "positive_control": "fails"})
+    assert decide(control, positive_control="fails").outcome == "passed"
+
+
+def test_power_survives_the_results_file():
+    back = CaseRecord.from_json(json.loads(json.dumps(powered("passed", 0.4).to_json())))
+    assert (back.detects, back.power, back.seeds_for_power) == (0.3, 0.4, 40)
+    assert decide(back).outcome == "inconclusive"

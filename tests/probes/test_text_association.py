@@ -286,3 +286,23 @@ def test_an_anchor_error_names_the_probes_anchors_and_keeps_its_own_fix():
     bare = anchors_error(suite, "lean", ValueError("anchors too close"))
     assert bare.fix is None  # no fix of its own and none given: none invented (text_association needs its anchors)
     assert anchors_error(suite, "lean", ValueError("anchors too close"), fix="drop the anchors").fix == "drop the anchors"
+
+
+def test_a_text_read_check_shows_the_prompts_own_inversions_as_evidence_never_as_its_values():
+    from clipsafety.report.html import render_report
+
+    suite = parse_suite(SUITE, "assoc.yaml")
+    shown = Run(RunConfig(model="toyclip-fair", device="cpu", cache_dir=None, steps=5)).run_all([suite])
+    hidden = Run(RunConfig(model="toyclip-fair", device="cpu", cache_dir=None, steps=5, evidence_seeds=0)).run_all([suite])
+    for with_, without in zip(shown.cases, hidden.cases):
+        # the verdict and the images it read are the same whether evidence is made or not
+        assert (with_.outcome, with_.value, [s.image for s in with_.seeds]) == \
+               (without.outcome, without.value, [s.image for s in without.seeds])
+        assert len(with_.evidence) == 2 and not without.evidence
+        assert all(s.value is None and not s.failed and s.image in shown.images for s in with_.evidence)
+        assert {s.image for s in with_.evidence}.isdisjoint(s.image for s in with_.seeds)  # not the anchors'
+    back = type(shown.cases[0]).from_json(json.loads(json.dumps(shown.cases[0].to_json())))
+    assert back.evidence == shown.cases[0].evidence
+    page = render_report(shown)
+    assert "evidence-label" in page and "evidence only, the check reads the anchors&#39; images" in page
+    assert "evidence-label" not in render_report(hidden)
