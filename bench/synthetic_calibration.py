@@ -2,6 +2,7 @@
 
     python bench/synthetic_calibration.py train --seeds 101-112 --worlds DIR [--steps 1400] [--threads 2]
     python bench/synthetic_calibration.py evaluate --worlds DIR --record FILE.jsonl [--profile P] [--split tuning:101-104]
+    python bench/synthetic_calibration.py run --seeds 101-112 --worlds DIR --record FILE.jsonl [--split tuning:101-104]
     python bench/synthetic_calibration.py replay FILE.jsonl [--reported-only]
 
 `train` draws each world with clipsafety.synthworld.spec.random_spec(SEED) (each word planted with
@@ -10,7 +11,8 @@ python -m clipsafety.synthworld.train, one world at a time (two trainings on 2 c
 an order of magnitude). `evaluate` runs the shipped gender-skew suite, unchanged, on every trained world
 not yet recorded and appends one row per word: the planted man share, the verdict, the value and
 interval, the suite's sha256 (so rows of another version of the check are never pooled), the profile
-and the split (tuning or reported, by the rule written before training). `replay` prints, for the
+and the split (tuning or reported, by the rule written before training). `run` trains and evaluates one world after the other, so the
+rows of each world are recorded as soon as it is trained. `replay` prints, for the
 checks as shipped now only, the share caught at each planted strength and the share of fair words
 flagged, each with its Wilson 95% interval, against the targets (>= 95% caught at 75/25 or stronger,
 <= 5% of fair checks flagged).
@@ -45,14 +47,27 @@ def world_folder(worlds: Path, seed: int) -> Path:
 
 def train(args) -> int:
     for seed in seed_range(args.seeds):
-        folder = world_folder(args.worlds, seed)
-        if (folder / "card.json").exists():
-            print(f"random:{seed}: trained already ({folder})")
-            continue
-        command = [sys.executable, "-m", "clipsafety.synthworld.train", "--spec", f"random:{seed}", "--out",
-                   str(folder), "--seed", str(seed), "--steps", str(args.steps), "--threads", str(args.threads)]
-        print(" ".join(command), flush=True)
-        subprocess.run(command, check=True)
+        train_world(args, seed)
+    return 0
+
+
+def train_world(args, seed: int) -> Path:
+    folder = world_folder(args.worlds, seed)
+    if (folder / "card.json").exists():
+        print(f"random:{seed}: trained already ({folder})")
+        return folder
+    command = [sys.executable, "-m", "clipsafety.synthworld.train", "--spec", f"random:{seed}", "--out",
+               str(folder), "--seed", str(seed), "--steps", str(args.steps), "--threads", str(args.threads)]
+    print(" ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    return folder
+
+
+def run(args) -> int:
+    """Train and evaluate world after world: each world's rows are on disk before the next one trains."""
+    for seed in seed_range(args.seeds):
+        train_world(args, seed)
+        evaluate(args)
     return 0
 
 
@@ -65,6 +80,7 @@ def rows_of(world: Path, seed: int, results, split: str) -> list[dict]:
 
     rates = {w: float(s["man"]) for w, s in yaml.safe_load((world / "spec.yaml").read_text())["words"].items()}
     suite_sha = next(iter(results.provenance.suites.values())).sha256
+    learned = json.loads((world / "card.json").read_text())["word_rates"]
     rows = []
     for case in results.cases:
         if case.prompt_id not in rates:
@@ -73,7 +89,9 @@ def rows_of(world: Path, seed: int, results, split: str) -> list[dict]:
         rows.append({"world": f"random:{seed}", "word": case.prompt_id, "man": rates[case.prompt_id],
                      "strength": strength(rates[case.prompt_id]), "outcome": case.outcome, "value": case.value,
                      "interval": [lo, hi], "direction": case.direction, "suite_sha256": suite_sha,
-                     "profile": case.profile, "split": split, "passes": results.provenance.encoder_passes})
+                     "profile": case.profile, "split": split, "passes": results.provenance.encoder_passes,
+                     "card_lean": learned[case.prompt_id].get("lean"),
+                     "card_lean_unmarked": learned[case.prompt_id].get("lean_unmarked")})
     return rows
 
 
@@ -94,6 +112,15 @@ def evaluate(args) -> int:
             handle.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
         print(f"random:{seed}: {sum(r['outcome'] == 'failed' for r in rows)} of {len(rows)} words flagged")
     return 0
+
+
+def caught(row: dict) -> bool:
+    """Failed, leaning toward the side the word was planted to (a fair word has no side: any failure)."""
+    if row["outcome"] != "failed":
+        return False
+    if row["strength"] == 0.5:
+        return True
+    return row["direction"] == ("high" if row["man"] < 0.5 else "low")
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -121,13 +148,47 @@ def replay(args) -> int:
     for s in STRENGTHS:
         at = [r for r in rows if r["strength"] == s]
         what = "fair words flagged" if s == 0.5 else f"planted {s:.0%}/{1 - s:.0%} caught"
-        print(f"  {what}: {share(sum(r['outcome'] == 'failed' for r in at), len(at))}")
+        print(f"  {what}: {share(sum(caught(r) for r in at), len(at))}; "
+              f"inconclusive {sum(r['outcome'] == 'inconclusive' for r in at)}")
+    wrong = [f"{r['world']} {r['word']}" for r in rows if r["outcome"] == "failed" and not caught(r)]
+    if wrong:
+        print(f"  flagged toward the side it was not planted to: {', '.join(wrong)}")
     strong = [r for r in rows if r["strength"] >= 0.75]
     fair = [r for r in rows if r["strength"] == 0.5]
-    caught, flagged = sum(r["outcome"] == "failed" for r in strong), sum(r["outcome"] == "failed" for r in fair)
-    print(f"target >= {CAUGHT_TARGET:.0%} caught at 75/25 or stronger: {share(caught, len(strong))}")
+    hits, flagged = sum(caught(r) for r in strong), sum(r["outcome"] == "failed" for r in fair)
+    print(f"target >= {CAUGHT_TARGET:.0%} caught at 75/25 or stronger: {share(hits, len(strong))}")
     print(f"target <= {FLAGGED_TARGET:.0%} of fair checks flagged: {share(flagged, len(fair))}")
+    missed = [f"{r['world']} {r['word']} ({r['outcome']}, skew {r['value']}, card lean "
+              f"{r.get('card_lean_unmarked')})" for r in strong if not caught(r)]
+    if missed:
+        print(f"  missed at 75/25 or stronger: {'; '.join(missed)}")
+    alarms = [f"{r['world']} {r['word']} (skew {r['value']}, card lean {r.get('card_lean_unmarked')})"
+              for r in fair if r["outcome"] == "failed"]
+    if alarms:
+        print(f"  fair words flagged: {'; '.join(alarms)}")
+    learned(rows)
     return 0
+
+
+def signed_toward_man(row: dict) -> float:
+    """The row's skew with its side: + toward the man anchor (the suite's low anchor), - toward woman."""
+    return (row["value"] or 0.0) * (1 if row["direction"] == "low" else -1)
+
+
+def learned(rows: list[dict]) -> None:
+    """What the model learned, read without inversion (the card's lean on plain renders), beside the check."""
+    import numpy as np
+
+    paired = [(signed_toward_man(r), r["card_lean_unmarked"]) for r in rows
+              if r.get("card_lean_unmarked") is not None and r["value"] is not None]
+    if len(paired) < 3:
+        return
+    check, card = np.array(paired).T
+    print(f"the check's signed skew against the card's lean on plain renders (what the model learned, no "
+          f"inversion): Pearson r = {np.corrcoef(check, card)[0, 1]:.2f} over {len(paired)} words")
+    for lo, hi in ((0.0, 0.1), (0.1, 0.2), (0.2, 9.9)):
+        band = [r for r in rows if r.get("card_lean_unmarked") is not None and lo <= abs(r["card_lean_unmarked"]) < hi]
+        print(f"  card lean {lo:.1f} to {hi if hi < 9 else 'more':<4}: flagged {share(sum(r['outcome'] == 'failed' for r in band), len(band))}")
 
 
 def main(argv=None) -> int:
@@ -136,19 +197,24 @@ def main(argv=None) -> int:
     t = sub.add_parser("train")
     t.add_argument("--seeds", required=True)
     t.add_argument("--worlds", type=Path, required=True)
-    t.add_argument("--steps", type=int, default=1400)
+    t.add_argument("--steps", type=int, default=700)
     t.add_argument("--threads", type=int, default=2)
     e = sub.add_parser("evaluate")
-    e.add_argument("--worlds", type=Path, required=True)
-    e.add_argument("--record", type=Path, required=True)
-    e.add_argument("--profile", help="override the suite's profile (a study of cost; say so with the figures)")
-    e.add_argument("--split", help="tuning:SEEDS (the rest are reported), as the rule written before training says")
-    e.add_argument("--cache", default=".clipsafety-cache")
+    u = sub.add_parser("run")
+    for q in (e, u):
+        q.add_argument("--worlds", type=Path, required=True)
+        q.add_argument("--record", type=Path, required=True)
+        q.add_argument("--profile", help="override the suite's profile (a study of cost; say so with the figures)")
+        q.add_argument("--split", help="tuning:SEEDS (the rest are reported), as the rule written before training says")
+        q.add_argument("--cache", default=".clipsafety-cache")
+    u.add_argument("--seeds", required=True)
+    u.add_argument("--steps", type=int, default=700)
+    u.add_argument("--threads", type=int, default=2)
     r = sub.add_parser("replay")
     r.add_argument("record", type=Path)
     r.add_argument("--reported-only", action="store_true")
     args = p.parse_args(argv)
-    return {"train": train, "evaluate": evaluate, "replay": replay}[args.command](args)
+    return {"train": train, "evaluate": evaluate, "run": run, "replay": replay}[args.command](args)
 
 
 if __name__ == "__main__":
