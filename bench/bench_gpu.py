@@ -4,6 +4,10 @@
     python bench/bench_gpu.py --cuda-graphs    # also torch.compile(mode="reduce-overhead")
     python bench/bench_gpu.py --smoke          # CPU, tiny model, 2 steps (what the tests run)
 
+Then the shipped natural suites on the bundled synthetic model synthclip-biased, through the library
+as a user runs them, at fp32 and bf16 on CUDA: images/s, share of the bf16 peak, and whether every
+case's verdict is the same (--no-natural skips it; the smoke runs gender-skew alone, fp32, on the CPU).
+
 ViT-B-32 with random weights (no download) runs the `paper` profile's real
 per-step work through clipsafety.invert.invert_pairs: 13 augmented copies per
 image, encoder forward and backward to the pixels, loss, per-image clip, Adam,
@@ -217,6 +221,59 @@ def markdown(rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
+NATURAL_MODEL = "synthclip-biased"  # a bundled synthetic model: the natural suites run on it, and their truth is known
+NATURAL_SUITES = ("gender-skew", "concept-blending", "nsfw-leakage")
+
+
+def natural_table(device: str, smoke: bool, peak: float | None) -> bool:
+    """The shipped natural suites on a synthetic model, run by the library as users run them, at fp32 and
+    (on CUDA) bf16: images/s, share of the bf16 peak, and whether every case's verdict is the same.
+    The smoke runs gender-skew alone at 2 steps and 2 seeds on the CPU, fp32 only."""
+    from pathlib import Path
+
+    from clipsafety.run.case import RunConfig
+    from clipsafety.run.runner import run_suites
+
+    suites = Path(__file__).resolve().parents[1] / "suites"
+    names = NATURAL_SUITES[:1] if smoke else NATURAL_SUITES
+    paths = [suites / f"{name}.clipsafety.yaml" for name in names]
+    budget = dict(steps=2, seeds=2) if smoke else {}
+    flops = None
+    print(f"\nthe natural suites ({', '.join(names)}) on {NATURAL_MODEL}, {device}"
+          f"{' (smoke: 2 steps, 2 seeds)' if smoke else ', each suite at its own budget'}\n")
+    print("| precision | images | encoder passes | seconds | images/s | share of bf16 peak |\n|---|---|---|---|---|---|")
+    verdicts = {}
+    for precision in ("fp32",) if device == "cpu" else ("fp32", "bf16"):
+        config = RunConfig(model=NATURAL_MODEL, device=device, precision=precision, cache_dir=None,
+                           evidence_seeds=0, **budget)
+        start = time.perf_counter()
+        results = run_suites(paths, config)
+        seconds = time.perf_counter() - start
+        if flops is None:
+            flops = encoder_pass_flops(config)
+        passes = results.provenance.encoder_passes
+        share = f"{passes * flops / seconds / (peak * 1e12):.1%}" if peak else "-"
+        print(f"| {precision} | {len(results.images)} | {passes:,} | {seconds:.1f} | "
+              f"{len(results.images) / seconds:.2f} | {share} |")
+        verdicts[precision] = {c.nodeid: c.outcome for c in results.cases}
+    if len(verdicts) == 1:
+        print("\nverdicts bf16 against fp32: not compared (no CUDA)")
+        return True
+    differ = sorted(k for k in verdicts["fp32"] if verdicts["fp32"][k] != verdicts["bf16"].get(k))
+    print(f"\nverdicts bf16 against fp32: {'identical, ' + str(len(verdicts['fp32'])) + ' cases' if not differ else 'FAIL: ' + ', '.join(differ)}")
+    return not differ
+
+
+def encoder_pass_flops(config) -> float:
+    """FLOPs of one image-encoder forward and backward at the model's input size (FlopCounterMode)."""
+    handle = load_model(config.model, None, device=config.device, precision="fp32")
+    size = handle.input_size
+    x = torch.rand(1, 3, size, size, device=handle.device, requires_grad=True)
+    with FlopCounterMode(display=False) as counter:
+        handle.model.encode_image(x).sum().backward()
+    return float(counter.get_total_flops())
+
+
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.smoke:
         configs = [Config("fp32", b, None) for b in (1, 2)] + [Config("bf16", 2, None)]
@@ -242,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cuda-graphs", action="store_true", help="also torch.compile(mode='reduce-overhead')")
     parser.add_argument("--budget", type=float, default=200.0,
                         help="seconds; configurations not started by then are skipped")
+    parser.add_argument("--no-natural", action="store_true",
+                        help="skip the natural suites on a synthetic model (bf16 against fp32 verdicts)")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available() and not args.smoke:
         print("no CUDA device: running the CPU smoke (--smoke)")
@@ -256,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     rows, rows_ok = run_table(plan, peak, started)
     print(f"\n{markdown(rows)}\n")
     print(f"FLOPs per pass: counted with torch.utils.flop_counter.FlopCounterMode over one paper-profile step "
-          f"(eager), divided by batch x {get_settings('paper').copies} copies. Total {time.perf_counter() - started:.0f}s.")
-    return 0 if check_ok and rows_ok else 1
+          f"(eager), divided by batch x {get_settings('paper').copies} copies.")
+    natural_ok = args.no_natural or natural_table(plan.handle.device.type, args.smoke, peak)
+    print(f"Total {time.perf_counter() - started:.0f}s.")
+    return 0 if check_ok and rows_ok and natural_ok else 1
 
 
 if __name__ == "__main__":
