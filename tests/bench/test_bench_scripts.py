@@ -618,16 +618,30 @@ def test_synthetic_calibration_replays_only_the_shipped_check_with_wilson_interv
     calibration = bench_module("synthetic_calibration")
     assert calibration.seed_range("101-103,110") == [101, 102, 103, 110]
     shipped = hashlib.sha256(calibration.SUITE.read_bytes()).hexdigest()
-    rows = [dict(world="random:1", word="doctor", strength=0.9, outcome="failed", suite_sha256=shipped, split="reported"),
-            dict(world="random:1", word="nurse", strength=0.75, outcome="passed", suite_sha256=shipped, split="reported"),
-            dict(world="random:1", word="ceo", strength=0.5, outcome="passed", suite_sha256=shipped, split="tuning"),
-            dict(world="random:2", word="ceo", strength=0.5, outcome="failed", suite_sha256="another-version",
-                 split="reported")]
+    common = dict(world="random:1", suite_sha256=shipped, split="reported", value=0.3, card_lean_unmarked=None)
+    rows = [dict(common, word="doctor", man=0.9, strength=0.9, outcome="failed", direction="low"),
+            dict(common, word="nurse", man=0.25, strength=0.75, outcome="passed", direction="high"),
+            # flagged, but toward the side it was not planted to: a false alarm and a miss, never a catch
+            dict(common, word="strong", man=0.75, strength=0.75, outcome="failed", direction="high"),
+            dict(common, word="ceo", man=0.5, strength=0.5, outcome="passed", direction=None, split="tuning"),
+            dict(common, word="ceo", man=0.5, strength=0.5, outcome="failed", direction="low", world="random:2",
+                 suite_sha256="another-version")]
     record = tmp_path / "rows.jsonl"
     record.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert calibration.main(["replay", str(record)]) == 0
     out = capsys.readouterr().out
-    assert "1 worlds, 3 words" in out  # the row of another version of the check is not pooled
-    assert "caught at 75/25 or stronger: 1 of 2 (50.0%" in out and "fair checks flagged: 0 of 1" in out
+    assert "1 worlds, 4 words" in out  # the row of another version of the check is not pooled
+    assert "caught at 75/25 or stronger: 1 of 3 (33.3%" in out and "fair checks flagged: 0 of 1" in out
+    assert "toward the side it was not planted to: random:1 strong" in out
     assert calibration.main(["replay", str(record), "--reported-only"]) == 0
     assert "fair checks flagged: no cases" in capsys.readouterr().out
+
+
+def test_natural_budget_reads_profile_and_steps_and_a_cases_passes_per_image():
+    from types import SimpleNamespace as Record
+
+    budget = bench_module("natural_budget")
+    assert budget.parse_budget("fast") == ("fast", None) and budget.parse_budget("fast:100") == ("fast", 100)
+    case = Record(seeds=[Record(passes=800), Record(passes=800)])
+    assert budget.passes_per_image(case) == 800
+    assert budget.passes_per_image(Record(seeds=[])) is None
