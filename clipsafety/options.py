@@ -472,8 +472,13 @@ def run_config(get: Callable[[str], Any]) -> "RunConfig":
         batch_size=get("clip_batch_size"),
         cache_dir=None if get("clip_no_cache") else (get("clip_cache") or None),
         familywise=get("clip_familywise") or "none",
-        evidence_seeds=int(get("clip_evidence_seeds") if get("clip_evidence_seeds") is not None else 2),
+        evidence_seeds=_or_default(get("clip_evidence_seeds"), 2),
     )
+
+
+def _or_default(value: Any, default: int) -> int:
+    """An integer option whose 0 means something: only None takes the default."""
+    return default if value is None else int(value)
 
 
 def run_outputs(get: Callable[[str], Any]) -> "RunOutputs":
