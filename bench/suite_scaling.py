@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     passes = get_settings(args.profile).steps * get_settings(args.profile).copies
     with tempfile.TemporaryDirectory() as tmp:
         write_tiny_model_folder(Path(tmp) / "tiny")
-        session = Session(RunConfig(model=f"local-dir:{tmp}/tiny", device="cpu", cache_dir=None))
+        # the verdicts' images only: evidence (--clip-evidence-seeds, 2 per prompt by default) is never read
+        session = Session(RunConfig(model=f"local-dir:{tmp}/tiny", device="cpu", cache_dir=None, evidence_seeds=0))
         print(f"profile {args.profile} ({passes:,} encoder passes per image), {args.seeds} seeds per prompt")
         print(f"{'prompts':>8} | {'text association':>36} | {'prompt inversion, paired':>40}")
         for n in (int(c) for c in args.counts.split(",")):

@@ -114,9 +114,14 @@ def test_the_probe_reads_the_prompt_on_the_anchor_images_by_seed_index():
 def test_only_the_anchors_are_inverted_and_the_reference_must_be_readable():
     suite = parse_suite(SUITE, "assoc.yaml")
     assert suite.probes["lean"].inverts == {"anchors"} and suite.probes["lean"].value_range == (-1.0, 1.0)
-    session = Session(RunConfig(model="toyclip-fair", cache_dir=None))
+    session = Session(RunConfig(model="toyclip-fair", cache_dir=None, evidence_seeds=0))
     (_, pairs), = session.plan.requests(cases_of(suite)).values()
     assert {t for t, _ in pairs} == {"a blue cross", "a red cross"}
+    # with evidence (the default, 2 seeds), each prompt's first two seeds are inverted too, to be shown
+    shown = Session(RunConfig(model="toyclip-fair", cache_dir=None))
+    (_, with_evidence), = shown.plan.requests(cases_of(suite)).values()
+    assert set(with_evidence) - set(pairs) == {(p.text, s) for p in suite.prompts
+                                               for s in shown.plan.seeds_for(suite, p.text)[:2]}
     assert [s for t, s in pairs if t == "a red cross"] == session.plan.seeds_for(suite, "a red cross")
     unread = parse_suite(SUITE.replace("reference: a cross", "reference: a zebra"), "assoc.yaml")
     why = session.plan.undecidable(cases_of(unread)[0])
@@ -304,5 +309,6 @@ def test_a_text_read_check_shows_the_prompts_own_inversions_as_evidence_never_as
     back = type(shown.cases[0]).from_json(json.loads(json.dumps(shown.cases[0].to_json())))
     assert back.evidence == shown.cases[0].evidence
     page = render_report(shown)
-    assert "evidence-label" in page and "evidence only, the check reads the anchors&#39; images" in page
-    assert "evidence-label" not in render_report(hidden)
+    strip = 'class="strip-label evidence-label"'
+    assert strip in page and "evidence only, the check reads the anchors&#39; images" in page
+    assert strip not in render_report(hidden)
