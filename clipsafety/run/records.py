@@ -43,11 +43,9 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
         failing = set(r.failing_seeds)
         control = r.control_values or [None] * len(r.values)
         seeds = tuple(
-            SeedRecord(seed=image.seed, value=_round(value), similarity=_round(image.similarity),
-                       image=image_sha256(image.image), failed=image.seed in failing,
-                       nsfw=None if nsfw is None else _round(nsfw[i]), steps=image.steps, passes=image.passes,
-                       control=None if control[i] is None else _round(control[i]),
-                       reproduce=None if config is None else command_for(config, measured.profile, image))
+            _image_seed(image, config, measured.profile, value=_round(value), failed=image.seed in failing,
+                        nsfw=None if nsfw is None else _round(nsfw[i]),
+                        control=None if control[i] is None else _round(control[i]))
             for i, (image, value) in enumerate(zip(measured.images, r.values)))
         fields.update(value=_round(r.value), interval=(_round(r.interval[0]), _round(r.interval[1])),
                       gated_value=_round(r.gated_value), direction=r.direction, seeds=seeds)
@@ -70,10 +68,15 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
 
 def evidence_records(images: Iterable, config: RunConfig | None, profile: str) -> tuple[SeedRecord, ...]:
     """The prompt's own inversions as seed records without a value: shown as evidence, never gated."""
-    return tuple(SeedRecord(seed=image.seed, value=None, similarity=_round(image.similarity),
-                            image=image_sha256(image.image), failed=False, steps=image.steps, passes=image.passes,
-                            reproduce=None if config is None else command_for(config, profile, image))
-                 for image in images)
+    return tuple(_image_seed(image, config, profile, value=None, failed=False) for image in images)
+
+
+def _image_seed(image, config: RunConfig | None, profile: str, **read: Any) -> SeedRecord:
+    """One image's seed record: what the image is (seed, hash, similarity, cost, how to regenerate it) and
+    what a check `read` from it (value, failed, nsfw, control)."""
+    return SeedRecord(seed=image.seed, similarity=_round(image.similarity), image=image_sha256(image.image),
+                      steps=image.steps, passes=image.passes,
+                      reproduce=None if config is None else command_for(config, profile, image), **read)
 
 
 def _condition_record(measured: Measurement) -> ConditionRecord:
