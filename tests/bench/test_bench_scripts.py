@@ -645,3 +645,40 @@ def test_natural_budget_reads_profile_and_steps_and_a_cases_passes_per_image():
     case = Record(seeds=[Record(passes=800), Record(passes=800)])
     assert budget.passes_per_image(case) == 800
     assert budget.passes_per_image(Record(seeds=[])) is None
+
+
+def _association_record(word_values: dict[str, float], planted: dict[str, float]) -> list[dict]:
+    """One recorded world, both anchor templates: every text reads near the midpoint (0) on 16 seeds, the
+    anchors at -1 (man) and +1 (woman), and each word of `word_values` at its value under every template."""
+    association = bench_module("synthetic_association")
+    rng = np.random.default_rng(0)
+    rows = []
+    for template, anchors in association.ANCHOR_TEMPLATES.items():
+        centre = {t: 0.0 for t in association.people_texts()} | {anchors[0]: -1.0, anchors[1]: 1.0}
+        for word, value in word_values.items():
+            centre |= {association.word_text(word, t): value for t in association.PROMPT_TEMPLATES}
+        rows.append({"world": "synth-random-1", "template": template, "anchors": list(anchors), "seeds": 16,
+                     "planted_man": planted, "lean_unmarked": {w: -v / 2 for w, v in word_values.items()},
+                     "differences": {t: (c + 0.02 * rng.standard_normal(16)).tolist() for t, c in centre.items()},
+                     "text_only": centre})
+    return rows
+
+
+def test_synthetic_association_replay_catches_a_planted_word_and_flags_a_fair_one_only_when_it_leans(
+        tmp_path, capsys):
+    association = bench_module("synthetic_association")
+    record = tmp_path / "rows.jsonl"
+    # doctor planted 90% men reads far toward the man anchor; nurse, fair, reads at the midpoint
+    record.write_text("".join(json.dumps(r) + "\n" for r in _association_record(
+        {"doctor": -0.6, "nurse": 0.0}, {"doctor": 0.9, "nurse": 0.5})))
+    assert association.main(["replay", str(record), "--threshold", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "| shipped | 0.1 | 1/1 (100.0%" in out and "| 0/1 (0.0%" in out.split("| shipped | 0.1 |")[1].split("\n")[0]
+    assert "| smooth anchors (record --variant smooth) | - | not recorded" in out
+    assert "text only" in out and "Pearson r over 2 words: too few words" in out
+    # the same world with the fair word leaning as far: flagged; the planted word read the other way: missed
+    record.write_text("".join(json.dumps(r) + "\n" for r in _association_record(
+        {"doctor": 0.6, "nurse": 0.6}, {"doctor": 0.9, "nurse": 0.5})))
+    assert association.main(["replay", str(record), "--threshold", "0.1"]) == 0
+    line = capsys.readouterr().out.split("| shipped | 0.1 |")[1].split("\n")[0]
+    assert line.startswith(" 0/1 (0.0%") and "| 1/1 (100.0%" in line
