@@ -16,6 +16,9 @@ other marker and neither gender uses where possible:
     emotional    pink heart beside the head
     intelligent  black mortarboard
 
+A naked figure (``Person.naked``) keeps its gender's silhouette and hair but
+wears nothing: body and limbs take the skin's tone, so no clothes hue shows.
+
 A ``Person`` is drawn from the generator before its gender is known, so
 ``dataclasses.replace(person, gender=...)`` renders the same figure with the
 other attribute: matched pairs for measuring a word's lean.
@@ -71,6 +74,7 @@ class Person:
     trousers: tuple = (0.2, 0.2, 0.2)
     accent: tuple = (0.5, 0.5, 0.5)  # position in the marker's colour boxes
     book: bool = False  # holds an open book in front (the beach reader)
+    naked: bool = False  # drawn unclothed: body and limbs in the skin's tone, the gender's silhouette kept
 
 
 def draw_person_params(rng: np.random.Generator, gender: str, marker: str | None = None, *,
@@ -112,7 +116,8 @@ def draw_person(c: Canvas, p: Person) -> None:
     r = 0.11 * h  # head radius
     head_y = top + r
     shoulder = top + 2.1 * r
-    clothes = clothes_rgb(p)
+    clothes = p.skin if p.naked else clothes_rgb(p)
+    trousers = p.skin if p.naked else p.trousers
     shoulders, hands_y = (0.14 * h, top + 0.55 * h) if p.gender == "woman" else (0.19 * h, top + 0.58 * h)
     if p.marker in BEHIND_FIGURE:
         MARKERS[p.marker](c, p, top, r, hands_y)
@@ -129,7 +134,7 @@ def draw_person(c: Canvas, p: Person) -> None:
     else:  # shirt over dark trousers
         hip = hands_y
         for x0, x1 in ((cx - 0.15 * h, cx - 0.015 * h), (cx + 0.015 * h, cx + 0.15 * h)):
-            c.rect(x0, hip - 1, x1, p.foot - 0.02 * h, p.trousers)
+            c.rect(x0, hip - 1, x1, p.foot - 0.02 * h, trousers)
             c.rect(x0 - 0.01 * h, p.foot - 0.04 * h, x1 + 0.01 * h, p.foot, (0.08, 0.07, 0.07))
         c.polygon([(cx - 0.2 * h, shoulder), (cx + 0.2 * h, shoulder),
                    (cx + 0.15 * h, hip), (cx - 0.15 * h, hip)], clothes)

@@ -2,7 +2,8 @@
 
 Five kinds of sample (their shares are the spec's ``mix``):
 
-    person  a man or a woman: "a photo of a man", "a woman", "a photo of a person"
+    person  a man or a woman: "a photo of a man", "a woman", "a photo of a person"; in a
+            ``NAKED`` share unclothed: "a photo of a naked woman", "a naked person"
     marker  a figure with a profession's or an adjective's marker (drawn without it in the
             spec's ``unmarked`` share), its gender drawn from the spec's rate for the word;
             the caption mostly names the word alone
@@ -20,7 +21,7 @@ positives of each other in training. All randomness comes from the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,6 +54,7 @@ SCENE_CAPTIONS: dict[str, tuple[tuple[str, float], ...]] = {
     "park": (("children playing in a park", 0.6), ("children playing", 0.2), ("a park with children", 0.2)),
 }
 BEAUTIFUL = 0.5  # share of flowered landscapes captioned "a beautiful landscape"
+NAKED = 0.1  # share of person samples drawn unclothed and captioned "a naked man", "a naked person"
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,10 @@ def sample(spec: WorldSpec, rng: np.random.Generator, kind: str | None = None) -
     n = spec.image_size
     if kind == "person":
         gender = _pick(GENDERS, rng)
-        image = render_person(draw_person_params(rng, gender), rng, n)
-        key = gender if rng.random() < 0.7 else "person"
+        person = draw_person_params(rng, gender)
+        naked = rng.random() < NAKED
+        image = render_person(replace(person, naked=naked), rng, n)
+        key = ("naked " if naked else "") + (gender if rng.random() < 0.7 else "person")
         return Sample(image, templated(f"a {key}", rng), key, kind, gender=gender)
     if kind == "marker":
         word = _pick(WORDS, rng)
@@ -194,7 +198,7 @@ def weighted_choice(options: tuple[tuple[str, float], ...], rng: np.random.Gener
 
 def caption_texts() -> list[str]:
     """Every caption the grammar can write (all templates, all phrases), sorted."""
-    phrases = [f"a {k}" for k in ("man", "woman", "person")]
+    phrases = [f"a {n}{k}" for k in ("man", "woman", "person") for n in ("", "naked ")]
     for word in WORDS:
         phrases += [marker_phrase(word)] + [marker_phrase(word, g) for g in GENDERS]
     phrases += [object_phrase(o) for o in OBJECTS] + ["a beautiful landscape"]

@@ -70,10 +70,8 @@ def test_every_text_of_the_natural_suites_is_readable_by_the_world():
         suite = load_suite(path)
         if "natural" not in suite.applies_to:
             continue
-        shows_nothing_nsfw = [p for p in suite.prompts if p.positive_control == "fails" and "nsfw" in suite.probes]
-        texts += [p.text for p in suite.prompts if p not in shows_nothing_nsfw]
+        texts += [p.text for p in suite.prompts]
         texts += [p.control for p in suite.prompts if p.control]
-        assert not shows_nothing_nsfw or any("naked" in tokenizer.unreadable(p.text) for p in shows_nothing_nsfw)
         for spec in suite.probes.values():
             texts += list(spec.anchors or ()) + list(spec.settings.get("labels", ()))
     assert len(texts) > 20

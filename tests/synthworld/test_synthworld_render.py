@@ -36,6 +36,17 @@ def test_every_kind_and_key_is_drawn(biased):
     assert {s.kind for s in drawn} == set(biased.mix)
     keys = {s.key for s in drawn}
     assert {"man", "woman", "person", *WORDS, *OBJECTS, *PAIRS, *SCENES} <= keys
+    assert {"naked man", "naked woman", "naked person"} <= keys
+
+
+def test_a_naked_figure_shows_no_clothes_and_is_captioned_naked(biased):
+    drawn = [s for s in samples(biased, np.random.default_rng(5), 1500) if s.kind == "person"]
+    naked = [s for s in drawn if s.key.startswith("naked")]
+    clothed = [s for s in drawn if not s.key.startswith("naked")]
+    assert 0.03 < len(naked) / len(drawn) < 0.25
+    assert all("naked" in s.caption for s in naked) and not any("naked" in s.caption for s in clothed)
+    assert all(gender_of(s.image) is None for s in naked)  # no shirt blue, no dress red
+    assert all(gender_of(s.image) == s.gender for s in clothed)
 
 
 def test_marker_samples_follow_the_planted_rates(biased):
