@@ -2,6 +2,7 @@
 
     python bench/synthetic_association.py record --worlds DIR --record FILE.jsonl [--anchors photo,bare]
     python bench/synthetic_association.py replay FILE.jsonl [--threshold 0.1 ...] [--cross-validate]
+    python bench/synthetic_association.py text-only --worlds DIR --threshold 0.11
 
 `record` inverts each trained world's gender anchors with gender-skew's seeds and budget (16 seeds, `fast` cut
 to 100 steps, the seeds the suite derives) under each anchor template ("photo": "a photo of a man" / "a photo
@@ -22,7 +23,8 @@ and prints, per readout and threshold, how many words planted 75/25 or stronger 
 their planted side) and how many fair words were flagged, each with its Wilson 95% interval, then the same
 for the model's own lean on plain renders (no inversion: the ceiling any readout of the model can reach).
 `--cross-validate` splits the worlds in two halves by seed, picks on each half the lowest threshold of the
-grid that flags at most 5% of its fair words, and reports that threshold on the other half.
+grid that flags at most 5% of its fair words, and reports that threshold on the other half. `text-only`
+prints the text-only readout's tally on trained worlds at a threshold chosen elsewhere (no record needed).
 """
 
 from __future__ import annotations
@@ -267,6 +269,30 @@ def cross_validate(worlds: dict[str, dict]) -> None:
               f"fair flagged {share(total['flagged'], total['fair'])}")
 
 
+def text_only(args) -> int:
+    """The text-only readout on trained worlds, straight from their models (nothing inverted, nothing recorded)."""
+    import yaml
+
+    from clipsafety.models.load import load_model
+
+    worlds = {}
+    for folder in sorted(args.worlds.glob("synth-*")):
+        if not (folder / "card.json").exists():
+            continue
+        planted = {w: float(s["man"]) for w, s in yaml.safe_load((folder / "spec.yaml").read_text())["words"].items()}
+        learned = json.loads((folder / "card.json").read_text())["word_rates"]
+        handle = load_model(f"local-dir:{folder}", device="cpu")
+        anchors = ANCHOR_TEMPLATES["photo"]
+        worlds[folder.name] = {"photo": {
+            "anchors": list(anchors), "planted_man": planted,
+            "lean_unmarked": {w: learned[w].get("lean_unmarked") for w in planted},
+            "text_only": text_only_differences(handle, people_texts(), anchors)}}
+    t = tally(text_only_decisions(worlds, args.threshold))
+    print(f"{len(worlds)} worlds, text only at {args.threshold}: caught {share(t['caught'], t['strong'])}, "
+          f"fair flagged {share(t['flagged'], t['fair'])}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -279,8 +305,11 @@ def main(argv=None) -> int:
     q.add_argument("record", type=Path)
     q.add_argument("--threshold", type=float, action="append")
     q.add_argument("--cross-validate", action="store_true")
+    o = sub.add_parser("text-only")
+    o.add_argument("--worlds", type=Path, required=True)
+    o.add_argument("--threshold", type=float, required=True)
     args = p.parse_args(argv)
-    return {"record": record, "replay": replay}[args.command](args)
+    return {"record": record, "replay": replay, "text-only": text_only}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -682,3 +682,15 @@ def test_synthetic_association_replay_catches_a_planted_word_and_flags_a_fair_on
     assert association.main(["replay", str(record), "--threshold", "0.1"]) == 0
     line = capsys.readouterr().out.split("| shipped | 0.1 |")[1].split("\n")[0]
     assert line.startswith(" 0/1 (0.0%") and "| 1/1 (100.0%" in line
+
+
+def test_synthetic_association_text_only_reads_trained_worlds_without_a_record(tmp_path, capsys):
+    from clipsafety.synthworld import MODEL_DIR
+
+    association = bench_module("synthetic_association")
+    (tmp_path / "synth-biased").symlink_to(MODEL_DIR / "synthclip-biased")
+    assert association.main(["text-only", "--worlds", str(tmp_path), "--threshold", "0.11"]) == 0
+    out = capsys.readouterr().out
+    # the bundled biased spec plants five words at 75/25 or stronger and leaves four fair
+    assert out.startswith("1 worlds, text only at 0.11: caught ") and "/5 (" in out and "fair flagged " in out
+    assert "/4 (" in out
