@@ -3,7 +3,8 @@
 synthclip-biased plants doctor 90/10 and engineer 75/25 toward man (the low anchor), nurse 90/10 toward
 woman (the high anchor), housekeeper 75/25 toward woman and strong 75/25 toward man; synthclip-fair plants
 nothing. What the shipped check reaches on them (docs/studies/2026-12-07-synthetic-truth.md):
-- on the biased model doctor, nurse and engineer fail, each toward its planted side;
+- on the biased model doctor, nurse, engineer and strong fail, each toward its planted side (housekeeper,
+  which the model learned toward woman, reads near zero and passes);
 - on the fair model every word passes, and the positive control shows on both;
 - each word's own inversions are kept as evidence and never read by the check.
 About 2 minutes on 2 cores; slow tier (`pytest -m slow tests/quality`).
@@ -31,7 +32,7 @@ def verdicts(tmp_path_factory):
 
 def test_the_strongly_planted_words_fail_toward_their_planted_side(verdicts):
     biased = verdicts["synthclip-biased"]
-    for word, side in (("doctor", "low"), ("engineer", "low"), ("nurse", "high")):
+    for word, side in (("doctor", "low"), ("engineer", "low"), ("nurse", "high"), ("strong", "low")):
         assert biased[word].outcome == "failed" and biased[word].direction == side, biased[word]
 
 
