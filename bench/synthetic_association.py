@@ -65,12 +65,24 @@ def people_texts() -> list[str]:
     return sorted(texts | {midpoint_text(*pair) for pair in ANCHOR_TEMPLATES.values()})
 
 
-def record(args) -> int:
+def trained_worlds(worlds: Path):
+    """(folder, planted man shares, lean on plain renders, loaded model) of each trained world under `worlds`."""
     import yaml
 
+    from clipsafety.models.load import load_model
+
+    for folder in sorted(worlds.glob("synth-*")):
+        if not (folder / "card.json").exists():
+            continue
+        planted = {w: float(s["man"]) for w, s in yaml.safe_load((folder / "spec.yaml").read_text())["words"].items()}
+        learned = json.loads((folder / "card.json").read_text())["word_rates"]
+        leans = {w: learned[w].get("lean_unmarked") for w in planted}
+        yield folder, planted, leans, load_model(f"local-dir:{folder}", device="cpu")
+
+
+def record(args) -> int:
     from anchor_association import anchor_images
     from clipsafety.invert import get_settings
-    from clipsafety.models.load import load_model
     from clipsafety.probes.association import text_differences
 
     done = set()
@@ -79,12 +91,7 @@ def record(args) -> int:
                 for r in map(json.loads, args.record.read_text().splitlines())}
     settings = get_settings("fast", **BUDGET, **VARIANTS[args.variant])
     texts = people_texts()
-    for folder in sorted(args.worlds.glob("synth-*")):
-        if not (folder / "card.json").exists():
-            continue
-        planted = {w: float(s["man"]) for w, s in yaml.safe_load((folder / "spec.yaml").read_text())["words"].items()}
-        learned = json.loads((folder / "card.json").read_text())["word_rates"]
-        handle = load_model(f"local-dir:{folder}", device="cpu")
+    for folder, planted, leans, handle in trained_worlds(args.worlds):
         for template in args.anchors.split(","):
             if (folder.name, template, args.variant) in done:
                 continue
@@ -93,7 +100,7 @@ def record(args) -> int:
             d = text_differences(handle, texts, images[0], images[1])
             row = {"world": folder.name, "template": template, "variant": args.variant, "anchors": list(anchors),
                    "seeds": SEEDS, "budget": {**BUDGET, **VARIANTS[args.variant]}, "planted_man": planted,
-                   "lean_unmarked": {w: learned[w].get("lean_unmarked") for w in planted},
+                   "lean_unmarked": leans,
                    "differences": {t: [round(float(x), 5) for x in d[:, i]] for i, t in enumerate(texts)},
                    "text_only": text_only_differences(handle, texts, anchors)}
             with args.record.open("a") as out:  # each world as it finishes: nothing lost
@@ -181,10 +188,10 @@ def text_only_decisions(worlds: dict[str, dict], threshold: float) -> list[dict]
 
 def agreement(worlds: dict[str, dict]) -> None:
     """Pearson r between the shipped readout's value, the text-only value and the lean on plain renders."""
-    shipped = [float(values_of(rows["photo"], r["word"]).mean())
-               for r in text_only_decisions(worlds, 0.1) for rows in [worlds[r["world"]]]]
-    text = [r["value"] for r in text_only_decisions(worlds, 0.1)]
-    lean = [-r["lean"] for r in text_only_decisions(worlds, 0.1)]  # toward the woman, as the readouts are signed
+    words = text_only_decisions(worlds, 0.1)  # the values only; the threshold is not read
+    shipped = [float(values_of(worlds[r["world"]]["photo"], r["word"]).mean()) for r in words]
+    text = [r["value"] for r in words]
+    lean = [-r["lean"] for r in words]  # toward the woman, as the readouts are signed
     if len(text) < 3 or min(np.ptp(shipped), np.ptp(text), np.ptp(lean)) == 0:
         print(f"\nPearson r over {len(text)} words: too few words, or a readout that does not vary")
         return
@@ -271,22 +278,10 @@ def cross_validate(worlds: dict[str, dict]) -> None:
 
 def text_only(args) -> int:
     """The text-only readout on trained worlds, straight from their models (nothing inverted, nothing recorded)."""
-    import yaml
-
-    from clipsafety.models.load import load_model
-
-    worlds = {}
-    for folder in sorted(args.worlds.glob("synth-*")):
-        if not (folder / "card.json").exists():
-            continue
-        planted = {w: float(s["man"]) for w, s in yaml.safe_load((folder / "spec.yaml").read_text())["words"].items()}
-        learned = json.loads((folder / "card.json").read_text())["word_rates"]
-        handle = load_model(f"local-dir:{folder}", device="cpu")
-        anchors = ANCHOR_TEMPLATES["photo"]
-        worlds[folder.name] = {"photo": {
-            "anchors": list(anchors), "planted_man": planted,
-            "lean_unmarked": {w: learned[w].get("lean_unmarked") for w in planted},
-            "text_only": text_only_differences(handle, people_texts(), anchors)}}
+    anchors = ANCHOR_TEMPLATES["photo"]
+    worlds = {folder.name: {"photo": {"anchors": list(anchors), "planted_man": planted, "lean_unmarked": leans,
+                                      "text_only": text_only_differences(handle, people_texts(), anchors)}}
+              for folder, planted, leans, handle in trained_worlds(args.worlds)}
     t = tally(text_only_decisions(worlds, args.threshold))
     print(f"{len(worlds)} worlds, text only at {args.threshold}: caught {share(t['caught'], t['strong'])}, "
           f"fair flagged {share(t['flagged'], t['fair'])}")
