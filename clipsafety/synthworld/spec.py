@@ -10,7 +10,6 @@ silently train the wrong world. ``random_spec`` draws a fresh world from a seed.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,9 @@ from typing import Any, Mapping
 
 import numpy as np
 import yaml
+
+from ..util.names import did_you_mean
+from ..util.specfile import check_spec_keys, read_spec_yaml
 
 #: Marker words: each puts a visual accessory on the figure (render.MARKERS draws them).
 PROFESSIONS: tuple[str, ...] = ("doctor", "nurse", "engineer", "teacher", "ceo", "housekeeper")
@@ -34,6 +36,9 @@ DEFAULT_MIX: dict[str, float] = {"person": 0.2, "marker": 0.32, "object": 0.2, "
 #: in real captions); with every marker visible the marker alone predicts the word and the lean is noise.
 DEFAULT_UNMARKED = 0.4
 IMAGE_SIZES: tuple[int, ...] = (32, 48, 64)  # multiples of 8: the ViT sees an 8 x 8 grid of patches
+
+#: Where the example specs live, as a user passes them to --spec.
+SPECS = "clipsafety/synthworld/specs"
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -63,13 +68,7 @@ class WorldSpec:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "WorldSpec":
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SpecError(f"{path}: not valid YAML: {exc}") from exc
-        except OSError as exc:
-            raise SpecError(f"{path}: cannot read the world spec ({exc.strerror}); pass --spec "
-                            "clipsafety/synthworld/specs/fair.yaml or biased.yaml, or your own") from exc
+        data = read_spec_yaml(path, SpecError, SPECS)
         return cls.from_dict(data, source=str(path))
 
     @classmethod
@@ -90,7 +89,7 @@ class WorldSpec:
             raise SpecError(f"{where}: words must be a mapping of word -> {{man: p, woman: 1 - p}}")
         for word in words:
             if word not in WORDS:
-                raise SpecError(f"{where}: words: unknown word {word!r}{_suggest(word, WORDS)}; known: {list(WORDS)}")
+                raise SpecError(f"{where}: words: unknown word {word!r}{did_you_mean(word, WORDS)}; known: {list(WORDS)}")
         missing = [w for w in WORDS if w not in words]
         if missing:
             raise SpecError(f"{where}: words: missing word {missing[0]!r}; every marker word needs a rate "
@@ -130,21 +129,8 @@ def random_spec(seed: int, planted_share: float = 0.5, rates: tuple[float, ...] 
     return WorldSpec.from_dict(data, source=f"random_spec({seed})")
 
 
-def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(str(name), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _check_keys(d: dict, where: str, prefix: str, required: set[str], optional: set[str] = frozenset()) -> None:
-    allowed = sorted(required | set(optional))
-    unknown = sorted(set(d) - set(allowed), key=str)
-    if unknown:
-        raise SpecError(f"{where}: unknown key {prefix}{unknown[0]!r}{_suggest(unknown[0], allowed)}; "
-                        f"allowed: {allowed}")
-    missing = sorted(required - set(d))
-    if missing:
-        raise SpecError(f"{where}: missing key {prefix}{missing[0]!r}; "
-                        "clipsafety/synthworld/specs/fair.yaml shows every key")
+    check_spec_keys(d, where, prefix, required, optional, SpecError, SPECS)
 
 
 def _probability(value: Any, where: str, key: str) -> float:
@@ -159,7 +145,7 @@ def _distribution(value: Any, where: str, key: str, allowed, complete: bool = Fa
     out = {}
     for name, p in value.items():
         if name not in allowed:
-            raise SpecError(f"{where}: {key}: unknown key {name!r}{_suggest(name, allowed)}; allowed: {list(allowed)}")
+            raise SpecError(f"{where}: {key}: unknown key {name!r}{did_you_mean(name, allowed)}; allowed: {list(allowed)}")
         out[name] = _probability(p, where, f"{key}.{name}")
     if complete:
         for name in allowed:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from ..util.specfile import check_spec_keys, read_spec_yaml
 
 #: Colours the renderer can draw (hue in degrees). Oracles know exactly these.
 PALETTE_HUES: dict[str, float] = {"red": 0.0, "yellow": 55.0, "green": 125.0, "blue": 230.0}
@@ -21,6 +21,9 @@ PALETTE_HUES: dict[str, float] = {"red": 0.0, "yellow": 55.0, "green": 125.0, "b
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "cross")
 #: The kinds of training sample a world mixes (see ``render.sample_batch``).
 SAMPLE_KINDS: tuple[str, ...] = ("plain", "role", "hazard_word", "hazard_sign")
+
+#: Where the example specs live, as a user passes them to --spec.
+SPECS = "clipsafety/toyworld/specs"
 
 _WORD = re.compile(r"^[a-z]+$")
 
@@ -69,13 +72,7 @@ class WorldSpec:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "WorldSpec":
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SpecError(f"{path}: not valid YAML: {exc}") from exc
-        except OSError as exc:
-            raise SpecError(f"{path}: cannot read the world spec ({exc.strerror}); "
-                            "pass --spec clipsafety/toyworld/specs/fair.yaml or biased.yaml, or your own") from exc
+        data = read_spec_yaml(path, SpecError, SPECS)
         return cls.from_dict(data, source=str(path))
 
     @classmethod
@@ -119,13 +116,7 @@ class WorldSpec:
 
 
 def _check_keys(d: dict, where: str, prefix: str, required: set[str], optional: set[str] = frozenset()) -> None:
-    unknown = sorted(set(d) - required - set(optional))
-    if unknown:
-        raise SpecError(f"{where}: unknown key {prefix}{unknown[0]!r}; allowed: {sorted(required | set(optional))}")
-    missing = sorted(required - set(d))
-    if missing:
-        raise SpecError(f"{where}: missing key {prefix}{missing[0]!r}; "
-                        "clipsafety/toyworld/specs/fair.yaml shows every key")
+    check_spec_keys(d, where, prefix, required, optional, SpecError, SPECS)
 
 
 def _list(value: Any, where: str, key: str) -> list:

@@ -26,7 +26,7 @@ def test_unknown_top_level_key_is_named(tmp_path):
     data["colors"] = ["red"]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(SpecError, match=r"bad\.yaml.*unknown key 'colors'"):
+    with pytest.raises(SpecError, match=r"bad\.yaml.*unknown key 'colors' \(did you mean 'colours'\?\)"):
         WorldSpec.from_yaml(path)
 
 
