@@ -13,9 +13,7 @@ written next to ``--out`` under a temporary name and renamed into place at the e
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ from open_clip.tokenizer import SimpleTokenizer
 
 from . import KIND
 from ..training.augment import AugmentConfig, augment
-from ..training.contrastive import contrastive_loss, learning_rate, make_optimizer, run_deterministic
+from ..training.contrastive import make_optimizer, run_deterministic, train_steps
 from ..training.folder import run_command, write_model_folder
 from .render import samples
 from .spec import GENDERS, WORDS, SpecError, WorldSpec, random_spec
@@ -109,31 +107,16 @@ def _train(args) -> Path:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     log(f"training {args.out.name} on {args.spec} seed={args.seed} steps={args.steps} batch={args.batch_size} "
         f"threads={args.threads} params={sum(p.numel() for p in model.parameters())}")
-    start, running = time.time(), None
-    model.train()
-    for step in range(args.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, args)
+
+    def next_batch():
         batch = samples(spec, data_rng, args.batch_size)
         for s in batch:
             if s.marker is not None:
                 seen[s.marker][s.gender] += 1
         images = torch.from_numpy(np.stack([s.image for s in batch])).permute(0, 3, 1, 2).float() / 255.0
-        x = (augment(images, aug_gen, AUGMENT) - mean) / std
-        image_f, text_f, logit_scale = model(x, tokens([s.caption for s in batch]))
-        loss = contrastive_loss(image_f, text_f, logit_scale, [s.key for s in batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))  # as in CLIP
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            elapsed = time.time() - start
-            log(f"step {step + 1}/{args.steps} loss {running:.3f} lr {learning_rate(step, args):.2e} "
-                f"scale {model.logit_scale.exp().item():.1f} {elapsed:.0f}s "
-                f"eta {elapsed / (step + 1) * (args.steps - step - 1):.0f}s")
-    train_seconds = time.time() - start
+        return (augment(images, aug_gen, AUGMENT) - mean) / std, tokens([s.caption for s in batch]), [s.key for s in batch]
+
+    train_seconds = train_steps(model, optimizer, args, next_batch, log)
 
     model.eval()
     accuracy = zero_shot_accuracy(model, tokens, spec, n=args.eval_images)

@@ -12,10 +12,8 @@ written next to ``--out`` under a temporary name and renamed into place at the e
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ import torch
 from open_clip.model import CLIP
 
 from ..training.augment import augment
-from ..training.contrastive import contrastive_loss, learning_rate, make_optimizer, run_deterministic
+from ..training.contrastive import make_optimizer, run_deterministic, train_steps
 from ..training.folder import run_command, write_model_folder
 from .render import sample_batch, vocabulary_words
 from .spec import SpecError, WorldSpec
@@ -95,27 +93,13 @@ def _train(args) -> Path:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     log(f"training {args.out.name} on {args.spec} seed={args.seed} steps={args.steps} "
         f"batch={args.batch_size} params={sum(p.numel() for p in model.parameters())}")
-    start, running = time.time(), None
-    model.train()
-    for step in range(args.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, args)
+
+    def next_batch():
         images, captions, keys = sample_batch(spec, data_rng, args.batch_size)
         x = augment(torch.from_numpy(images).permute(0, 3, 1, 2), aug_gen)
-        x = (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
-        image_f, text_f, logit_scale = model(x, tokenizer(captions))
-        loss = contrastive_loss(image_f, text_f, logit_scale, keys)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))  # as in CLIP
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            elapsed = time.time() - start
-            log(f"step {step + 1}/{args.steps} loss {running:.3f} lr {learning_rate(step, args):.2e} "
-                f"scale {model.logit_scale.exp().item():.1f} {elapsed:.0f}s eta {elapsed / (step + 1) * (args.steps - step - 1):.0f}s")
-    train_seconds = time.time() - start
+        return (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1), tokenizer(captions), keys
+
+    train_seconds = train_steps(model, optimizer, args, next_batch, log)
 
     model.eval()
     accuracy = zero_shot_accuracy(model, tokenizer, spec, mean, std, n=args.eval_images)

@@ -1,9 +1,10 @@
-"""What both worlds' trainers share: the contrastive loss, the learning-rate schedule, the optimiser, and
-running a training with torch's thread and determinism settings restored afterwards."""
+"""What both worlds' trainers share: the contrastive loss, the learning-rate schedule, the optimiser, the
+training loop, and running a training with torch's thread and determinism settings restored afterwards."""
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,33 @@ def make_optimizer(model: torch.nn.Module, args) -> torch.optim.Optimizer:
     rest = [p for n, p in model.named_parameters() if not decayed(n, p)]
     return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                               {"params": rest, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+
+
+def train_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, args,
+                next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor, list[str]]],
+                log: Callable[[str], None]) -> float:
+    """Run args.steps contrastive steps on `next_batch()`'s (normalised images, tokens, caption keys), logging
+    the smoothed loss every args.log_every steps; the training's seconds. The logit scale stays at most 100."""
+    start, running = time.time(), None
+    model.train()
+    for step in range(args.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, args)
+        x, tokens, keys = next_batch()
+        image_f, text_f, logit_scale = model(x, tokens)
+        loss = contrastive_loss(image_f, text_f, logit_scale, keys)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))  # as in CLIP
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
+            elapsed = time.time() - start
+            log(f"step {step + 1}/{args.steps} loss {running:.3f} lr {learning_rate(step, args):.2e} "
+                f"scale {model.logit_scale.exp().item():.1f} {elapsed:.0f}s "
+                f"eta {elapsed / (step + 1) * (args.steps - step - 1):.0f}s")
+    return time.time() - start
 
 
 def run_deterministic(train: Callable[[object], Path], args) -> Path:
