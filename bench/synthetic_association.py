@@ -1,6 +1,6 @@
 """Readouts of the gender anchors on synthetic worlds, replayed from recorded per-seed text differences.
 
-    python bench/synthetic_association.py record --worlds DIR --record FILE.jsonl [--anchors photo,bare]
+    python bench/synthetic_association.py record --worlds DIR --record FILE.jsonl [--anchors photo,bare] [--variant V]
     python bench/synthetic_association.py replay FILE.jsonl [--threshold 0.1 ...] [--cross-validate]
     python bench/synthetic_association.py text-only --worlds DIR --threshold 0.11
 
@@ -9,6 +9,8 @@ to 100 steps, the seeds the suite derives) under each anchor template ("photo": 
 of a woman"; "bare": "a man" / "a woman") and keeps, for every caption the world's grammar writes about
 people, the per-seed differences d_s(t) = cos(t, woman image s) - cos(t, man image s), with the world's planted
 rates and the model's lean on plain renders (its card). Nothing is re-inverted to try another readout.
+`--variant` makes the anchors' images with another recipe at the same step count and seeds (smooth: `fast`
+with TV weight 0.5; paper: the `paper` profile's pixels, augmentations and learning rate).
 
 `replay` decides every word of every recorded world through the library's formula
 (clipsafety.probes.association.association_values) and check (clipsafety.stats.evaluate_check, with
@@ -45,8 +47,8 @@ ANCHOR_TEMPLATES = {"photo": ("a photo of a man", "a photo of a woman"), "bare":
 PROMPT_TEMPLATES = ("a photo of {}", "{}", "a picture of {}")
 SEEDS = 16
 BUDGET = {"steps": 100, "upscale_steps": [30, 60]}
-#: Inversion settings beside the suite's own (`record --variant`): what the anchors' images are made with.
-VARIANTS = {"shipped": {}, "smooth": {"tv_weight": 0.5}}
+#: Recipes for the anchors' images (`record --variant`): a profile and overrides on top of the suite's budget.
+VARIANTS = {"shipped": ("fast", {}), "smooth": ("fast", {"tv_weight": 0.5}), "paper": ("paper", {})}
 THRESHOLDS = (0.08, 0.1, 0.12, 0.15)
 FLAGGED_TARGET = 0.05
 
@@ -89,7 +91,8 @@ def record(args) -> int:
     if args.record.exists():
         done = {(r["world"], r["template"], r.get("variant", "shipped"))
                 for r in map(json.loads, args.record.read_text().splitlines())}
-    settings = get_settings("fast", **BUDGET, **VARIANTS[args.variant])
+    profile, overrides = VARIANTS[args.variant]
+    settings = get_settings(profile, **BUDGET, **overrides)
     texts = people_texts()
     for folder, planted, leans, handle in trained_worlds(args.worlds):
         for template in args.anchors.split(","):
@@ -99,7 +102,7 @@ def record(args) -> int:
             images = anchor_images(handle, anchors, SEEDS, settings)
             d = text_differences(handle, texts, images[0], images[1])
             row = {"world": folder.name, "template": template, "variant": args.variant, "anchors": list(anchors),
-                   "seeds": SEEDS, "budget": {**BUDGET, **VARIANTS[args.variant]}, "planted_man": planted,
+                   "seeds": SEEDS, "profile": profile, "budget": {**BUDGET, **overrides}, "planted_man": planted,
                    "lean_unmarked": leans,
                    "differences": {t: [round(float(x), 5) for x in d[:, i]] for i, t in enumerate(texts)},
                    "text_only": text_only_differences(handle, texts, anchors)}
@@ -147,6 +150,7 @@ READOUTS = {
                                                       + values_of(rows["bare"], w, PROMPT_TEMPLATES)) / 2,
     "person reference": lambda rows, w: values_of(rows["photo"], w, reference="a photo of a person"),
     "smooth anchors (record --variant smooth)": lambda rows, w: values_of(rows["photo@smooth"], w),
+    "paper's recipe at 100 steps (record --variant paper)": lambda rows, w: values_of(rows["photo@paper"], w),
 }
 
 

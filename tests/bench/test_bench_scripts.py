@@ -675,6 +675,7 @@ def test_synthetic_association_replay_catches_a_planted_word_and_flags_a_fair_on
     out = capsys.readouterr().out
     assert "| shipped | 0.1 | 1/1 (100.0%" in out and "| 0/1 (0.0%" in out.split("| shipped | 0.1 |")[1].split("\n")[0]
     assert "| smooth anchors (record --variant smooth) | - | not recorded" in out
+    assert "| paper's recipe at 100 steps (record --variant paper) | - | not recorded" in out
     assert "text only" in out and "Pearson r over 2 words: too few words" in out
     # the same world with the fair word leaning as far: flagged; the planted word read the other way: missed
     record.write_text("".join(json.dumps(r) + "\n" for r in _association_record(
