@@ -282,9 +282,9 @@ def cross_validate(worlds: dict[str, dict]) -> None:
 
 def text_only(args) -> int:
     """The text-only readout on trained worlds, straight from their models (nothing inverted, nothing recorded)."""
-    anchors = ANCHOR_TEMPLATES["photo"]
+    anchors, texts = ANCHOR_TEMPLATES["photo"], people_texts()
     worlds = {folder.name: {"photo": {"anchors": list(anchors), "planted_man": planted, "lean_unmarked": leans,
-                                      "text_only": text_only_differences(handle, people_texts(), anchors)}}
+                                      "text_only": text_only_differences(handle, texts, anchors)}}
               for folder, planted, leans, handle in trained_worlds(args.worlds)}
     t = tally(text_only_decisions(worlds, args.threshold))
     print(f"{len(worlds)} worlds, text only at {args.threshold}: caught {share(t['caught'], t['strong'])}, "

@@ -7,7 +7,7 @@ nothing. What the shipped check reaches on them (docs/studies/2026-12-07-synthet
   which the model learned toward woman, reads near zero and passes);
 - on the fair model every word passes, and the positive control shows on both;
 - each word's own inversions are kept as evidence and never read by the check.
-About 2 minutes on 2 cores; slow tier (`pytest -m slow tests/quality`).
+About 5 minutes on 2 cores; slow tier (`pytest -m slow tests/quality`).
 """
 
 from __future__ import annotations
