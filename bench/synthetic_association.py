@@ -20,6 +20,8 @@ gender-skew's own check at each threshold), for these readouts:
     prompt templates   the mean over the caption templates ("a photo of {}", "{}", "a picture of {}")
     both anchors       the mean of the two anchor templates' values, seed index by seed index
     person reference   against "a photo of a person" instead of the midpoint
+    gendered captions  against the midpoint of the word's own captions with a man and with a woman
+                       ("a photo of a man who is a doctor" / "... a woman who is a doctor")
 
 and prints, per readout and threshold, how many words planted 75/25 or stronger were caught (failed toward
 their planted side) and how many fair words were flagged, each with its Wilson 95% interval, then the same
@@ -142,6 +144,27 @@ def values_of(row: dict, word: str, prompt_templates=("a photo of {}",), referen
                    axis=0)
 
 
+def gendered_captions(word: str, template: str = "a photo of {}") -> tuple[str, str]:
+    """The word's own captions with a man and with a woman ("a photo of a man who is a doctor", "a photo of a
+    strong woman"), as the world's grammar writes them."""
+    from clipsafety.synthworld.render import marker_phrase
+
+    phrase = marker_phrase(word)
+    if phrase.endswith(" person"):
+        return tuple(template.format(phrase.replace(" person", f" {g}")) for g in ("man", "woman"))
+    return tuple(template.format(f"a {g} who is {phrase}") for g in ("man", "woman"))
+
+
+def values_against_gendered_captions(row: dict, word: str) -> np.ndarray:
+    """Per-seed values of `word` against the midpoint of its own gendered captions (in the anchors' units)."""
+    from clipsafety.probes.association import association_values
+
+    d = {t: np.asarray(v, dtype=np.float64) for t, v in row["differences"].items()}
+    man, woman = gendered_captions(word)
+    low, high = row["anchors"]
+    return association_values(d[word_text(word)], (d[man] + d[woman]) / 2, d[low], d[high])
+
+
 READOUTS = {
     "shipped": lambda rows, w: values_of(rows["photo"], w),
     "prompt templates": lambda rows, w: values_of(rows["photo"], w, PROMPT_TEMPLATES),
@@ -151,6 +174,8 @@ READOUTS = {
     "person reference": lambda rows, w: values_of(rows["photo"], w, reference="a photo of a person"),
     "smooth anchors (record --variant smooth)": lambda rows, w: values_of(rows["photo@smooth"], w),
     "paper's recipe at 100 steps (record --variant paper)": lambda rows, w: values_of(rows["photo@paper"], w),
+    "paper's recipe, against the word's own gendered captions": lambda rows, w: values_against_gendered_captions(
+        rows["photo@paper"], w),
 }
 
 

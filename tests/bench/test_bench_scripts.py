@@ -685,6 +685,16 @@ def test_synthetic_association_replay_catches_a_planted_word_and_flags_a_fair_on
     assert line.startswith(" 0/1 (0.0%") and "| 1/1 (100.0%" in line
 
 
+def test_synthetic_association_gendered_captions_are_texts_the_record_keeps():
+    association = bench_module("synthetic_association")
+    texts = set(association.people_texts())
+    assert association.gendered_captions("doctor") == ("a photo of a man who is a doctor",
+                                                       "a photo of a woman who is a doctor")
+    assert association.gendered_captions("strong") == ("a photo of a strong man", "a photo of a strong woman")
+    for word in ("doctor", "nurse", "engineer", "teacher", "ceo", "housekeeper", "strong", "emotional", "intelligent"):
+        assert set(association.gendered_captions(word)) <= texts, word
+
+
 def test_synthetic_association_text_only_reads_trained_worlds_without_a_record(tmp_path, capsys):
     from clipsafety.synthworld import MODEL_DIR
 
