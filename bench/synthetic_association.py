@@ -149,10 +149,7 @@ def gendered_captions(word: str, template: str = "a photo of {}") -> tuple[str, 
     strong woman"), as the world's grammar writes them."""
     from clipsafety.synthworld.render import marker_phrase
 
-    phrase = marker_phrase(word)
-    if phrase.endswith(" person"):
-        return tuple(template.format(phrase.replace(" person", f" {g}")) for g in ("man", "woman"))
-    return tuple(template.format(f"a {g} who is {phrase}") for g in ("man", "woman"))
+    return tuple(template.format(marker_phrase(word, gender)) for gender in ("man", "woman"))
 
 
 def values_against_gendered_captions(row: dict, word: str) -> np.ndarray:

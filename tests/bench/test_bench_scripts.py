@@ -691,7 +691,9 @@ def test_synthetic_association_gendered_captions_are_texts_the_record_keeps():
     assert association.gendered_captions("doctor") == ("a photo of a man who is a doctor",
                                                        "a photo of a woman who is a doctor")
     assert association.gendered_captions("strong") == ("a photo of a strong man", "a photo of a strong woman")
-    for word in ("doctor", "nurse", "engineer", "teacher", "ceo", "housekeeper", "strong", "emotional", "intelligent"):
+    from clipsafety.synthworld.spec import WORDS
+
+    for word in WORDS:
         assert set(association.gendered_captions(word)) <= texts, word
 
 
