@@ -5,6 +5,9 @@
     python bench/synthetic_calibration.py run --seeds 101-112 --worlds DIR --record FILE.jsonl [--split tuning:101-104]
     python bench/synthetic_calibration.py replay FILE.jsonl [--reported-only]
 
+Each command takes --suite PATH (default: the shipped gender-skew; suites/gender-skew-photos.clipsafety.yaml
+reads the worlds' own photos instead of inverted anchors).
+
 `train` draws each world with clipsafety.synthworld.spec.random_spec(SEED) (each word planted with
 probability 1/2 at 60/40, 75/25 or 90/10 toward a random gender, else 50/50) and trains it with
 python -m clipsafety.synthworld.train, one world at a time (two trainings on 2 cores slow each other by
@@ -105,8 +108,9 @@ def evaluate(args) -> int:
         seed = int(folder.name.rsplit("-", 1)[1])
         if f"random:{seed}" in done or not (folder / "card.json").exists():
             continue
-        results = run_suites([SUITE], RunConfig(model=f"local-dir:{folder}", device="cpu", profile=args.profile,
-                                                cache_dir=args.cache))
+        # evidence inversions never enter a verdict: not made here
+        results = run_suites([args.suite], RunConfig(model=f"local-dir:{folder}", device="cpu", profile=args.profile,
+                                                     cache_dir=args.cache, evidence_seeds=0))
         rows = rows_of(folder, seed, results, "tuning" if seed in tuning else "reported")
         with open(args.record, "a", encoding="utf-8") as handle:  # each world as it finishes: nothing lost
             handle.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
@@ -139,11 +143,14 @@ def share(k: int, n: int) -> str:
 def replay(args) -> int:
     import hashlib
 
-    shipped = hashlib.sha256(SUITE.read_bytes()).hexdigest()
+    shipped = hashlib.sha256(args.suite.read_bytes()).hexdigest()
     rows = [r for r in read_rows(args.record) if r["suite_sha256"] == shipped]
     if args.reported_only:
         rows = [r for r in rows if r["split"] == "reported"]
-    print(f"{len({r['world'] for r in rows})} worlds, {len(rows)} words, gender-skew as shipped "
+    if args.worlds_only:
+        keep = {f"random:{seed}" for seed in seed_range(args.worlds_only)}
+        rows = [r for r in rows if r["world"] in keep]
+    print(f"{len({r['world'] for r in rows})} worlds, {len(rows)} words, {args.suite.name} as shipped "
           f"(sha256 {shipped[:12]}); rows of other versions are not pooled")
     for s in STRENGTHS:
         at = [r for r in rows if r["strength"] == s]
@@ -213,6 +220,9 @@ def main(argv=None) -> int:
     r = sub.add_parser("replay")
     r.add_argument("record", type=Path)
     r.add_argument("--reported-only", action="store_true")
+    r.add_argument("--worlds-only", metavar="SEEDS", help="only these worlds' rows, e.g. 111-126")
+    for q in (e, u, r):
+        q.add_argument("--suite", type=Path, default=SUITE, help="the suite file to run (default: %(default)s)")
     args = p.parse_args(argv)
     return {"train": train, "evaluate": evaluate, "run": run, "replay": replay}[args.command](args)
 

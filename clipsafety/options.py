@@ -194,6 +194,9 @@ OPTIONS: tuple[Option, ...] = (
            "prompt under this many of its seeds and shows the images in the report as evidence, never gated "
            "(0: none)", default=2, type=int, check=_in_range(0, limits.MAX_SEEDS, "a number of evidence seeds",
                                                             " (MAX_SEEDS)")),
+    Option("clip-photos", "a folder of labelled photos, one subfolder per label (DIR/man/*.jpg, DIR/woman/*.jpg), "
+           "that photo_association probes read texts against; without it a suite that reads photos is skipped, "
+           "except on a model kind that brings its own (synthetic)", check=_path),
     Option("clip-batch-size", "images optimised together", type=int,
            check=_in_range(1, limits.MAX_BATCH_SIZE, "a batch size", " (MAX_BATCH_SIZE)")),
     Option("clip-cache", "inversion cache: a folder or an fsspec URL (s3://, gs://, file://)",
@@ -473,6 +476,7 @@ def run_config(get: Callable[[str], Any]) -> "RunConfig":
         cache_dir=None if get("clip_no_cache") else (get("clip_cache") or None),
         familywise=get("clip_familywise") or "none",
         evidence_seeds=_or_default(get("clip_evidence_seeds"), 2),
+        photos=get("clip_photos") or None,
     )
 
 

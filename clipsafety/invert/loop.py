@@ -43,7 +43,7 @@ class InversionResult:
     seed: int
     image: np.ndarray | None  # uint8 [H, W, 3]; None when the image failed
     similarity: float  # cosine to the prompt under the model, measured on the uint8 image
-    settings: dict
+    settings: dict | None  # None for a photo read in place of an inversion (clipsafety.models.photos)
     error: str | None = None
     seconds: float = 0.0  # this image's share of the wall time of the steps it took part in
     steps: int = 0  # optimisation steps this image ran (fewer than settings.steps if it stopped early)

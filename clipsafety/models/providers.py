@@ -35,6 +35,9 @@ class ModelProvider:
     # folder -> tokenizer (list[str] -> LongTensor); None: open_clip's tokenizer from the config
     tokenizer: Callable[[Path], Any] | None = None
     description: str = ""
+    # (label, count, seed, size) -> uint8 [count, size, size, 3]: photos of the kind's own world for a label
+    # (clipsafety.models.photos), or None for a label it has none of; None: the kind brings no photos
+    photos: Callable[[str, int, int, int], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ PROBE_TYPES: dict[str, str] = {
     "gender": "clipsafety.probes.zero_shot:GenderProbe",
     "similarity": "clipsafety.probes.similarity:SimilarityProbe",
     "text_association": "clipsafety.probes.association:TextAssociationProbe",
+    "photo_association": "clipsafety.probes.association:PhotoAssociationProbe",
 }
 
 

@@ -34,15 +34,19 @@ docs/studies/).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..util.errors import ClipSafetyError, ProbeError
+from ..models.photos import valid_label
 from ..models.targets import looks_like_target, midpoint_text
 from .base import AnchorError, Probe, SettingError, to_images
 from .zero_shot import encode_images
 
+
+MIN_PAIRS, MAX_PAIRS = 2, 10_000
 
 # The `reference` value that reads each prompt against the anchors' own midpoint instead of a written text.
 MIDPOINT_REFERENCE = "midpoint"
@@ -53,18 +57,19 @@ def reference_text(reference: str, anchors: tuple[str, str] | list[str]) -> str:
     return midpoint_text(*anchors) if reference.strip() == MIDPOINT_REFERENCE else reference
 
 
-def association_values(prompt: np.ndarray, reference: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def association_values(prompt: np.ndarray, reference: np.ndarray, low: np.ndarray, high: np.ndarray,
+                       images: str = "their own images") -> np.ndarray:
     """Per-seed values from per-seed differences d_s of the prompt, the reference and both anchors.
 
     The one formula of this readout (bench/anchor_association.py reads recorded rows through it too).
-    Raises ProbeError when the anchors do not read apart on their own images.
+    Raises ProbeError when the anchors do not read apart on the images read (`images`, in words).
     """
     prompt, reference, low, high = (np.asarray(x, dtype=np.float64).reshape(-1) for x in (prompt, reference, low, high))
     separation = float(high.mean() - low.mean())
     problem = _not_apart(low, high, separation)
     if problem:
         raise ProbeError(
-            f"the anchors do not read apart on their own images ({problem}): the model does not tie each "
+            f"the anchors do not read apart on {images} ({problem}): the model does not tie each "
             "anchor's text to its images, so no text can be placed between them",
             fix="choose anchor prompts this model tells apart, or use more seeds",
         )
@@ -110,6 +115,7 @@ class TextAssociationProbe(Probe):
     name: ClassVar[str] = "text_association"
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     inverts: ClassVar[frozenset[str]] = frozenset({"anchors"})  # the prompt is read as text, never inverted
+    images_read: ClassVar[str] = "their own images"  # what the anchors' images are, in words (errors say it)
     settings_schema: ClassVar[dict[str, Any]] = {"reference": str}
     required_settings: ClassVar[frozenset[str]] = frozenset({"reference"})
     description: ClassVar[str] = ("how far the prompt's text leans between the anchors, read on the anchors' "
@@ -166,7 +172,7 @@ class TextAssociationProbe(Probe):
         low, high = self._embeddings(low_images), self._embeddings(high_images)
         reference = reference_text(self.settings["reference"], anchors)
         d = text_differences(self.context.handle, [text, reference, *anchors], low, high)
-        return association_values(d[:, 0], d[:, 1], d[:, 2], d[:, 3])
+        return association_values(d[:, 0], d[:, 1], d[:, 2], d[:, 3], images=self.images_read)
 
     def _embeddings(self, images: np.ndarray) -> Any:
         images = to_images(images)
@@ -176,5 +182,60 @@ class TextAssociationProbe(Probe):
         return self._embedded[digest]
 
 
-__all__ = ["MIDPOINT_REFERENCE", "TextAssociationProbe", "association_values", "reference_text", "shown_anchor",
+DEFAULT_PAIRS = 64  # photo pairs a photo_association case reads when the suite does not say
+
+
+class PhotoAssociationProbe(TextAssociationProbe):
+    """Reads a prompt's text against labelled photos, one folder per anchor, instead of the anchors' inversions.
+
+    Pair i is photo i of the first label and photo i of the second (in name order); the readout is
+    text_association's, with pair i in place of seed i: each text's difference between the two photos,
+    against the reference's, in the anchors' own separation. Nothing is inverted for the check; the
+    prompt's own inversions are still made and shown as evidence (--clip-evidence-seeds).
+    """
+
+    name: ClassVar[str] = "photo_association"
+    inverts: ClassVar[frozenset[str]] = frozenset()  # the anchors' images are photos, the prompt is read as text
+    reads_photos: ClassVar[bool] = True
+    images_read: ClassVar[str] = "their photos"
+    settings_schema: ClassVar[dict[str, Any]] = {"reference": str, "photos": list[str], "pairs": int}
+    required_settings: ClassVar[frozenset[str]] = frozenset({"reference", "photos"})
+    description: ClassVar[str] = ("how far the prompt's text leans between two sets of labelled photos (one per "
+                                  "anchor), against a neutral reference text, in the anchors' own separation")
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        super().check_settings(settings)
+        fix = "e.g. photos: [man, woman]: the folders under --clip-photos holding each anchor's photos, in order"
+        labels = settings.get("photos", ["a", "b"])
+        if len(labels) != 2 or labels[0] == labels[1]:
+            raise SettingError("photos", f"names {len(labels)} label(s) {labels!r}; it needs two different labels, "
+                                         "one per anchor", fix=fix)
+        for label in labels:
+            problem = valid_label(label)
+            if problem:
+                raise SettingError("photos", f"label {label!r} {problem}", fix=fix)
+        pairs = settings.get("pairs", DEFAULT_PAIRS)
+        if not MIN_PAIRS <= pairs <= MAX_PAIRS:
+            raise SettingError("pairs", f"pairs is {pairs}; it must be from {MIN_PAIRS} to {MAX_PAIRS}",
+                               fix=f"e.g. pairs: {DEFAULT_PAIRS}")
+
+    @classmethod
+    def values_per_case(cls, settings: Mapping[str, Any]) -> int | None:
+        return int(settings.get("pairs", DEFAULT_PAIRS))
+
+    def read(self, reader: Any, text: str, anchors: tuple[str, str] | None,
+             seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
+        """Per-pair values of `text` read on the photos, with each pair's photo of the side the text leans to."""
+        count = self.values_per_case(self.settings)
+        low, high = (reader.photos(label, count) for label in self.settings["photos"])
+        try:
+            values = self.associate(text, anchors, np.stack([r.image for r in low]), np.stack([r.image for r in high]))
+        except ClipSafetyError as err:
+            raise AnchorError(err.message, fix=err.fix) from None
+        values = np.asarray(values, dtype=np.float64)
+        return values, [(lo, h)[shown_anchor(v)] for v, lo, h in zip(values, low, high)]
+
+
+__all__ = ["DEFAULT_PAIRS", "MIDPOINT_REFERENCE", "PhotoAssociationProbe", "TextAssociationProbe", "association_values", "reference_text", "shown_anchor",
            "text_differences"]

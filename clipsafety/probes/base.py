@@ -45,6 +45,10 @@ class ImageReader(typing.Protocol):
     def measured(self, text: str, seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
         """The probe's `measure` of the text's images, memoised, with the images."""
 
+    def photos(self, label: str, count: int) -> list[Any]:
+        """The first `count` photos of `label` from the run's photo set, one InversionResult-shaped record each
+        (settings None: a photo, not an inversion)."""
+
 
 class AnchorError(ClipSafetyError):
     """A probe could not read a prompt between its anchors; the run names the probe and its anchors' line."""
@@ -74,6 +78,8 @@ class Probe:
     inverts: ClassVar[frozenset[str]] = frozenset({"prompt", "anchors", "control"})
     # True for the probe whose per-image score the report blurs images by.
     scores_nsfw: ClassVar[bool] = False
+    # True for a probe that reads labelled photos (clipsafety.models.photos) instead of inversions.
+    reads_photos: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any], context: ProbeContext):
         self.settings = dict(settings)
@@ -92,6 +98,11 @@ class Probe:
     def range_for(cls, anchors: tuple[str, str] | None) -> tuple[float, float]:
         """The range of the per-image values a check reads: positions between the anchors when it has them."""
         return ANCHORED_RANGE if anchors is not None else tuple(cls.value_range)
+
+    @classmethod
+    def values_per_case(cls, settings: Mapping[str, Any]) -> int | None:
+        """How many values a case reads when that is the probe's setting, not the suite's seed count, or None."""
+        return None
 
     @property
     def shows_prompt_images(self) -> bool:

@@ -22,7 +22,9 @@ from ..results.record import CaseRecord, Comparison, ModelInfo, Results, SeedRec
 from ..gate.coverage import verdicts_not_reached
 from ..gate.verdict import waiver_text
 from .humanize import duration, moment, without_machine_paths
+from ..probes import get_probe_class
 from ..probes.association import shown_anchor
+from ..util.errors import ClipSafetyError
 from .plots import PlotImage, plot_for_case, plot_image, seed_scale
 
 STATUSES = ("failed", "error", "inconclusive", "waived", "passed", "skipped")
@@ -254,24 +256,40 @@ def reads_anchor_images(case: CaseRecord) -> bool:
     return seed_scale(case)[0]
 
 
+def reads_photos(case: CaseRecord) -> bool:
+    """The case's per-seed images are labelled photos read for its anchors, not inversions (photo_association)."""
+    try:
+        return get_probe_class(case.probe_type or "").reads_photos
+    except ClipSafetyError:  # a probe type no longer installed
+        return False
+
+
 def image_source(case: CaseRecord, seed: SeedRecord) -> str:
-    """The text a seed's image is an inversion of, in words: "'a doctor'" or "the anchor 'a blue cross'"."""
+    """The text a seed's image is an inversion of, in words: "'a doctor'" or "the anchor 'a blue cross'"; for a
+    photo, the anchor it was read for: "the photos for the anchor 'a photo of a man'"."""
     if not reads_anchor_images(case):
         return repr(case.prompt)
+    photos = "the photos for " if reads_photos(case) else ""
     if seed.value is None or not case.anchors or len(case.anchors) != 2:
-        return "an anchor"
-    return f"the anchor {case.anchors[shown_anchor(seed.value)]!r}"
+        return f"{photos}an anchor"
+    return f"{photos}the anchor {case.anchors[shown_anchor(seed.value)]!r}"
 
 
 def caption(case: CaseRecord, seed: SeedRecord) -> str:
+    if reads_photos(case):
+        return f"photo {seed.seed} of {image_source(case, seed)} (pair {seed.seed})"
     return f"inversion of {image_source(case, seed)} (seed {seed.seed})"
 
 
 def evidence_note(case: CaseRecord) -> str:
-    """Says, in a text-association check's row, whose inversions its images are (empty for any other check)."""
+    """Says, in a text-association check's row, whose inversions (or photos) its images are (empty for any
+    other check)."""
     if not reads_anchor_images(case):
         return ""
     anchors = " and ".join(repr(a) for a in case.anchors or ())
+    if reads_photos(case):
+        return (f"images: labelled photos read for the anchors {anchors}, on which this check reads the text "
+                f"{case.prompt!r}; each pair shows the photo of the side the text leans to")
     return (f"images: inversions of the anchors {anchors}, on which this check reads the text "
             f"{case.prompt!r}; each seed shows the anchor the text leans to")
 
@@ -345,6 +363,7 @@ def _plot(case: CaseRecord) -> PlotImage | None:
 
 
 EVIDENCE_CAPTION = "inversion of {prompt!r} (seed {seed}): evidence only, the check reads the anchors' images"
+EVIDENCE_CAPTION_PHOTOS = "inversion of {prompt!r} (seed {seed}): evidence only, the check reads labelled photos"
 
 
 def _evidence_views(cases: list[CaseRecord], images, blur_above: float) -> list[SeedView]:
@@ -356,7 +375,9 @@ def _evidence_views(cases: list[CaseRecord], images, blur_above: float) -> list[
                 continue
             seen.add(seed.seed)
             flagged = seed.nsfw is not None and seed.nsfw > blur_above or blurred_as_control(case)
-            views.append(SeedView(seed=seed.seed, caption=EVIDENCE_CAPTION.format(prompt=case.prompt, seed=seed.seed),
+            caption = (EVIDENCE_CAPTION_PHOTOS if reads_photos(case) else EVIDENCE_CAPTION).format(
+                prompt=case.prompt, seed=seed.seed)
+            views.append(SeedView(seed=seed.seed, caption=caption,
                                   image_uri=safe_image_uri(images.get(seed.image)), nsfw=seed.nsfw,
                                   nsfw_text=fmt_number(seed.nsfw), similarity_text=fmt_number(seed.similarity),
                                   failed=False, flagged=flagged))

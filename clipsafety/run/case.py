@@ -38,6 +38,9 @@ class RunConfig:
     # A probe that reads the prompt as text (text_association) never gates on the prompt's own inversions;
     # this many of them are still made and shown beside the verdict as evidence (0: none).
     evidence_seeds: int = 2
+    # A folder of labelled photos (one subfolder per label) that photo_association probes read; None: the model
+    # kind's own photos, if it has any (clipsafety.models.photos).
+    photos: str | None = None
 
 
 @dataclass(frozen=True)

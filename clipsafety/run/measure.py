@@ -16,6 +16,7 @@ import numpy as np
 
 from ..invert import InversionResult
 from ..models import ModelHandle
+from ..models.photos import load_photos
 from ..probes import Probe, ProbeContext, create_probe, get_probe_class
 from ..probes.base import AnchorError
 from ..results.conditions import deciding_index
@@ -40,6 +41,9 @@ class SuiteReader:
     def measured(self, text: str, seeds: list[int] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
         return self._measure.raw_values(self._suite, self._key, text, seeds, self._condition)
 
+    def photos(self, label: str, count: int) -> list[InversionResult]:
+        return self._measure.photos(label, count)
+
 
 class Measure:
     """Reads a run's images with the suites' probes and decides each case's check on the values."""
@@ -50,6 +54,7 @@ class Measure:
         self._load_model = load_model
         self._probes: dict[str, Probe] = {}
         self._readouts: dict[tuple, tuple[np.ndarray, list[InversionResult]]] = {}
+        self._photos: dict[tuple[str, int], list[InversionResult]] = {}
 
     def probe(self, suite: Suite, key: str) -> Probe:
         spec = suite.probes[key]
@@ -67,6 +72,19 @@ class Measure:
         kwargs.setdefault("device", self.plan.handle.device)
         kwargs.setdefault("precision", self.plan.config.precision)
         return self._load_model(name, pretrained, **kwargs)
+
+    def photos(self, label: str, count: int) -> list[InversionResult]:
+        """The first `count` photos of `label` (memoised), as records shaped like inversions: `seed` is the photo's
+        index, `prompt` names the photo, `settings` is None (nothing was inverted)."""
+        if (label, count) not in self._photos:
+            handle, config = self.plan.handle, self.plan.config
+            photos = load_photos(label, count, handle.input_size, kind=handle.kind, root=config.photos,
+                                 seed=config.base_seed)
+            self._photos[(label, count)] = [
+                InversionResult(prompt=f"photo {label}/{name}", seed=i, image=image, similarity=float("nan"),
+                                settings=None)
+                for i, (name, image) in enumerate(zip(photos.names, photos.images))]
+        return self._photos[(label, count)]
 
     def raw_values(self, suite: Suite, key: str, prompt_text: str, seeds: list[int] | None = None,
                    condition: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list[InversionResult]]:

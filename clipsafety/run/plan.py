@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterable
 from ..invert import InversionSettings, get_settings
 from ..models import UNREADABLE_FIX, ModelHandle
 from ..models.kinds import DEFAULT_PROFILE, runs_suites_of
+from ..models.photos import has_photos
+from ..probes import get_probe_class
 from ..probes.association import reference_text
 from ..stats import decidable, fails_only_on_evidence, family_level, family_tests
 from ..suite import Check, Suite, condition_label
@@ -103,11 +105,16 @@ class Plan:
         unread = self.unreadable_text(case) or self.read_as_prompt(case)
         if unread:
             return unread
-        n = self.seed_count(case.suite)
-        why = decidable(case.check, n, case.suite.probes[case.check.probe].value_range,
-                        level=self.level_for(case.check), paired=case.control is not None)
+        spec = case.suite.probes[case.check.probe]
+        pairs = get_probe_class(spec.type).values_per_case(spec.settings)
+        n = self.seed_count(case.suite) if pairs is None else pairs
+        why = decidable(case.check, n, spec.value_range, level=self.level_for(case.check),
+                        paired=case.control is not None)
         if why is None:
             return None
+        if pairs is not None:
+            return (f"this check cannot decide anything on {n} photo pairs, so it is neither passed nor failed: "
+                    f"{why} (set the probe's `pairs` in the suite)")
         return (f"this check cannot decide anything at {n} seeds, so it is neither passed nor failed: {why} "
                 "(set inversion.seeds in the suite, or --clip-seeds)")
 
@@ -164,6 +171,10 @@ class Plan:
                 f"suite {suite.name!r} applies to {', '.join(suite.applies_to)} models; "
                 f"{self.handle.name} is a {kind} model"
             )
+        reads_photos = [key for key, spec in suite.probes.items() if get_probe_class(spec.type).reads_photos]
+        if reads_photos and not has_photos(kind, self.config.photos):
+            return (f"suite {suite.name!r} reads labelled photos (probe {reads_photos[0]!r}) and this run has none "
+                    f"for a {kind} model: pass --clip-photos=DIR (ini clip_photos) to run it")
         return None
 
     # -- what to invert ------------------------------------------------------------------

@@ -46,8 +46,10 @@ def reproduce_command(model: str | None, pretrained: str | None, prompt: str, se
     return shlex.join([*parts, "--out", f"seed-{seed}.png"])
 
 
-def command_for(config: RunConfig, profile: str, image: InversionResult) -> str:
-    """The command that regenerates one of a run's images."""
+def command_for(config: RunConfig, profile: str, image: InversionResult) -> str | None:
+    """The command that regenerates one of a run's images; None for a photo (settings None: never inverted)."""
+    if image.settings is None:
+        return None
     return reproduce_command(config.model, config.pretrained, image.prompt, image.seed, profile,
                              setting_overrides(profile, image.settings or {}))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..models.providers import ModelProvider
 from . import KIND, bundled_models
+from .photos import world_photos
 
 
 def world_tokenizer(folder: Path):
@@ -25,6 +26,6 @@ def world_tokenizer(folder: Path):
     return WorldTokenizer(context_length=int(config["model_cfg"]["text_cfg"]["context_length"]))
 
 
-PROVIDER = ModelProvider(kind=KIND, named_models=bundled_models, tokenizer=world_tokenizer,
+PROVIDER = ModelProvider(kind=KIND, named_models=bundled_models, tokenizer=world_tokenizer, photos=world_photos,
                          description="small open_clip CLIPs trained on rendered natural-vocabulary scenes, "
                                      "with professions planted at known gender rates")
