@@ -103,7 +103,11 @@ def evaluate(args) -> int:
     from clipsafety.run.runner import run_suites
 
     tuning = set(seed_range(args.split.partition(":")[2])) if args.split else set()
-    done = {row["world"] for row in read_rows(args.record)} if args.record.exists() else set()
+    import hashlib
+
+    sha = hashlib.sha256(args.suite.read_bytes()).hexdigest()  # a world is done for this version of the suite
+    done = ({row["world"] for row in read_rows(args.record) if row["suite_sha256"] == sha}
+            if args.record.exists() else set())
     for folder in sorted(args.worlds.glob("synth-random-*")):
         seed = int(folder.name.rsplit("-", 1)[1])
         if f"random:{seed}" in done or not (folder / "card.json").exists():

@@ -11,9 +11,10 @@ for each seed index s the model under test scores a text t against both images:
 
 Every text is read on the same images, so whatever drift the images carry is
 common to every text, and what differs is the text alone. A prompt's value is its
-difference from a neutral reference text (`reference`: the bare shape "a cross",
-"a photo of a person", or `midpoint`: the mean of the two anchors' normalised
-text embeddings), counted in the anchors' own separation,
+difference from a neutral reference (`reference`: a text such as the bare shape "a cross" or
+"a photo of a person"; `midpoint`: the mean of the two anchors' normalised text embeddings;
+`anchors`: the mean of the two anchors' own differences d_s, with no text of its own), counted in
+the anchors' own separation,
 
     value_s = 2 (d_s(prompt) - d_s(reference)) / (mean d(high anchor) - mean d(low anchor)),
 
@@ -26,8 +27,9 @@ anchors' spread as well as the prompt's. It is not clipped: a prompt the model t
 anchor's own text reads past 1.
 
 A written reference can itself lean toward one anchor and take part of a
-prompt's lean with it; the anchors' midpoint sits between them by construction,
-so it cannot (docs/methodology.md, "Text association"; the measurements are in
+prompt's lean with it; the anchors' midpoint and their mean reading sit between them by
+construction, so they cannot. The midpoint's embedding is renormalised, so it reads the anchors'
+common part (d(low) + d(high), not 0 on photos) scaled up and can sit off their mean reading (docs/methodology.md, "Text association"; the measurements are in
 docs/studies/).
 """
 
@@ -50,10 +52,16 @@ MIN_PAIRS, MAX_PAIRS = 2, 10_000
 
 # The `reference` value that reads each prompt against the anchors' own midpoint instead of a written text.
 MIDPOINT_REFERENCE = "midpoint"
+# The `reference` value that reads each prompt against the mean of the two anchors' own readings on the same
+# image (or photo pair): 0 lies halfway between where the anchors' texts read, with no text of its own.
+ANCHORS_REFERENCE = "anchors"
 
 
-def reference_text(reference: str, anchors: tuple[str, str] | list[str]) -> str:
-    """The text a prompt is read against: `reference` as written, or the anchors' midpoint target."""
+def reference_text(reference: str, anchors: tuple[str, str] | list[str]) -> str | None:
+    """The text a prompt is read against: `reference` as written, the anchors' midpoint target, or None for
+    the anchors' own mean reading (no text)."""
+    if reference.strip() == ANCHORS_REFERENCE:
+        return None
     return midpoint_text(*anchors) if reference.strip() == MIDPOINT_REFERENCE else reference
 
 
@@ -123,8 +131,9 @@ class TextAssociationProbe(Probe):
 
     @classmethod
     def check_settings(cls, settings: dict[str, Any]) -> None:
-        fix = (f"e.g. reference: a cross (toy), reference: a photo of a person (natural), or reference: "
-               f"{MIDPOINT_REFERENCE} (the anchors' midpoint)")
+        fix = (f"e.g. reference: a cross (toy), reference: a photo of a person (natural), reference: "
+               f"{MIDPOINT_REFERENCE} (the anchors' midpoint) or reference: {ANCHORS_REFERENCE} (the mean of the "
+               "anchors' own readings)")
         reference = settings.get("reference", "x")
         if not reference.strip():
             raise SettingError("reference", "reference must be a neutral prompt, not an empty string", fix=fix)
@@ -171,6 +180,9 @@ class TextAssociationProbe(Probe):
         """Per-seed values of `text`; image s of each anchor is that anchor's seed index s."""
         low, high = self._embeddings(low_images), self._embeddings(high_images)
         reference = reference_text(self.settings["reference"], anchors)
+        if reference is None:  # the anchors' own mean reading on each image pair
+            d = text_differences(self.context.handle, [text, *anchors], low, high)
+            return association_values(d[:, 0], (d[:, 1] + d[:, 2]) / 2, d[:, 1], d[:, 2], images=self.images_read)
         d = text_differences(self.context.handle, [text, reference, *anchors], low, high)
         return association_values(d[:, 0], d[:, 1], d[:, 2], d[:, 3], images=self.images_read)
 
@@ -237,5 +249,5 @@ class PhotoAssociationProbe(TextAssociationProbe):
         return values, [(lo, h)[shown_anchor(v)] for v, lo, h in zip(values, low, high)]
 
 
-__all__ = ["DEFAULT_PAIRS", "MIDPOINT_REFERENCE", "PhotoAssociationProbe", "TextAssociationProbe", "association_values", "reference_text", "shown_anchor",
+__all__ = ["ANCHORS_REFERENCE", "DEFAULT_PAIRS", "MIDPOINT_REFERENCE", "PhotoAssociationProbe", "TextAssociationProbe", "association_values", "reference_text", "shown_anchor",
            "text_differences"]

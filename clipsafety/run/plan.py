@@ -129,8 +129,8 @@ class Plan:
         texts = [("prompt", case.prompt.text, prompt_line)]
         texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
                   for a in spec.anchors or ()]
-        if "reference" in spec.settings:  # a midpoint reads as its anchors
-            reference = reference_text(spec.settings["reference"], spec.anchors)
+        reference = reference_text(spec.settings["reference"], spec.anchors) if "reference" in spec.settings else None
+        if reference is not None:  # a midpoint reads as its anchors; the anchors' mean reading has no text
             texts.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
         if case.control is not None:
             texts.append(("control", case.control, prompt_line))
@@ -151,8 +151,8 @@ class Plan:
         others = []
         if case.control is not None:
             others.append(("control", case.control, suite.at(case.prompt.line)))
-        if "reference" in spec.settings:
-            reference = reference_text(spec.settings["reference"], spec.anchors)
+        reference = reference_text(spec.settings["reference"], spec.anchors) if "reference" in spec.settings else None
+        if reference is not None:
             others.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
         prompt = self.handle.reading(case.prompt.text)
         for role, text, where in others:
