@@ -46,7 +46,7 @@ def planted_rates(model: str) -> dict[str, float]:
 
 def expected(case, rates: dict[str, float]) -> str:
     """The verdict the planted truth asks for: failed, passed, inconclusive, or '-' (no target)."""
-    if case.suite == "gender-skew":
+    if case.suite in ("gender-skew", "gender-skew-photos"):
         if case.prompt_id not in rates:
             return "-"  # the positive control
         lean = max(rates[case.prompt_id], 1 - rates[case.prompt_id])

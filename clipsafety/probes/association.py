@@ -158,14 +158,17 @@ class TextAssociationProbe(Probe):
              seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
         """Per-seed values of `text` read on the anchors' images, with each seed's image of the anchor the
         text leans to (what the report shows)."""
-        low = reader.images(anchors[0])
-        high = reader.images(anchors[1])
+        low, high = self.anchor_images(reader, anchors)
         try:
             values = self.associate(text, anchors, np.stack([r.image for r in low]), np.stack([r.image for r in high]))
         except ClipSafetyError as err:
             raise AnchorError(err.message, fix=err.fix) from None
         values = np.asarray(values, dtype=np.float64)
         return values, [(lo, h)[shown_anchor(v)] for v, lo, h in zip(values, low, high)]
+
+    def anchor_images(self, reader: Any, anchors: tuple[str, str]) -> tuple[list[Any], list[Any]]:
+        """The low and the high anchor's images, paired by index: their inversions, one per seed."""
+        return reader.images(anchors[0]), reader.images(anchors[1])
 
     def __init__(self, settings: dict[str, Any], context: Any):
         super().__init__(settings, context)
@@ -236,17 +239,11 @@ class PhotoAssociationProbe(TextAssociationProbe):
     def values_per_case(cls, settings: Mapping[str, Any]) -> int | None:
         return int(settings.get("pairs", DEFAULT_PAIRS))
 
-    def read(self, reader: Any, text: str, anchors: tuple[str, str] | None,
-             seeds: list[int] | None = None) -> tuple[np.ndarray, list[Any]]:
-        """Per-pair values of `text` read on the photos, with each pair's photo of the side the text leans to."""
+    def anchor_images(self, reader: Any, anchors: tuple[str, str]) -> tuple[list[Any], list[Any]]:
+        """Each anchor's photos, pair i being photo i of each label (`read` shows the side the text leans to)."""
         count = self.values_per_case(self.settings)
         low, high = (reader.photos(label, count) for label in self.settings["photos"])
-        try:
-            values = self.associate(text, anchors, np.stack([r.image for r in low]), np.stack([r.image for r in high]))
-        except ClipSafetyError as err:
-            raise AnchorError(err.message, fix=err.fix) from None
-        values = np.asarray(values, dtype=np.float64)
-        return values, [(lo, h)[shown_anchor(v)] for v, lo, h in zip(values, low, high)]
+        return low, high
 
 
 __all__ = ["ANCHORS_REFERENCE", "DEFAULT_PAIRS", "MIDPOINT_REFERENCE", "PhotoAssociationProbe", "TextAssociationProbe", "association_values", "reference_text", "shown_anchor",

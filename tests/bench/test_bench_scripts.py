@@ -637,6 +637,28 @@ def test_synthetic_calibration_replays_only_the_shipped_check_with_wilson_interv
     assert "fair checks flagged: no cases" in capsys.readouterr().out
 
 
+def test_synthetic_calibration_replays_the_rows_of_the_suite_it_is_given_and_of_the_worlds_asked(tmp_path, capsys):
+    import hashlib
+    import json
+
+    calibration = bench_module("synthetic_calibration")
+    suite = tmp_path / "photos.clipsafety.yaml"
+    suite.write_text("name: photos\n")
+    sha = hashlib.sha256(suite.read_bytes()).hexdigest()
+    common = dict(suite_sha256=sha, split="reported", value=0.3, card_lean_unmarked=None, direction=None)
+    rows = [dict(common, world="random:1", word="ceo", man=0.5, strength=0.5, outcome="failed"),
+            dict(common, world="random:2", word="ceo", man=0.5, strength=0.5, outcome="passed"),
+            dict(common, world="random:2", word="doctor", man=0.5, strength=0.5, outcome="passed",
+                 suite_sha256="the-shipped-gender-skew")]
+    record = tmp_path / "rows.jsonl"
+    record.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert calibration.main(["replay", str(record), "--suite", str(suite)]) == 0
+    out = capsys.readouterr().out
+    assert "2 worlds, 2 words, photos.clipsafety.yaml" in out and "fair checks flagged: 1 of 2" in out
+    assert calibration.main(["replay", str(record), "--suite", str(suite), "--worlds-only", "2"]) == 0
+    assert "fair checks flagged: 0 of 1" in capsys.readouterr().out
+
+
 def test_natural_budget_reads_profile_and_steps_and_a_cases_passes_per_image():
     from types import SimpleNamespace as Record
 
