@@ -140,6 +140,17 @@ def _path(value: str) -> Problem | None:
     return None
 
 
+def _folder(value: str) -> Problem | None:
+    from pathlib import Path
+
+    if not value.strip():
+        return Problem("is empty", "give the path of a folder, or leave the option out")
+    if not Path(value).is_dir():
+        return Problem("is not a folder", "give the folder that holds one subfolder of photos per label "
+                       "(e.g. photos/ with photos/man and photos/woman)")
+    return None
+
+
 def _named(what: str, example: str) -> Validator:
     def check(value: str) -> Problem | None:
         if not value.strip():
@@ -196,7 +207,7 @@ OPTIONS: tuple[Option, ...] = (
                                                             " (MAX_SEEDS)")),
     Option("clip-photos", "a folder of labelled photos, one subfolder per label (DIR/man/*.jpg, DIR/woman/*.jpg), "
            "that photo_association probes read texts against; without it a suite that reads photos is skipped, "
-           "except on a model kind that brings its own (synthetic)", check=_path),
+           "except on a model kind that brings its own (synthetic)", check=_folder),
     Option("clip-batch-size", "images optimised together", type=int,
            check=_in_range(1, limits.MAX_BATCH_SIZE, "a batch size", " (MAX_BATCH_SIZE)")),
     Option("clip-cache", "inversion cache: a folder or an fsspec URL (s3://, gs://, file://)",

@@ -131,9 +131,13 @@ def test_whether_a_check_can_decide_is_judged_on_its_pairs_not_the_suites_seeds(
     assert why is not None and "at 1 seeds" in why
 
 
-def test_the_photo_option_reaches_the_run():
-    from clipsafety.options import run_config
+def test_the_photo_option_must_name_a_folder_and_reaches_the_run(tmp_path):
+    from clipsafety.options import check_option, run_config
+    from clipsafety.util.errors import ClipSafetyError
 
-    given = {"clip_photos": "photos/"}
-    assert run_config(given.get).photos == "photos/"
+    with pytest.raises(ClipSafetyError) as err:
+        check_option("clip_photos", str(tmp_path / "nowhere"), "--clip-photos")
+    assert "is not a folder" in str(err.value) and "photos/man" in err.value.fix
+    assert check_option("clip_photos", str(tmp_path), "--clip-photos") == str(tmp_path)
+    assert run_config({"clip_photos": str(tmp_path)}.get).photos == str(tmp_path)
     assert run_config({}.get).photos is None
