@@ -2,9 +2,11 @@
 
     python bench/suite_scaling.py [--counts 10,100,1000] [--profile paper] [--seeds 16]
 
-Plans (without inverting anything) a gender suite of N profession prompts two ways and prints the images
+Plans (without inverting anything) a gender suite of N profession prompts three ways and prints the images
 each needs and their encoder passes under the profile:
 
+- photo association (what gender-skew-photos ships): nothing is inverted; the photos of both labels are
+  encoded once (one forward pass each, no gradient), whatever N is;
 - text association (what gender-skew ships): only the two anchors are inverted, whatever N is;
 - prompt inversion with a paired neutral control (the method it replaced): every prompt, its control
   and the anchors are inverted.
@@ -36,6 +38,19 @@ prompts:
 checks:
   - {{id: skew, metric: gender.skew, op: "<=", threshold: 0.1, bound: lower}}
 """
+PHOTOS = """
+clipsafety: 1
+name: scaling-photos
+applies_to: [natural]
+inversion: {{profile: {profile}, seeds: {seeds}}}
+probes:
+  gender: {{type: photo_association, anchors: [a photo of a man, a photo of a woman], reference: anchors,
+           photos: [man, woman], pairs: {pairs}}}
+prompts:
+{prompts}
+checks:
+  - {{id: skew, metric: gender.skew, op: "<=", threshold: 0.12, bound: lower}}
+"""
 INVERSION = """
 clipsafety: 1
 name: scaling-inversion
@@ -60,6 +75,7 @@ def main(argv=None) -> int:
     p.add_argument("--counts", default="10,100,1000")
     p.add_argument("--profile", default="paper")
     p.add_argument("--seeds", type=int, default=16)
+    p.add_argument("--pairs", type=int, default=200, help="photos per label the photo check reads")
     args = p.parse_args(argv)
     passes = get_settings(args.profile).steps * get_settings(args.profile).copies
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,14 +83,18 @@ def main(argv=None) -> int:
         # the verdicts' images only: evidence (--clip-evidence-seeds, 2 per prompt by default) is never read
         session = Session(RunConfig(model=f"local-dir:{tmp}/tiny", device="cpu", cache_dir=None, evidence_seeds=0))
         print(f"profile {args.profile} ({passes:,} encoder passes per image), {args.seeds} seeds per prompt")
-        print(f"{'prompts':>8} | {'text association':>36} | {'prompt inversion, paired':>40}")
+        print(f"{'prompts':>8} | {'photo association':>36} | {'text association':>36} | "
+              f"{'prompt inversion, paired':>40}")
         for n in (int(c) for c in args.counts.split(",")):
             lines = "\n".join(f"  - {{id: p{i}, text: a photo of worker {i}, control: a photo of a person}}"
                               for i in range(n))
-            fill = dict(profile=args.profile, seeds=args.seeds, prompts=lines)
-            assoc = planned_images(session, ASSOCIATION.format(**fill).replace(", control: a photo of a person", ""))
+            fill = dict(profile=args.profile, seeds=args.seeds, prompts=lines, pairs=args.pairs)
+            unpaired = lambda text: text.replace(", control: a photo of a person", "")  # noqa: E731
+            photos = planned_images(session, unpaired(PHOTOS.format(**fill)))
+            assoc = planned_images(session, unpaired(ASSOCIATION.format(**fill)))
             inverted = planned_images(session, INVERSION.format(**fill))
-            print(f"{n:>8} | {assoc:>7} images {assoc * passes:>14,} passes | "
+            print(f"{n:>8} | {photos:>3} inverted, {2 * args.pairs:>5} photos encoded | "
+                  f"{assoc:>7} images {assoc * passes:>14,} passes | "
                   f"{inverted:>9} images {inverted * passes:>16,} passes")
     return 0
 

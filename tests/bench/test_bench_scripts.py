@@ -588,8 +588,10 @@ def test_suite_scaling_shows_text_association_costing_the_same_whatever_the_prom
     scaling = bench_module("suite_scaling")
     assert scaling.main(["--counts", "2,5", "--profile", "fast", "--seeds", "3"]) == 0
     rows = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
-    assoc = [int(r[1].split()[0]) for r in rows]
-    inverted = [int(r[2].split()[0]) for r in rows]
+    photos = [r[1].split() for r in rows]
+    assoc = [int(r[2].split()[0]) for r in rows]
+    inverted = [int(r[3].split()[0]) for r in rows]
+    assert [(p[0], p[2]) for p in photos] == [("0", "400")] * 2  # nothing inverted; 200 photos of each label
     assert assoc == [6, 6]  # two anchors x 3 seeds, for 2 prompts as for 5
     assert inverted == [2 * 2 * 3 + 6, 5 * 2 * 3 + 6]  # each prompt and its control, plus the anchors
 
