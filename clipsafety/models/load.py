@@ -42,6 +42,7 @@ from .targets import axis_removed_parts, midpoint_parts, target_prompts
 
 DEFAULT_MODEL = "toyclip-fair"  # a name the toy world's provider registers
 RANDOM_INIT = "random"
+RANDOM_INIT_SEED = 0  # the seed a random init draws its weights from
 PRECISIONS = ("auto", "fp32", "bf16")
 UNREADABLE_FIX = ("use words the model knows (a toy model's vocab.json lists them), or run on a model trained "
                   "on these words")
@@ -291,8 +292,11 @@ def _build_open_clip(name: str, pretrained: str | None, cache_dir: str | None) -
     tag_cfg = open_clip.get_pretrained_cfg(name, pretrained) if pretrained != RANDOM_INIT else {}
     path, source = _weights_for(name, pretrained, tag_cfg, cache_dir)
     quick_gelu = bool(tag_cfg.get("quick_gelu", False))
-    # No weights through open_clip: it would try the network. We read the file ourselves.
-    model = open_clip.create_model(name, pretrained=None, load_weights=False, force_quick_gelu=quick_gelu)
+    # No weights through open_clip: it would try the network. We read the file ourselves. A random init draws
+    # from its own seed, so "random" is the same model in every process (and its fingerprint says so).
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_INIT_SEED)
+        model = open_clip.create_model(name, pretrained=None, load_weights=False, force_quick_gelu=quick_gelu)
     if path is not None:
         load_state(model, read_checkpoint(path), source)
     pp = model.visual.preprocess_cfg

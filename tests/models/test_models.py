@@ -306,3 +306,16 @@ def test_a_prompts_text_embedding_does_not_depend_on_what_was_encoded_with_it():
     forget_loaded_models()
     together = load_model("toyclip-fair", device="cpu", precision="fp32").encode_text(["a nurse", "a doctor"])[1]
     assert torch.equal(alone, together)
+
+
+def test_a_random_init_draws_from_its_own_seed_so_every_process_gets_the_same_model(tiny_arch):
+    import torch
+
+    from clipsafety.models.load import forget_loaded_models, load_model
+
+    first = load_model(tiny_arch, "random").fingerprint
+    forget_loaded_models()
+    torch.manual_seed(12345)  # the caller's random state neither changes the model nor is consumed by it
+    state = torch.get_rng_state()
+    assert load_model(tiny_arch, "random").fingerprint == first
+    assert torch.equal(torch.get_rng_state(), state)
