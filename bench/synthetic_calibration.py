@@ -103,9 +103,7 @@ def evaluate(args) -> int:
     from clipsafety.run.runner import run_suites
 
     tuning = set(seed_range(args.split.partition(":")[2])) if args.split else set()
-    import hashlib
-
-    sha = hashlib.sha256(args.suite.read_bytes()).hexdigest()  # a world is done for this version of the suite
+    sha = suite_sha(args.suite)  # a world is done for this version of the suite
     done = ({row["world"] for row in read_rows(args.record) if row["suite_sha256"] == sha}
             if args.record.exists() else set())
     for folder in sorted(args.worlds.glob("synth-random-*")):
@@ -144,10 +142,15 @@ def share(k: int, n: int) -> str:
     return f"{k} of {n} ({k / n:.1%}, 95% interval [{lo:.1%}, {hi:.1%}])"
 
 
-def replay(args) -> int:
+def suite_sha(path: Path) -> str:
+    """The sha256 of a suite file: rows of another version of the check are never pooled with its rows."""
     import hashlib
 
-    shipped = hashlib.sha256(args.suite.read_bytes()).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def replay(args) -> int:
+    shipped = suite_sha(args.suite)
     rows = [r for r in read_rows(args.record) if r["suite_sha256"] == shipped]
     if args.reported_only:
         rows = [r for r in rows if r["split"] == "reported"]

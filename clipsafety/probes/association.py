@@ -29,7 +29,8 @@ anchor's own text reads past 1.
 A written reference can itself lean toward one anchor and take part of a
 prompt's lean with it; the anchors' midpoint and their mean reading sit between them by
 construction, so they cannot. The midpoint's embedding is renormalised, so it reads the anchors'
-common part (d(low) + d(high), not 0 on photos) scaled up and can sit off their mean reading (docs/methodology.md, "Text association"; the measurements are in
+common part (d(low) + d(high), not 0 on photos) scaled up and can sit off their mean reading
+(docs/methodology.md, "Text association"; the measurements are in
 docs/studies/).
 """
 

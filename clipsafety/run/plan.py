@@ -129,7 +129,7 @@ class Plan:
         texts = [("prompt", case.prompt.text, prompt_line)]
         texts += [(f"anchor of probe {case.check.probe!r}", a, suite.where(f"probes.{case.check.probe}.anchors"))
                   for a in spec.anchors or ()]
-        reference = reference_text(spec.settings["reference"], spec.anchors) if "reference" in spec.settings else None
+        reference = _reference(spec)
         if reference is not None:  # a midpoint reads as its anchors; the anchors' mean reading has no text
             texts.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
         if case.control is not None:
@@ -151,7 +151,7 @@ class Plan:
         others = []
         if case.control is not None:
             others.append(("control", case.control, suite.at(case.prompt.line)))
-        reference = reference_text(spec.settings["reference"], spec.anchors) if "reference" in spec.settings else None
+        reference = _reference(spec)
         if reference is not None:
             others.append(("reference", reference, suite.where(f"probes.{case.check.probe}.reference")))
         prompt = self.handle.reading(case.prompt.text)
@@ -215,6 +215,11 @@ class Plan:
                     for seed in seeds:
                         pairs[(text, seed)] = None
         return {k: (s, list(p)) for k, (s, p) in plan.items()}
+
+
+def _reference(spec) -> str | None:
+    """The text a probe reads each prompt against, or None (no `reference` setting, or the anchors' own mean)."""
+    return reference_text(spec.settings["reference"], spec.anchors) if "reference" in spec.settings else None
 
 
 def _passes(settings: InversionSettings) -> int:
