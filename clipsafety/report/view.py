@@ -277,7 +277,8 @@ def image_source(case: CaseRecord, seed: SeedRecord) -> str:
 
 def caption(case: CaseRecord, seed: SeedRecord) -> str:
     if reads_photos(case):
-        return f"photo {seed.seed} of {image_source(case, seed)} (pair {seed.seed})"
+        named = f" ({seed.photo})" if seed.photo else ""
+        return f"photo {seed.seed}{named} of {image_source(case, seed)} (pair {seed.seed})"
     return f"inversion of {image_source(case, seed)} (seed {seed.seed})"
 
 

@@ -47,11 +47,12 @@ class SeedRecord:
     passes: int = 0  # encoder forward+backward passes it cost
     control: float | None = None  # a paired check's control value under this seed (`value` is the difference)
     reproduce: str | None = None  # the `clipsafety invert` command that regenerates this image
+    photo: str | None = None  # a labelled photo's path under the photo folder (label/file), when the image is one
 
     def to_json(self) -> dict[str, Any]:
         return {"seed": self.seed, "value": self.value, "similarity": self.similarity, "image": self.image,
                 "failed": self.failed, "nsfw": self.nsfw, "steps": self.steps, "passes": self.passes,
-                "control": self.control, "reproduce": self.reproduce}
+                "control": self.control, "reproduce": self.reproduce, "photo": self.photo}
 
     @classmethod
     def read(cls, v: JsonValue) -> SeedRecord:
@@ -60,7 +61,8 @@ class SeedRecord:
                    failed=v.key("failed").boolean(), nsfw=opt_number(v.key("nsfw")),
                    steps=v.key("steps").integer(), passes=v.key("passes").integer(),
                    control=opt_number(v.key("control", optional=True)),
-                   reproduce=opt_text(v.key("reproduce", optional=True)))
+                   reproduce=opt_text(v.key("reproduce", optional=True)),
+                   photo=opt_text(v.key("photo", optional=True)))
 
 
 @dataclass(frozen=True)

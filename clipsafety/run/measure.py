@@ -75,13 +75,13 @@ class Measure:
 
     def photos(self, label: str, count: int) -> list[InversionResult]:
         """The first `count` photos of `label` (memoised), as records shaped like inversions: `seed` is the photo's
-        index, `prompt` names the photo, `settings` is None (nothing was inverted)."""
+        index, `prompt` is its path under the photo folder (label/file), `settings` is None (nothing was inverted)."""
         if (label, count) not in self._photos:
             handle, config = self.plan.handle, self.plan.config
             photos = load_photos(label, count, handle.input_size, kind=handle.kind, root=config.photos,
                                  seed=config.base_seed)
             self._photos[(label, count)] = [
-                InversionResult(prompt=f"photo {label}/{name}", seed=i, image=image, similarity=float("nan"),
+                InversionResult(prompt=f"{label}/{name}", seed=i, image=image, similarity=float("nan"),
                                 settings=None)
                 for i, (name, image) in enumerate(zip(photos.names, photos.images))]
         return self._photos[(label, count)]

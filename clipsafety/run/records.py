@@ -73,9 +73,11 @@ def evidence_records(images: Iterable, config: RunConfig | None, profile: str) -
 
 def _image_seed(image, config: RunConfig | None, profile: str, **read: Any) -> SeedRecord:
     """One image's seed record: what the image is (seed, hash, similarity, cost, how to regenerate it) and
-    what a check `read` from it (value, failed, nsfw, control)."""
+    what a check `read` from it (value, failed, nsfw, control). A photo (settings None: never inverted) names
+    its file instead of a command."""
+    photo = image.prompt if image.settings is None else None
     return SeedRecord(seed=image.seed, similarity=_round(image.similarity), image=image_sha256(image.image),
-                      steps=image.steps, passes=image.passes,
+                      steps=image.steps, passes=image.passes, photo=photo,
                       reproduce=None if config is None else command_for(config, profile, image), **read)
 
 

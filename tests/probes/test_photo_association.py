@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -84,7 +86,8 @@ def test_each_pair_is_a_seed_record_of_a_photo_never_of_an_inversion(synthetic):
     assert len(doctor.seeds) == 40 and [s.seed for s in doctor.seeds] == list(range(40))
     assert all(s.reproduce is None and s.similarity is None and s.passes == 0 for s in doctor.seeds)
     assert reads_photos(doctor)
-    assert caption(doctor, doctor.seeds[3]) == "photo 3 of the photos for the anchor 'a photo of a man' (pair 3)"
+    assert caption(doctor, doctor.seeds[3]) == ("photo 3 (man/render 3) of the photos for the anchor 'a photo of a man' "
+                                                "(pair 3)")
     assert "labelled photos" in evidence_note(doctor)
     assert len(doctor.evidence) == 1 and doctor.evidence[0].reproduce.startswith("clipsafety invert")
 
@@ -97,7 +100,7 @@ def test_the_report_labels_photos_as_photos(synthetic, tmp_path):
     results = run.run_all([parse_suite(SUITE.replace("pairs: 40", "pairs: 4"), "photos.yaml")])
     assert isinstance(results, Results)
     page = render_report(results)
-    assert "photo 0 of the photos for the anchor" in page and "inversion of the anchor" not in page
+    assert "photo 0 (" in page and "of the photos for the anchor" in page and "inversion of the anchor" not in page
 
 
 def test_a_natural_model_without_photos_skips_the_suite_and_says_how_to_run_it(tiny_model):
@@ -117,6 +120,26 @@ def test_a_photo_set_missing_a_label_is_an_error_of_the_case_naming_the_folder(t
     cases = run.run_all([suite]).cases
     assert {c.outcome for c in cases} == {"error"}
     assert str(tmp_path / "woman") in cases[0].reason and "no folder 'woman'" in cases[0].reason
+
+
+def test_each_pair_names_the_photo_it_shows_in_the_record_the_json_and_the_caption(tiny_model, tmp_path):
+    """Pair i shows photo i of the side the text leans to; its record names that file as label/name."""
+    from clipsafety.probes.association import shown_anchor
+    from clipsafety.results.record import SeedRecord
+    from clipsafety.util.jsonread import JsonValue
+
+    for label, shade in (("man", 40), ("woman", 200)):
+        (tmp_path / label).mkdir()
+        for i in range(4):
+            Image.new("RGB", (20, 20), (shade, i * 30, 0)).save(tmp_path / label / f"p{i}.png")
+    suite = parse_suite(SUITE.replace("pairs: 40", "pairs: 4"), "photos.yaml")
+    run = Run(RunConfig(model=tiny_model, device="cpu", cache_dir=None, photos=str(tmp_path), evidence_seeds=0))
+    doctor = next(c for c in run.run_all([suite]).cases if c.prompt_id == "doctor")
+    assert doctor.outcome != "error", doctor.reason
+    for seed in doctor.seeds:
+        assert seed.photo == f"{('man', 'woman')[shown_anchor(seed.value)]}/p{seed.seed}.png"
+        assert SeedRecord.read(JsonValue(json.loads(json.dumps(seed.to_json())))).photo == seed.photo
+        assert f"photo {seed.seed} ({seed.photo}) of the photos for the anchor" in caption(doctor, seed)
 
 
 def test_whether_a_check_can_decide_is_judged_on_its_pairs_not_the_suites_seeds():
