@@ -145,6 +145,8 @@ def _folder(value: str) -> Problem | None:
 
     if not value.strip():
         return Problem("is empty", "give the path of a folder, or leave the option out")
+    if "://" in value or "::" in value:  # an fsspec URL: checked when the photos are read
+        return None
     if not Path(value).is_dir():
         return Problem("is not a folder", "give the folder that holds one subfolder of photos per label "
                        "(e.g. photos/ with photos/man and photos/woman)")
@@ -205,7 +207,8 @@ OPTIONS: tuple[Option, ...] = (
            "prompt under this many of its seeds and shows the images in the report as evidence, never gated "
            "(0: none)", default=2, type=int, check=_in_range(0, limits.MAX_SEEDS, "a number of evidence seeds",
                                                             " (MAX_SEEDS)")),
-    Option("clip-photos", "a folder of labelled photos, one subfolder per label (DIR/man/*.jpg, DIR/woman/*.jpg), "
+    Option("clip-photos", "a folder (or fsspec URL: s3://, gs://) of labelled photos, one subfolder per label "
+           "(DIR/man/*.jpg, DIR/woman/*.jpg), "
            "that photo_association probes read texts against; without it a suite that reads photos is skipped, "
            "except on a model kind that brings its own (synthetic)", check=_folder),
     Option("clip-batch-size", "images optimised together", type=int,

@@ -1,7 +1,8 @@
 """Labelled photos a probe reads text against: the one place they are read.
 
 A photo set is a folder with one subfolder per label (``photos/man/*.jpg``, ``photos/woman/*.jpg``),
-given to a run with ``--clip-photos`` (ini ``clip_photos``). Each label's photos are read in name order,
+given to a run with ``--clip-photos`` (ini ``clip_photos``): a local folder, or a URL fsspec understands
+(``s3://bucket/photos``, as ``--clip-cache``). Each label's photos are read in name order,
 centre-cropped to a square and resized to the model's input size. A model kind may bring photos of its
 own world (``ModelProvider.photos``: the synthetic world renders its figures), used when the run names
 no folder.
@@ -9,8 +10,10 @@ no folder.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +59,7 @@ def load_photos(label: str, count: int, size: int, *, kind: str, root: str | Non
     if problem:
         raise ClipSafetyError(f"photo label {label!r} {problem}", fix=PHOTOS_FIX)
     if root:
-        return _from_folder(Path(root), label, count, size)
+        return _from_folder(str(root), label, count, size)
     found = provider_for_kind(kind)
     hook = None if found is None else found[1].photos
     images = None if hook is None else hook(label, count, seed, size)
@@ -71,29 +74,52 @@ def load_photos(label: str, count: int, size: int, *, kind: str, root: str | Non
     return Photos(label, images, tuple(f"render {i}" for i in range(count)), f"{kind} renders")
 
 
-def _from_folder(root: Path, label: str, count: int, size: int) -> Photos:
+def _photo_set(root: str) -> tuple[Any, str]:
+    """The filesystem and path behind a photo set: a local folder, or any URL fsspec understands."""
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(root)
+    except (ImportError, ValueError) as err:
+        raise ClipSafetyError(f"the photo set URL cannot be opened: {err}", where=root,
+                              fix="install the fsspec filesystem for this URL (s3fs for s3://, gcsfs for gs://), "
+                                  "or point --clip-photos at a local folder") from None
+
+
+def _from_folder(root: str, label: str, count: int, size: int) -> Photos:
     from PIL import Image, UnidentifiedImageError
 
-    folder = root / label
-    if not root.is_dir():
-        raise ClipSafetyError(f"the photo set {str(root)!r} is not a folder", where="--clip-photos", fix=PHOTOS_FIX)
-    if not folder.is_dir():
+    fs, base = _photo_set(root)
+    base = base.rstrip("/") or base
+    folder = f"{base}/{label}"
+    shown = root.rstrip("/") + "/" + label  # the folder as the user wrote its set
+    try:  # a remote filesystem raises its own types (a refused credential, a missing bucket), not only OSError
+        is_set, has_label = fs.isdir(base), fs.isdir(folder)
+        entries = fs.ls(folder, detail=True) if has_label else []
+    except Exception as err:
+        raise ClipSafetyError(f"the photo set cannot be listed ({type(err).__name__}: {err})", where=shown,
+                              fix="check the URL and its credentials, or point --clip-photos at a local folder"
+                              ) from None
+    if not is_set:
+        raise ClipSafetyError(f"the photo set {root!r} is not a folder", where="--clip-photos", fix=PHOTOS_FIX)
+    if not has_label:
         raise ClipSafetyError(f"the photo set has no folder {label!r} for the label the suite names",
-                              where=str(folder), fix=PHOTOS_FIX)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-    if len(files) < count:
-        raise ClipSafetyError(f"holds {len(files)} photos ({', '.join(SUFFIXES)}); the suite reads {count} of "
-                              f"label {label!r}", where=str(folder),
+                              where=shown, fix=PHOTOS_FIX)
+    names = sorted(PurePosixPath(e["name"]).name for e in entries if e.get("type") == "file")
+    names = [n for n in names if PurePosixPath(n).suffix.lower() in SUFFIXES]
+    if len(names) < count:
+        raise ClipSafetyError(f"holds {len(names)} photos ({', '.join(SUFFIXES)}); the suite reads {count} of "
+                              f"label {label!r}", where=shown,
                               fix="add photos to the folder, or lower the probe's `pairs` in the suite")
     images = []
-    for path in files[:count]:
+    for name in names[:count]:
         try:
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(fs.cat_file(f"{folder}/{name}"))) as img:
                 images.append(_square(img.convert("RGB"), size))
         except (OSError, UnidentifiedImageError, ValueError) as err:
-            raise ClipSafetyError(f"cannot be read as an image ({type(err).__name__}: {err})", where=str(path),
-                                  fix="replace or remove the file") from None
-    return Photos(label, np.stack(images), tuple(p.name for p in files[:count]), str(folder))
+            raise ClipSafetyError(f"cannot be read as an image ({type(err).__name__}: {err})",
+                                  where=f"{shown}/{name}", fix="replace or remove the file") from None
+    return Photos(label, np.stack(images), tuple(names[:count]), shown)
 
 
 def _square(img, size: int) -> np.ndarray:

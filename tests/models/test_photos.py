@@ -49,6 +49,32 @@ def test_a_photo_set_that_cannot_be_read_names_the_folder_or_file_and_the_fix(tm
     assert err.value.fix
 
 
+def test_a_photo_set_behind_an_fsspec_url_reads_as_the_same_folder_would(tmp_path):
+    import fsspec
+
+    write_photos(tmp_path / "man", [(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+    fs = fsspec.filesystem("memory")
+    for path in sorted((tmp_path / "man").iterdir()):
+        fs.pipe_file(f"/photo-set-test/man/{path.name}", path.read_bytes())
+    fs.pipe_file("/photo-set-test/man/notes.txt", b"not a photo")
+    try:
+        remote = load_photos("man", 3, 16, kind="natural", root="memory://photo-set-test")
+        local = load_photos("man", 3, 16, kind="natural", root=str(tmp_path))
+        assert remote.names == local.names and np.array_equal(remote.images, local.images)
+        assert remote.source == "memory://photo-set-test/man"
+        with pytest.raises(ClipSafetyError) as err:
+            load_photos("woman", 3, 16, kind="natural", root="memory://photo-set-test")
+        assert err.value.where == "memory://photo-set-test/woman" and "has no folder 'woman'" in err.value.message
+    finally:
+        fs.rm("/photo-set-test", recursive=True)
+
+
+def test_a_photo_url_no_filesystem_can_open_says_so_and_how_to_fix_it():
+    with pytest.raises(ClipSafetyError) as err:
+        load_photos("man", 1, 16, kind="natural", root="nosuchprotocol://bucket/photos")
+    assert "cannot be opened" in err.value.message and "s3fs" in err.value.fix
+
+
 @pytest.mark.parametrize("label", ["", "../man", "man/woman", " man", ".."])
 def test_a_label_must_be_one_plain_folder_name(label, tmp_path):
     assert valid_label(label)

@@ -162,5 +162,7 @@ def test_the_photo_option_must_name_a_folder_and_reaches_the_run(tmp_path):
         check_option("clip_photos", str(tmp_path / "nowhere"), "--clip-photos")
     assert "is not a folder" in str(err.value) and "photos/man" in err.value.fix
     assert check_option("clip_photos", str(tmp_path), "--clip-photos") == str(tmp_path)
+    url = "s3://bucket/photos"  # an fsspec URL is checked when its photos are read, not at start-up
+    assert check_option("clip_photos", url, "--clip-photos") == url
     assert run_config({"clip_photos": str(tmp_path)}.get).photos == str(tmp_path)
     assert run_config({}.get).photos is None
