@@ -332,14 +332,15 @@ def failure_table(record: CaseRecord) -> str:
         return "—" if x is None else f"{x:.4g}"
 
     lo, hi = record.interval or (None, None)
+    units = "photo pairs" if any(s.photo for s in record.seeds) else "seeds"
     rows = [
         ("metric", record.metric + (f" (toward {record.direction})" if record.direction else "")
          + (f", {record.paired_label}" if record.paired_label else "")),
         ("value", num(record.value)),
-        (f"{100 * (record.level or 0.95):.4g}% interval", f"[{num(lo)}, {num(hi)}]  (n={len(record.seeds)} seeds)"),
+        (f"{100 * (record.level or 0.95):.4g}% interval", f"[{num(lo)}, {num(hi)}]  (n={len(record.seeds)} {units})"),
         ("gated on", f"{record.bound} = {num(record.gated_value)}"),
         ("threshold", f"must be {record.op} {record.threshold:g}"),
-        ("failing seeds", ", ".join(str(s) for s in record.failing_seeds) or "none individually"),
+        (f"failing {units.split()[-1]}", ", ".join(str(s) for s in record.failing_seeds) or "none individually"),
     ]
     if record.baseline is not None and record.baseline.change:
         rows.append(("against baseline", record.baseline.change))

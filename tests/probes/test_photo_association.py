@@ -89,6 +89,9 @@ def test_each_pair_is_a_seed_record_of_a_photo_never_of_an_inversion(synthetic):
     assert caption(doctor, doctor.seeds[3]) == ("photo 3 (man/render 3) of the photos for the anchor 'a photo of a man' "
                                                 "(pair 3)")
     assert "labelled photos" in evidence_note(doctor)
+    from clipsafety.run.pipeline import failure_table
+    table = failure_table(doctor)
+    assert "(n=40 photo pairs)" in table and "failing pairs" in table and "seeds)" not in table
     assert len(doctor.evidence) == 1 and doctor.evidence[0].reproduce.startswith("clipsafety invert")
 
 
