@@ -266,8 +266,12 @@ def test_progress_in_a_log_is_whole_lines_not_a_rewrite_per_step(pytester, run):
     assert "step 12/12 (100%)" in progress[-1] and "elapsed" in progress[-1]
 
 
+# Patches the class the probe registry hands out: an in-process pytester run re-imports the probe's module,
+# so a class imported by name here may not be the one the registry cached in an earlier run.
 EXPLODING_PROBE = """
-from clipsafety.probes.similarity import SimilarityProbe
+from clipsafety.probes import get_probe_class
+
+SimilarityProbe = get_probe_class("similarity")
 
 _measure = SimilarityProbe.measure
 
