@@ -34,6 +34,7 @@ class CaseKind:
     applies_to: tuple[str, ...]
     outcome: str
     suite: str = ""
+    reason: str | None = None  # why it was skipped, when it was
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,16 @@ def stand_in_lines(cases: Iterable[CaseKind], model_name: str, model_kind: str) 
     plural = "check" if ran == 1 else "checks"
     return [f"{ran} {checks_word} {plural} ran on {model_name}, a {model_kind} model: they measure the harness "
             f"against its planted flaws; {NO_VERDICT}{verdict_for}"]
+
+
+def skipped_for_reason_lines(cases: Iterable[CaseKind], model_kind: str) -> list[str]:
+    """A line per reason that skipped checks the model's kind runs (a suite that reads photos in a run that has
+    none): "10 checks skipped: <reason>", in order of first appearance. Kind skips have their own line."""
+    counts: dict[str, int] = {}
+    for case in cases:
+        if case.outcome == "skipped" and case.reason and runs_suites_of(model_kind, case.applies_to):
+            counts[case.reason] = counts.get(case.reason, 0) + 1
+    return [f"{n} {'check' if n == 1 else 'checks'} skipped: {reason}" for reason, n in counts.items()]
 
 
 def verdicts_not_reached(lines: Iterable[str]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
-from .coverage import CaseKind, require_problems, skipped_kinds, stand_in_lines
+from .coverage import CaseKind, require_problems, skipped_for_reason_lines, skipped_kinds, stand_in_lines
 from ..results.record import CaseRecord, ModelInfo, SuiteInfo, WaiverRecord
 from .waivers import Waivers
 
@@ -26,12 +26,14 @@ def waiver_text(waiver: WaiverRecord) -> str:
 def gate_lines(records: Sequence[CaseRecord], suites: Mapping[str, SuiteInfo], model: ModelInfo,
                required: Iterable[str] = (), waivers: Waivers | None = None,
                today: dt.date | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(one line per kind whose checks were skipped, the problems that fail the run)."""
-    kinds = [CaseKind(suites[r.suite_path].applies_to if r.suite_path in suites else (), r.outcome, r.suite)
-             for r in records]
+    """(one line per kind whose checks were skipped and per other reason that skipped checks, the problems
+    that fail the run)."""
+    kinds = [CaseKind(suites[r.suite_path].applies_to if r.suite_path in suites else (), r.outcome, r.suite,
+                      r.reason) for r in records]
     name, kind = model.name or "the model", model.kind or "unknown"
     skipped = tuple(s.line(name, kind) for s in skipped_kinds(kinds, kind))
     skipped += tuple(stand_in_lines(kinds, name, kind))
+    skipped += tuple(skipped_for_reason_lines(kinds, kind))
     problems = list(require_problems(required, kinds, name, kind))
     if waivers is not None:
         used_at = {r.waiver.where for r in records if r.waiver is not None}

@@ -416,7 +416,7 @@ class Results:
     images: Mapping[str, str] = field(default_factory=dict)  # image sha256 -> thumbnail data URI
     baseline: BaselineInfo | None = None
     exit_status: int | None = None  # pytest's exit code, when pytest ran the cases
-    skipped_kinds: tuple[str, ...] = ()  # one line per model kind whose checks were all skipped
+    skipped_kinds: tuple[str, ...] = ()  # a line per model kind whose checks were skipped, and per other reason
     problems: tuple[str, ...] = ()  # what fails the run besides its cases (--clip-require, waivers)
     reduced_budget: tuple[str, ...] = ()  # one line per suite run below its own inversion budget
 

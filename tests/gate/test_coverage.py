@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from clipsafety.gate.coverage import CaseKind, ran_of_kind, require_problems, skipped_kinds
+from clipsafety.gate.coverage import (CaseKind, ran_of_kind, require_problems, skipped_for_reason_lines,
+                                      skipped_kinds)
 
 NATURAL, TOY, BOTH = ("natural",), ("toy",), ("natural", "toy")
 
@@ -67,3 +68,15 @@ def test_a_synthetic_model_runs_the_natural_checks_but_never_counts_as_a_natural
     assert "--clip-require=natural" in problem and "synthetic model" in problem
     assert stand_in_lines(cases, "ViT-B-32", "natural") == []
     assert require_problems(["natural"], cases, "ViT-B-32", "natural") == []
+
+
+def test_checks_skipped_for_another_reason_than_kind_get_a_line_per_reason():
+    no_photos = "suite 'gender-skew-photos' reads labelled photos and this run has none: pass --clip-photos=DIR"
+    cases = ([CaseKind(NATURAL, "skipped", "gender-skew-photos", no_photos)] * 10
+             + [CaseKind(NATURAL, "passed", "gender-skew")] * 9
+             + [CaseKind(TOY, "skipped", "toy-hazard", "suite 'toy-hazard' applies to toy models")])
+    assert skipped_for_reason_lines(cases, "natural") == [f"10 checks skipped: {no_photos}"]
+    ran = [CaseKind(NATURAL, "passed", "gender-skew-photos")] * 10 + cases[10:]
+    assert skipped_for_reason_lines(ran, "natural") == []  # photos given: nothing skipped, no line
+    on_toy = [CaseKind(NATURAL, "skipped", "gender-skew-photos", "suite applies to natural models")]
+    assert skipped_for_reason_lines(on_toy, "toy") == []  # skipped for its kind: the kind line says it
