@@ -175,6 +175,13 @@ class SeedView:
     reproduce: str = ""  # the command that regenerates the image, shown for a failing seed
 
 
+# The strip of images a text-read row shows: (label, hover text).
+ANCHOR_STRIP = ("anchors", "the anchors' inversions a text-association check read")
+PHOTO_STRIP = ("photos", "the labelled photos a photo-association check read: each pair shows the photo of the "
+                         "side the text leans to")
+MIXED_STRIP = ("anchors / photos", "the anchors' inversions and the labelled photos this prompt's checks read")
+
+
 @dataclass
 class RowView:
     prompt_id: str
@@ -185,6 +192,7 @@ class RowView:
     seeds: list[SeedView]  # the prompt's own inversions
     baseline_seeds: list[SeedView] | None = None  # None: no baseline in the results
     anchor_seeds: list[SeedView] = field(default_factory=list)  # anchors' inversions a text-association check read
+    anchor_label: tuple[str, str] = ANCHOR_STRIP  # (label, hover text) of that strip: inversions or photos
     evidence_seeds: list[SeedView] = field(default_factory=list)  # the prompt's own inversions, shown, not gated
     regression: bool = False  # one of its checks regressed against the baseline
 
@@ -367,6 +375,12 @@ EVIDENCE_CAPTION = "inversion of {prompt!r} (seed {seed}): evidence only, the ch
 EVIDENCE_CAPTION_PHOTOS = "inversion of {prompt!r} (seed {seed}): evidence only, the check reads labelled photos"
 
 
+def anchor_strip(anchored: list[CaseRecord]) -> tuple[str, str]:
+    """What the strip of images a text-read row shows is, in a label and its hover text."""
+    photos = {reads_photos(case) for case in anchored}
+    return PHOTO_STRIP if photos == {True} else MIXED_STRIP if len(photos) > 1 else ANCHOR_STRIP
+
+
 def _evidence_views(cases: list[CaseRecord], images, blur_above: float) -> list[SeedView]:
     """The prompt's own inversions a text-read check shows beside its verdict (one per seed), without values."""
     views, seen = [], set()
@@ -401,7 +415,7 @@ def _build_row(prompt_id: str, cases: list[CaseRecord], images, blur_above: floa
     first = cases[0]
     return RowView(prompt_id=prompt_id, prompt=first.prompt, tags=list(first.tags),
                    status=_worst(c.outcome for c in checks), checks=checks, seeds=seeds,
-                   baseline_seeds=baseline_seeds, anchor_seeds=anchor_seeds,
+                   baseline_seeds=baseline_seeds, anchor_seeds=anchor_seeds, anchor_label=anchor_strip(anchored),
                    evidence_seeds=_evidence_views(anchored, images, blur_above),
                    regression=any(c.baseline is not None and c.baseline.regression for c in checks))
 

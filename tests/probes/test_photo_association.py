@@ -104,6 +104,8 @@ def test_the_report_labels_photos_as_photos(synthetic, tmp_path):
     assert isinstance(results, Results)
     page = render_report(results)
     assert "photo 0 (" in page and "of the photos for the anchor" in page and "inversion of the anchor" not in page
+    assert "<span>photos</span>" in page and "<span>anchors</span>" not in page
+    assert "the anchors&#39; inversions a text-association check read" not in page
 
 
 def test_a_natural_model_without_photos_skips_the_suite_and_says_how_to_run_it(tiny_model):

@@ -312,3 +312,4 @@ def test_a_text_read_check_shows_the_prompts_own_inversions_as_evidence_never_as
     strip = 'class="strip-label evidence-label"'
     assert strip in page and "evidence only, the check reads the anchors&#39; images" in page
     assert strip not in render_report(hidden)
+    assert "<span>anchors</span>" in page and "<span>photos</span>" not in page  # inverted anchors, no photos
