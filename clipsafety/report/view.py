@@ -148,6 +148,7 @@ class CheckView:
     conditions: list[ConditionView] = field(default_factory=list)  # when the suite names inversion conditions
     flip: str = ""  # FLIP_TEXT when the outcome differs between the conditions
     evidence: str = ""  # what its images are, when they are not the prompt's own inversions
+    units: str = "seeds"  # what its values are read on: seeds, or photo pairs
     anchor: str = ""  # the check line's id in the page (case_anchor), for links from CI summaries
 
 
@@ -354,7 +355,8 @@ def _check_view(case: CaseRecord, with_baseline: bool) -> CheckView:
         waiver=waiver_text(case.waiver) if case.waiver is not None else "",
         plot=_plot(case if with_baseline else dataclasses.replace(case, baseline=None)),
         conditions=condition_views(case), flip=FLIP_TEXT if case.verdict_flips else "",
-        evidence=evidence_note(case), anchor=case_anchor(case.nodeid))
+        evidence=evidence_note(case), anchor=case_anchor(case.nodeid),
+        units="pairs" if reads_photos(case) else "seeds")
 
 
 def condition_views(case: CaseRecord) -> list[ConditionView]:
