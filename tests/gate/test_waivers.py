@@ -226,6 +226,6 @@ def test_two_waivers_on_one_line_are_judged_each_on_its_own():
     from clipsafety.results.record import ModelInfo, SuiteInfo
 
     record = type("R", (), {"waiver": type("W", (), {"where": first.where})(), "suite_path": "s", "outcome": "waived",
-                            "suite": "s"})()
+                            "suite": "s", "reason": None})()
     _, problems = gate_lines([record], {"s": SuiteInfo("s")}, ModelInfo(name="m"), (), w, today=TODAY)
     assert len(problems) == 1 and "check 'other'" in problems[0]
