@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .util import limits
 from .util.errors import ClipSafetyError
+from .util.remote import is_url
 from .models.kinds import SUITE_KINDS
 from .util.names import did_you_mean
 
@@ -145,7 +146,7 @@ def _folder(value: str) -> Problem | None:
 
     if not value.strip():
         return Problem("is empty", "give the path of a folder, or leave the option out")
-    if "://" in value or "::" in value:  # an fsspec URL: checked when the photos are read
+    if is_url(value):  # an fsspec URL: checked when the photos are read
         return None
     if not Path(value).is_dir():
         return Problem("is not a folder", "give the folder that holds one subfolder of photos per label "

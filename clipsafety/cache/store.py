@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..util.errors import ClipSafetyError
 from ..util.files import atomic_write
+from ..util.remote import is_url, url_filesystem
 from .entry import MAX_ENTRY_BYTES
 
 # Filesystems where one PUT of a whole object is atomic: readers see the old
@@ -146,20 +146,14 @@ class RemoteStore:
 def open_store(root: str | Path) -> LocalStore | RemoteStore:
     """A local folder for a path or a file:// URL; fsspec for any other URL."""
     text = str(root)
-    if "://" not in text and "::" not in text:
+    if not is_url(text):
         return LocalStore(Path(text))
-    import fsspec
     from fsspec.implementations.local import LocalFileSystem
 
-    try:
-        fs, path = fsspec.core.url_to_fs(text)
-    except (ImportError, ValueError) as err:
-        raise ClipSafetyError(
-            f"the inversion cache URL cannot be opened: {err}",
-            where=text,
-            fix="install the fsspec filesystem for this URL (s3fs for s3://, gcsfs for gs://), or point "
-            "--clip-cache at a local folder, or run with --clip-no-cache",
-        ) from None
+    fs, path = url_filesystem(
+        text, what="the inversion cache URL",
+        fix="install the fsspec filesystem for this URL (s3fs for s3://, gcsfs for gs://), or point "
+        "--clip-cache at a local folder, or run with --clip-no-cache")
     if isinstance(fs, LocalFileSystem):
         return LocalStore(Path(path))
     return RemoteStore(fs, path, location=text)

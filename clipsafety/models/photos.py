@@ -13,11 +13,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 import numpy as np
 
 from ..util.errors import ClipSafetyError
+from ..util.remote import url_filesystem
 from .providers import provider_for_kind
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -74,22 +74,12 @@ def load_photos(label: str, count: int, size: int, *, kind: str, root: str | Non
     return Photos(label, images, tuple(f"render {i}" for i in range(count)), f"{kind} renders")
 
 
-def _photo_set(root: str) -> tuple[Any, str]:
-    """The filesystem and path behind a photo set: a local folder, or any URL fsspec understands."""
-    import fsspec
-
-    try:
-        return fsspec.core.url_to_fs(root)
-    except (ImportError, ValueError) as err:
-        raise ClipSafetyError(f"the photo set URL cannot be opened: {err}", where=root,
-                              fix="install the fsspec filesystem for this URL (s3fs for s3://, gcsfs for gs://), "
-                                  "or point --clip-photos at a local folder") from None
-
-
 def _from_folder(root: str, label: str, count: int, size: int) -> Photos:
     from PIL import Image, UnidentifiedImageError
 
-    fs, base = _photo_set(root)
+    fs, base = url_filesystem(root, what="the photo set URL",
+                              fix="install the fsspec filesystem for this URL (s3fs for s3://, gcsfs for gs://), "
+                                  "or point --clip-photos at a local folder")
     base = base.rstrip("/") or base
     folder = f"{base}/{label}"
     shown = root.rstrip("/") + "/" + label  # the folder as the user wrote its set
