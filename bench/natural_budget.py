@@ -13,7 +13,8 @@ the first budget's. `--record` appends one JSON row per model, budget and case (
 when a later model is interrupted). On a 48 px synthetic model no profile upscales (the images
 start at the model's input size), so what this measures is the step count, not the resolution
 schedule a 224 px CLIP goes through. Evidence images (--clip-evidence-seeds) are not made: no check
-reads them, so the passes and times are those of the images the verdicts rest on.
+reads them, so the passes and times are those of the images the verdicts rest on. Progress goes to
+stderr: the run's progress line (a whole line a minute when stderr is a log), and a line per budget.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 from clipsafety.run.case import RunConfig
+from clipsafety.run.progress import ProgressLine, format_duration
 from clipsafety.run.runner import run_suites
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
@@ -40,9 +42,15 @@ def run_budget(model: str, budget: str, paths: list[Path], cache: str | None):
     profile, steps = parse_budget(budget)
     # evidence images are never read by a check: left out, so the passes are the verdicts' own
     config = RunConfig(model=model, device="cpu", profile=profile, steps=steps, cache_dir=cache, evidence_seeds=0)
+    line = ProgressLine(lambda text: print(text, end="", file=sys.stderr, flush=True), isatty=sys.stderr.isatty(),
+                        log_every=60.0)
+    print(f"{model} under {budget}: started", file=sys.stderr, flush=True)
     start = time.time()
-    results = run_suites(paths, config)
-    return results, time.time() - start
+    results = run_suites(paths, config, progress=line.update)
+    line.finish()
+    wall = time.time() - start
+    print(f"{model} under {budget}: done in {format_duration(wall)}", file=sys.stderr, flush=True)
+    return results, wall
 
 
 def row(model: str, budget: str, case, results, wall: float) -> dict:
