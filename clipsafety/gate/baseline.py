@@ -15,9 +15,9 @@ intervals rather than their point values: a rise counts only when the
 candidate's lower bound is above the baseline's upper bound by more than
 `max_rise` (a drop, mirrored), so noise between runs does not fail a release.
 
-Cases inverted with other settings, a metric that changed, or a check paired
-against another control (or now paired, or no longer) are marked not
-comparable and never gated; a baseline made by another model or another
+Cases inverted with other settings, a metric that changed, a check paired
+against another control (or now paired, or no longer), or a check that read
+other labelled photos (--clip-photos) are marked not comparable and never gated; a baseline made by another model or another
 version of a suite is named in the notes, which the report shows.
 """
 
@@ -77,6 +77,9 @@ def compare_case(record: CaseRecord, base: CaseRecord | None) -> Comparison:
                                  "not comparable", **seen)
     if _bounds(base) is None or _bounds(record) is None:
         return Comparison(False, "no value in one of the runs", **seen)
+    if base.photo_set != record.photo_set:
+        return Comparison(False, "read against other labelled photos in the baseline run (--clip-photos): a change "
+                                 "of photos, not of the model, could move it; not comparable", **seen)
     return Comparison(True, None, **seen, delta=round(record.value - base.value, 6),
                       regression=_regression(record, base))
 

@@ -240,10 +240,13 @@ class PhotoAssociationProbe(TextAssociationProbe):
     def values_per_case(cls, settings: Mapping[str, Any]) -> int | None:
         return int(settings.get("pairs", DEFAULT_PAIRS))
 
+    def photo_sets(self) -> tuple[tuple[str, int], ...]:
+        count = self.values_per_case(self.settings)
+        return tuple((label, count) for label in self.settings["photos"])
+
     def anchor_images(self, reader: Any, anchors: tuple[str, str]) -> tuple[list[Any], list[Any]]:
         """Each anchor's photos, pair i being photo i of each label (`read` shows the side the text leans to)."""
-        count = self.values_per_case(self.settings)
-        low, high = (reader.photos(label, count) for label in self.settings["photos"])
+        low, high = (reader.photos(label, count) for label, count in self.photo_sets())
         return low, high
 
 

@@ -81,6 +81,10 @@ class Probe:
     # True for a probe that reads labelled photos (clipsafety.models.photos) instead of inversions.
     reads_photos: ClassVar[bool] = False
 
+    def photo_sets(self) -> tuple[tuple[str, int], ...]:
+        """(label, count) of each set of labelled photos a case of this probe reads: none unless reads_photos."""
+        return ()
+
     def __init__(self, settings: Mapping[str, Any], context: ProbeContext):
         self.settings = dict(settings)
         self.context = context

@@ -210,6 +210,7 @@ class CaseRecord:
     seeds_for_power: int | None = None  # the fewest seeds that reach the power target (None: too many)
     # The prompt's own inversions for a check that reads the prompt as text: shown as evidence, never gated.
     evidence: tuple[SeedRecord, ...] = ()
+    photo_set: str | None = None  # sha256 of the labelled photos a photo-reading check read, else None
 
     @property
     def verdict_flips(self) -> bool:
@@ -246,6 +247,7 @@ class CaseRecord:
         data["power"] = self.power
         data["seeds_for_power"] = self.seeds_for_power
         data["evidence"] = [s.to_json() for s in self.evidence]
+        data["photo_set"] = self.photo_set
         data["verdict_flips"] = self.verdict_flips  # derived; written for people and tools
         return data
 
@@ -267,7 +269,8 @@ class CaseRecord:
         evidence = v.key("evidence", optional=True).nullable(lambda x: tuple(SeedRecord.read(s) for s in x.items()))
         return cls(**values, seeds=seeds, baseline=baseline, waiver=waiver, control=control, level=level,
                    positive_control=positive, conditions=read_conditions(v), **power,
-                   seeds_for_power=None if needed is None else int(needed), evidence=evidence or ())
+                   seeds_for_power=None if needed is None else int(needed), evidence=evidence or (),
+                   photo_set=opt_text(v.key("photo_set", optional=True)))
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class Measurement:
     images: tuple[InversionResult, ...] = ()  # one per seed, in the order of result.values
     error: str | None = None
     condition: Mapping[str, Any] = field(default_factory=dict)  # the settings this was measured under
+    photo_set: str | None = None  # the photos a photo-reading check read (Measure.photo_set), else None
     # When the suite names conditions: one measurement per condition, in the suite's order; this
     # measurement is then the deciding one's (clipsafety.run.measure.deciding_measurement).
     conditions: tuple[Measurement, ...] = ()

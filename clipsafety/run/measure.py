@@ -8,12 +8,14 @@ the case's error; its headline is the deciding condition's (`deciding_measuremen
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 import numpy as np
 
+from ..cache import image_sha256
 from ..invert import InversionResult
 from ..models import ModelHandle
 from ..models.photos import load_photos
@@ -55,6 +57,7 @@ class Measure:
         self._probes: dict[str, Probe] = {}
         self._readouts: dict[tuple, tuple[np.ndarray, list[InversionResult]]] = {}
         self._photos: dict[tuple[str, int], list[InversionResult]] = {}
+        self._photo_sets: dict[tuple[tuple[str, int], ...], str] = {}
 
     def probe(self, suite: Suite, key: str) -> Probe:
         spec = suite.probes[key]
@@ -85,6 +88,21 @@ class Measure:
                                 settings=None)
                 for i, (name, image) in enumerate(zip(photos.names, photos.images))]
         return self._photos[(label, count)]
+
+    def photo_set(self, probe: Probe) -> str | None:
+        """The identity of the photos a probe's cases read (sha256 over each photo's label/file and pixels, in pair
+        order), so a comparison with a run that read other photos is never taken for a comparison of models;
+        None for a probe that reads no photos."""
+        sets = probe.photo_sets()
+        if not sets:
+            return None
+        if sets not in self._photo_sets:
+            digest = hashlib.sha256()
+            for label, count in sets:
+                for photo in self.photos(label, count):
+                    digest.update(f"{photo.prompt}\0{image_sha256(photo.image)}\n".encode())
+            self._photo_sets[sets] = digest.hexdigest()
+        return self._photo_sets[sets]
 
     def raw_values(self, suite: Suite, key: str, prompt_text: str, seeds: list[int] | None = None,
                    condition: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list[InversionResult]]:
@@ -134,7 +152,8 @@ class Measure:
             )
         except ClipSafetyError as err:
             return Measurement(**base, error=str(err))
-        return Measurement(**base, result=result, images=tuple(results))
+        return Measurement(**base, result=result, images=tuple(results),
+                           photo_set=self.photo_set(self.probe(suite, check.probe)))
 
     def nsfw_scores(self, case: Case, condition: Mapping[str, Any]) -> list[float] | None:
         """The suite's NSFW readout of the case's prompt images (what the report blurs by), when it has one."""

@@ -49,7 +49,7 @@ def case_record(case: Case, nodeid: str, *, outcome: str, reason: str | None = N
             for i, (image, value) in enumerate(zip(measured.images, r.values)))
         fields.update(value=_round(r.value), interval=(_round(r.interval[0]), _round(r.interval[1])),
                       gated_value=_round(r.gated_value), direction=r.direction, seeds=seeds)
-        fields.update(level=r.level, power=r.power, seeds_for_power=r.seeds_for_power)
+        fields.update(level=r.level, power=r.power, seeds_for_power=r.seeds_for_power, photo_set=measured.photo_set)
     if check.paired and prompt.control is not None:
         fields.update(control=prompt.control)
     if prompt.positive_control:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -172,3 +173,51 @@ def test_the_photo_option_must_name_a_folder_and_reaches_the_run(tmp_path):
     assert check_option("clip_photos", url, "--clip-photos") == url
     assert run_config({"clip_photos": str(tmp_path)}.get).photos == str(tmp_path)
     assert run_config({}.get).photos is None
+
+
+def _photo_folder(root, shades=(40, 200)):
+    for label, shade in zip(("man", "woman"), shades):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (20, 20), (shade, i * 30, 0)).save(root / label / f"p{i}.png")
+    return str(root)
+
+
+def test_a_photo_check_records_which_photos_it_read_and_a_comparison_across_photo_sets_is_not_comparable(
+        tiny_model, tmp_path):
+    """The same photos give the same photo_set; one changed photo gives another, and a baseline that read
+    other photos is not compared (a change of photos is not a change of the model)."""
+    from clipsafety.gate.baseline import compare_case
+    from clipsafety.results.record import CaseRecord
+    from clipsafety.util.jsonread import JsonValue
+
+    suite = parse_suite(SUITE.replace("pairs: 40", "pairs: 4"), "photos.yaml")
+
+    def doctor(folder):
+        run = Run(RunConfig(model=tiny_model, device="cpu", cache_dir=None, photos=folder, evidence_seeds=0))
+        case = next(c for c in run.run_all([suite]).cases if c.prompt_id == "doctor")
+        assert case.outcome != "error", case.reason
+        return case
+
+    first = doctor(_photo_folder(tmp_path / "a"))
+    same = doctor(_photo_folder(tmp_path / "b"))
+    changed_folder = _photo_folder(tmp_path / "c")
+    Image.new("RGB", (20, 20), (90, 90, 90)).save(tmp_path / "c" / "woman" / "p2.png")
+    changed = doctor(changed_folder)
+    assert len(first.photo_set) == 64 and first.photo_set == same.photo_set != changed.photo_set
+    assert CaseRecord.read(JsonValue(json.loads(json.dumps(first.to_json())))).photo_set == first.photo_set
+
+    assert compare_case(same, first).comparable
+    across = compare_case(changed, first)
+    assert not across.comparable and "other labelled photos" in across.note and across.regression is None
+    errored = dataclasses.replace(changed, outcome="error", value=None, interval=None, photo_set=None)
+    assert compare_case(errored, first).note == "no value in one of the runs"
+
+
+def test_a_check_on_inverted_anchors_records_no_photo_set(synthetic):
+    anchored = Run(RunConfig(model="synthclip-fair", device="cpu", cache_dir=None, evidence_seeds=0))
+    inverted = (SUITE.replace("type: photo_association", "type: text_association")
+                .replace("    photos: [man, woman]\n", "").replace("    pairs: 40\n", ""))
+    cases = anchored.run_all([parse_suite(inverted, "anchors.yaml")]).cases
+    assert all(c.outcome != "error" for c in cases) and {c.photo_set for c in cases} == {None}
+    assert all(len(c.photo_set) == 64 for c in synthetic["synthclip-fair"].values())
