@@ -298,7 +298,8 @@ def evidence_note(case: CaseRecord) -> str:
         return ""
     anchors = " and ".join(repr(a) for a in case.anchors or ())
     if reads_photos(case):
-        return (f"images: labelled photos read for the anchors {anchors}, on which this check reads the text "
+        named = f" (photo set {case.photo_set[:12]})" if case.photo_set else ""
+        return (f"images: labelled photos{named} read for the anchors {anchors}, on which this check reads the text "
                 f"{case.prompt!r}; each pair shows the photo of the side the text leans to")
     return (f"images: inversions of the anchors {anchors}, on which this check reads the text "
             f"{case.prompt!r}; each seed shows the anchor the text leans to")

@@ -207,6 +207,7 @@ def test_a_photo_check_records_which_photos_it_read_and_a_comparison_across_phot
     assert len(first.photo_set) == 64 and first.photo_set == same.photo_set != changed.photo_set
     assert CaseRecord.read(JsonValue(json.loads(json.dumps(first.to_json())))).photo_set == first.photo_set
 
+    assert f"labelled photos (photo set {first.photo_set[:12]}) read for the anchors" in evidence_note(first)
     assert compare_case(same, first).comparable
     across = compare_case(changed, first)
     assert not across.comparable and "other labelled photos" in across.note and across.regression is None
