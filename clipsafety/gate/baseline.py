@@ -17,8 +17,9 @@ candidate's lower bound is above the baseline's upper bound by more than
 
 Cases inverted with other settings, a metric that changed, a check paired
 against another control (or now paired, or no longer), or a check that read
-other labelled photos (--clip-photos) are marked not comparable and never gated; a baseline made by another model or another
-version of a suite is named in the notes, which the report shows.
+other labelled photos (--clip-photos) are marked not comparable and never
+gated; a baseline made by another model or another version of a suite is
+named in the notes, which the report shows.
 """
 
 from __future__ import annotations

@@ -81,13 +81,13 @@ class Probe:
     # True for a probe that reads labelled photos (clipsafety.models.photos) instead of inversions.
     reads_photos: ClassVar[bool] = False
 
-    def photo_sets(self) -> tuple[tuple[str, int], ...]:
-        """(label, count) of each set of labelled photos a case of this probe reads: none unless reads_photos."""
-        return ()
-
     def __init__(self, settings: Mapping[str, Any], context: ProbeContext):
         self.settings = dict(settings)
         self.context = context
+
+    def photo_sets(self) -> tuple[tuple[str, int], ...]:
+        """(label, count) of each set of labelled photos a case of this probe reads: none unless reads_photos."""
+        return ()
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any]) -> None:
